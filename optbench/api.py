@@ -1,0 +1,91 @@
+"""The Python entry points: ``minimize`` one problem, ``run`` a whole comparison."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from optbench.budget import Budget
+from optbench.errors import OptbenchError
+from optbench.optimizer import OptimizerConfig, optimizer_configs
+from optbench.problem import Problem
+from optbench.registry import REGISTRY
+from optbench.result import Result
+from optbench.runner import TARGET_RTOL, execute, plan
+from optbench.solver import NativeSolver
+from optbench.store import Results, ResultStore
+
+
+def minimize(
+    problem: str | Problem,
+    optimizer: str | OptimizerConfig | NativeSolver | Any,
+    *,
+    seed: int = 0,
+    max_steps: int | None = None,
+    max_evals: int | None = None,
+    max_time: float | None = None,
+    target: float | None = None,
+) -> Result:
+    """Minimize one problem with one optimizer configuration; nothing is stored.
+
+    Args:
+        problem: a spec string such as ``"quadratic[n=500]"`` or a ``Problem``.
+        optimizer: a spec string such as ``"adam[learning_rate=0.1]"``, an optax
+            ``GradientTransformation`` or a native solver.
+        seed: draws the starting point (where the problem's is random) and minibatches.
+        max_steps, max_evals, max_time, target: the budget (1000 steps when none is given).
+    """
+    from optbench.loop import run_batch
+    from optbench.runner import run_group, RunSpec
+
+    budget = Budget(max_steps, max_evals, max_time, target)
+    prob = REGISTRY.problem(problem) if isinstance(problem, str) else problem
+    if not isinstance(prob, Problem):
+        raise OptbenchError(f"minimize needs a Problem or a problem spec, got {type(problem).__name__}")
+    measure = target if target is not None or prob.f_opt is None else prob.f_opt * (1 + TARGET_RTOL) + 1e-12
+    if isinstance(optimizer, (str, OptimizerConfig)):
+        config = optimizer if isinstance(optimizer, OptimizerConfig) else _single(optimizer)
+        return run_group(prob, [RunSpec(prob.spec, config, seed, budget, f_opt=prob.f_opt)])[0]
+    from optbench.optimizer import as_solver
+
+    solver = as_solver(optimizer, type(optimizer).__name__)
+    return run_batch(prob, lambda _: solver, ("object", optimizer), [{}], [seed], budget, target=measure)[0]
+
+
+def run(
+    problems: str | Iterable[str],
+    optimizers: str | Iterable[str],
+    *,
+    seeds: int | Iterable[int] = 1,
+    db: str | Path | None = None,
+    suite: str = "",
+    plugins: Iterable[str | Path] = (),
+    max_steps: int | None = None,
+    max_evals: int | None = None,
+    max_time: float | None = None,
+    target: float | None = None,
+) -> Results:
+    """Run problems x optimizer configurations x seeds; the Python twin of ``optbench run``.
+
+    Returns the runs and traces as ``load_results`` would, for just these runs. With
+    ``db`` they are stored there (runs already stored are not run again); without it
+    they live in memory.
+    """
+    REGISTRY.load_plugins(plugins)
+    problems = [problems] if isinstance(problems, str) else list(problems)
+    optimizers = [optimizers] if isinstance(optimizers, str) else list(optimizers)
+    runs = plan(problems, optimizers, seeds, Budget(max_steps, max_evals, max_time, target), suite)
+    store = ResultStore(":memory:" if db is None else db)
+    try:
+        execute(runs, store)
+        return store.load([r.run_id for r in runs])
+    finally:
+        store.close()
+
+
+def _single(spec: str) -> OptimizerConfig:
+    configs = optimizer_configs(spec)
+    if len(configs) != 1:
+        raise OptbenchError(f"minimize takes one configuration; {spec!r} is a grid of {len(configs)}")
+    return configs[0]

@@ -1,0 +1,52 @@
+"""Budgets: how long a run may go on, and when it may stop early."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from optbench.errors import OptbenchError
+
+DEFAULT_MAX_STEPS = 1000
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Bounds on steps, evaluations and wall time, and an optional target loss.
+
+    A run stops at whichever bound it meets first. With no bound given, ``max_steps``
+    defaults to 1000. ``target`` stops a run as soon as its loss is at or below it.
+    """
+
+    max_steps: int | None = None
+    max_evals: int | None = None
+    max_time: float | None = None
+    target: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_steps", "max_evals"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise OptbenchError(f"budget {name} must be a positive whole number, got {value!r}")
+        if self.max_time is not None and not (_is_number(self.max_time) and self.max_time > 0):
+            raise OptbenchError(f"budget max_time must be a positive number of seconds, got {self.max_time!r}")
+        if self.target is not None and not (_is_number(self.target) and not math.isnan(self.target)):
+            raise OptbenchError(f"budget target must be a number, got {self.target!r}")
+        if self.max_steps is None and self.max_evals is None and self.max_time is None:
+            object.__setattr__(self, "max_steps", DEFAULT_MAX_STEPS)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Budget:
+        """A budget from a mapping such as a suite file's ``[budget]`` table."""
+        unknown = set(values) - {"max_steps", "max_evals", "max_time", "target"}
+        if unknown:
+            raise OptbenchError(f"unknown budget setting(s): {', '.join(sorted(unknown))}")
+        return cls(**{k: v for k, v in values.items() if v is not None})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

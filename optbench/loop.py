@@ -1,0 +1,206 @@
+"""The shared compiled loop that drives every native solver.
+
+A batch of runs (seeds and float hyperparameters) is ``vmap``-ed; steps run inside
+``lax.scan`` in chunks, recording loss and evaluation counts on the device. Between chunks
+the host checks the wall-time budget and whether every run has stopped. Compiled programs
+are cached per (problem, solver configuration, chunk length, batch size), so a repeated
+call, another seed or another learning rate does not compile again.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from optbench.budget import Budget
+from optbench.problem import Problem
+from optbench.result import Status
+from optbench.solver import NativeSolver
+from optbench.result import Result
+from optbench.trace import build_results
+
+MAX_CHUNK = 1000
+TIMED_CHUNK = 100
+EXPLODE_FACTOR = 1e6
+
+# Status codes on the device; 0 means still running.
+_CODES = {
+    1: Status.CONVERGED,
+    2: Status.TARGET_REACHED,
+    3: Status.DIVERGED,
+    4: Status.MAX_STEPS,
+    5: Status.MAX_EVALS,
+}
+_INT_MAX = np.iinfo(np.int32).max
+
+
+class _Carry(NamedTuple):
+    state: Any
+    step: Any
+    nfev: Any
+    njev: Any
+    loss0: Any
+    code: Any
+
+
+class _Limits(NamedTuple):
+    max_steps: Any
+    max_evals: Any
+    target: Any
+
+
+Build = Callable[[dict[str, Any]], NativeSolver]
+
+_CACHE: OrderedDict[tuple[Any, ...], tuple[Any, Any, Any]] = OrderedDict()
+_CACHE_SIZE = 64
+
+
+def chunk_length(budget: Budget) -> int:
+    """Steps per compiled chunk: the step budget split evenly, shorter under a time budget."""
+    cap = TIMED_CHUNK if budget.max_time is not None else MAX_CHUNK
+    if budget.max_steps is None:
+        return cap
+    n_chunks = math.ceil(budget.max_steps / cap)
+    return math.ceil(budget.max_steps / n_chunks)
+
+
+def run_batch(
+    problem: Problem,
+    build: Build,
+    solver_key: Any,
+    hypers: list[dict[str, float]],
+    seeds: list[int],
+    budget: Budget,
+    target: float | None = None,
+) -> list[Result]:
+    """Run ``len(seeds)`` runs in one compiled, batched program; one record per run.
+
+    ``build(hyper)`` makes the solver from a dict of (possibly traced) float
+    hyperparameters; ``solver_key`` identifies everything else about it for the cache.
+    ``target`` is the loss at which evaluations and time to target are measured (the
+    budget's target stops the runs; this one only measures).
+    """
+    import jax
+    import jax.numpy as jnp
+
+    size = len(seeds)
+    length = chunk_length(budget)
+    dtype = problem.dtype
+    hyper = {k: jnp.asarray([h[k] for h in hypers], dtype) for k in (hypers[0] if hypers else {})}
+    keys = jax.vmap(jax.random.PRNGKey)(jnp.asarray(seeds, dtype=jnp.uint32))
+    limits = _Limits(
+        jnp.asarray(budget.max_steps or _INT_MAX, jnp.int32),
+        jnp.asarray(budget.max_evals or _INT_MAX, jnp.int32),
+        jnp.asarray(-jnp.inf if budget.target is None else budget.target, dtype),
+    )
+    data = problem.data
+    cache_key = (problem, solver_key, length, size, tuple(sorted(hyper)))
+    compile_s = 0.0
+    if cache_key not in _CACHE:
+        started = time.perf_counter()
+        _CACHE[cache_key] = _compile(problem, build, length, keys, hyper, data, limits)
+        compile_s = time.perf_counter() - started
+        if len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    _CACHE.move_to_end(cache_key)
+    init_fn, chunk_fn, final_fn = _CACHE[cache_key]
+
+    started = time.perf_counter()
+    carry = init_fn(keys, hyper, data)
+    chunks, times = [], []
+    timed_out = False
+    while True:
+        carry, record = chunk_fn(carry, hyper, data, limits)
+        chunks.append(jax.device_get(record))
+        elapsed = time.perf_counter() - started
+        times.append(elapsed)
+        done = np.asarray(carry.code) != 0
+        if done.all():
+            break
+        if budget.max_time is not None and elapsed / size >= budget.max_time:
+            timed_out = True
+            break
+    final_loss, final_metrics = jax.device_get(final_fn(carry.state, hyper, data))
+    total = time.perf_counter() - started
+    codes = np.asarray(carry.code)
+    statuses = [_CODES.get(int(c), Status.MAX_TIME if timed_out else Status.MAX_STEPS) for c in codes]
+    params = jax.device_get(jax.vmap(lambda s, h: build(h).params(s))(carry.state, hyper))
+    return build_results(
+        chunks=chunks,
+        chunk_times=times,
+        length=length,
+        statuses=statuses,
+        final_loss=np.asarray(final_loss),
+        final_metrics={k: np.asarray(v) for k, v in final_metrics.items()},
+        params=params,
+        total_time=total,
+        compile_s=compile_s,
+        target=budget.target if target is None else target,
+    )
+
+
+def _compile(problem: Problem, build: Build, length: int, keys: Any, hyper: Any, data: Any, limits: _Limits):
+    """Lower and compile the init, chunk and final programs for one batch shape."""
+    import jax
+
+    def init_one(key, h, data):
+        solver = build(h)
+        init_key, run_key = jax.random.split(key)
+        state = solver.init(problem, data, problem.init_params(init_key), run_key)
+        zero = jax.numpy.zeros((), jax.numpy.int32)
+        nan = jax.numpy.asarray(jax.numpy.nan, problem.dtype)
+        return _Carry(state, zero, zero, zero, nan, zero)
+
+    def step_one(carry: _Carry, h, data, limits: _Limits):
+        return _advance(build(h), problem, data, carry, limits)
+
+    def chunk(carry, h, data, limits):
+        step = jax.vmap(step_one, in_axes=(0, 0, None, None))
+        return jax.lax.scan(lambda c, _: step(c, h, data, limits), carry, None, length=length)
+
+    def final_one(state, h, data):
+        x = build(h).params(state)
+        metrics = problem.metrics(x) if problem.metrics is not None else {}
+        return problem.value(x, data), dict(metrics)
+
+    init_fn = jax.jit(jax.vmap(init_one, in_axes=(0, 0, None)))
+    carry = jax.eval_shape(init_fn, keys, hyper, data)
+    chunk_fn = jax.jit(chunk).lower(carry, hyper, data, limits).compile()
+    final_fn = jax.jit(jax.vmap(final_one, in_axes=(0, 0, None))).lower(carry.state, hyper, data).compile()
+    return init_fn.lower(keys, hyper, data).compile(), chunk_fn, final_fn
+
+
+def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, limits: _Limits):
+    """One step of one run, with the budget and stopping tests applied on the device."""
+    import jax
+    import jax.numpy as jnp
+
+    new_state, info = solver.step(problem, data, carry.state)
+    loss = jnp.asarray(info.loss, problem.dtype)
+    loss0 = jnp.where(carry.step == 0, loss, carry.loss0)
+    nfev = carry.nfev + info.nfev
+    njev = carry.njev + info.njev
+    running = carry.code == 0
+    diverged = ~jnp.isfinite(loss) | (loss > EXPLODE_FACTOR * (1.0 + jnp.abs(loss0)))
+    stays = diverged | (loss <= limits.target) | info.converged
+    code = jnp.select(
+        [diverged, loss <= limits.target, info.converged, carry.step + 1 >= limits.max_steps, nfev >= limits.max_evals],
+        [3, 2, 1, 4, 5],
+        0,
+    )
+    advance = running & ~stays
+    state = jax.tree_util.tree_map(lambda new, old: jnp.where(advance, new, old), new_state, carry.state)
+    out = _Carry(
+        state=state,
+        step=jnp.where(advance, carry.step + 1, carry.step),
+        nfev=jnp.where(running, nfev, carry.nfev),
+        njev=jnp.where(running, njev, carry.njev),
+        loss0=loss0,
+        code=jnp.where(running, code, carry.code),
+    )
+    return out, (loss, out.nfev, out.njev, running)

@@ -1,0 +1,168 @@
+"""The problem interface: an immutable description of what to minimize."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from optbench.errors import OptbenchError
+
+CAPABILITIES = ("value", "grad", "residuals", "objectives", "minibatch")
+_DTYPES = ("float32", "float64")
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """What to minimize, what it offers, and what is known about it.
+
+    Args:
+        name: short name, as registered.
+        loss: a pure JAX scalar function, ``loss(params)`` or ``loss(params, batch)``;
+            ``batch=None`` means the full training data.
+        init: the starting point (a pytree of arrays) or a function ``key -> pytree``
+            drawing one per seed.
+        description: one line saying what the problem is.
+        dtype: ``"float64"`` (curve fitting) or ``"float32"``; data and parameters are cast to it.
+        residuals: ``residuals(params, batch=None)``, the residual vector of a least-squares
+            problem whose loss is their mean square.
+        objectives: ``objectives(params)``, a vector of objectives for Pareto search.
+        data: the training data, a pytree of arrays sharing a leading axis of examples;
+            minibatches are slices of it along that axis.
+        batch_size: default minibatch size for stochastic methods.
+        bounds: ``(lower, upper)`` box that population methods sample from.
+        metrics: ``metrics(params) -> dict[str, scalar]``, extra scores recorded in the trace.
+        f_opt: the known (or certified) optimal loss; x_opt: a minimizer.
+        starts: fixed named starting points.
+        differentiable: False when JAX cannot differentiate ``loss``.
+    """
+
+    name: str
+    loss: Callable[..., Any]
+    init: Any
+    description: str = ""
+    dtype: str = "float64"
+    residuals: Callable[..., Any] | None = None
+    objectives: Callable[..., Any] | None = None
+    data: Any = None
+    batch_size: int | None = None
+    bounds: tuple[Any, Any] | None = None
+    metrics: Callable[[Any], Mapping[str, Any]] | None = None
+    f_opt: float | None = None
+    x_opt: Any = None
+    starts: Mapping[str, Any] = field(default_factory=dict)
+    differentiable: bool = True
+    spec: str = ""
+    tags: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise OptbenchError("a Problem needs a non-empty name")
+        if not callable(self.loss):
+            raise OptbenchError(f"problem {self.name!r}: loss must be callable")
+        if self.init is None:
+            raise OptbenchError(f"problem {self.name!r}: give a starting point (init)")
+        if self.dtype not in _DTYPES:
+            raise OptbenchError(f"problem {self.name!r}: dtype must be one of {_DTYPES}, got {self.dtype!r}")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise OptbenchError(f"problem {self.name!r}: batch_size must be positive")
+        if not self.spec:
+            object.__setattr__(self, "spec", self.name)
+
+    @property
+    def takes_batch(self) -> bool:
+        """Whether ``loss`` accepts a batch argument."""
+        params = [
+            p
+            for p in inspect.signature(self.loss).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+        return len(params) >= 2
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """What this problem offers, derived from its fields."""
+        caps = {"value"}
+        if self.differentiable:
+            caps.add("grad")
+        if self.residuals is not None:
+            caps.add("residuals")
+        if self.objectives is not None:
+            caps.add("objectives")
+        if self.data is not None and self.takes_batch:
+            caps.add("minibatch")
+        return frozenset(caps)
+
+    @property
+    def n_examples(self) -> int | None:
+        """Number of training examples, or None for a problem without data."""
+        if self.data is None:
+            return None
+        import jax
+
+        return int(jax.tree_util.tree_leaves(self.data)[0].shape[0])
+
+    def value(self, params: Any, batch: Any = None) -> Any:
+        """The loss at ``params`` on ``batch`` (the full training data when None)."""
+        return self.loss(params, batch) if self.takes_batch else self.loss(params)
+
+    def init_params(self, key: Any) -> Any:
+        """The starting point for a seed's key, cast to the problem's dtype."""
+        import jax
+        import jax.numpy as jnp
+
+        start = self.init(key) if callable(self.init) else self.init
+        return jax.tree_util.tree_map(lambda a: jnp.asarray(a, self.dtype), start)
+
+    def with_spec(self, spec: str, tags: frozenset[str] = frozenset()) -> Problem:
+        """A copy that knows the spec string it was built from."""
+        return dataclasses.replace(self, spec=spec, tags=self.tags | tags)
+
+
+def least_squares_problem(
+    name: str,
+    model: Callable[[Any, Any], Any],
+    x: Any,
+    y: Any,
+    init: Any,
+    *,
+    description: str = "",
+    dtype: str = "float64",
+    f_opt: float | None = None,
+    x_opt: Any = None,
+    bounds: tuple[Any, Any] | None = None,
+    batch_size: int | None = 32,
+    **extra: Any,
+) -> Problem:
+    """A curve fit: ``model(params, x)`` predicts ``y``; the loss is the mean squared residual.
+
+    The residuals are exposed for least-squares methods, and ``(x, y)`` is the training
+    data, so stochastic methods can draw minibatches from it.
+    """
+    import jax.numpy as jnp
+
+    data = (jnp.asarray(x, dtype), jnp.asarray(y, dtype))
+
+    def residuals(params: Any, batch: Any = None) -> Any:
+        xb, yb = data if batch is None else batch
+        return model(params, xb) - yb
+
+    def loss(params: Any, batch: Any = None) -> Any:
+        return jnp.mean(residuals(params, batch) ** 2)
+
+    return Problem(
+        name=name,
+        loss=loss,
+        init=init,
+        description=description,
+        dtype=dtype,
+        residuals=residuals,
+        data=data,
+        batch_size=batch_size,
+        bounds=bounds,
+        f_opt=f_opt,
+        x_opt=x_opt,
+        **extra,
+    )

@@ -1,0 +1,226 @@
+"""Named factories for problems and optimizers, their lookup, and plugin loading.
+
+A factory's keyword arguments are the parameters a spec string may set:
+``quadratic[n=500,noise=0.2]`` calls ``quadratic(n=500, noise=0.2)``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from optbench.errors import OptbenchError, PluginError, SpecError, UnknownNameError
+from optbench.spec import Grid, Spec, format_spec, parse_spec
+
+_OPTIMIZER_MODULES = ("optbench.optimizers.first_order",)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A registered factory and what is declared about it."""
+
+    kind: str
+    name: str
+    factory: Callable[..., Any]
+    requires: frozenset[str] = frozenset()
+    family: str = ""
+    tags: frozenset[str] = frozenset()
+    source: str = ""
+
+    @property
+    def description(self) -> str:
+        doc = inspect.getdoc(self.factory) or ""
+        return doc.splitlines()[0] if doc else ""
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        """The factory's keyword parameters and their default values."""
+        out = {}
+        for p in inspect.signature(self.factory).parameters.values():
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                continue
+            if p.default is p.empty:
+                raise OptbenchError(f"{self.kind} {self.name!r}: parameter {p.name!r} needs a default")
+            out[p.name] = p.default
+        return out
+
+    def resolve(self, params: dict[str, Any]) -> dict[str, Any]:
+        """All parameters with defaults filled in, checked for name and type."""
+        defaults = self.defaults
+        resolved = dict(defaults)
+        for key, value in params.items():
+            if key not in defaults:
+                hint = _suggest(key, defaults)
+                known = ", ".join(defaults) or "none"
+                raise SpecError(f"{self.kind} {self.name!r} has no parameter {key!r}{hint} (parameters: {known})")
+            resolved[key] = _coerce(self.kind, self.name, key, value, defaults[key])
+        return resolved
+
+
+class Registry:
+    """Problems and optimizers by name; built-ins and plugin files load on first use."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, dict[str, Entry]] = {"problem": {}, "optimizer": {}}
+        self._builtins_loaded = False
+        self._loading_source = ""
+        self._plugin_paths: set[Path] = set()
+        self._problem_cache: dict[str, Any] = {}
+
+    def add(self, entry: Entry) -> None:
+        table = self.entries[entry.kind]
+        if entry.name in table:
+            first = table[entry.name].source or "optbench"
+            raise PluginError(f"{entry.kind} {entry.name!r} is registered twice (first by {first})")
+        table[entry.name] = entry
+
+    def names(self, kind: str) -> list[str]:
+        self.load_builtins()
+        return sorted(self.entries[kind])
+
+    def get(self, kind: str, name: str) -> Entry:
+        self.load_builtins()
+        table = self.entries[kind]
+        if name not in table:
+            hint = _suggest(name, table)
+            raise UnknownNameError(f"unknown {kind} {name!r}{hint}; `optbench list {kind}s` shows them all")
+        return table[name]
+
+    def load_builtins(self) -> None:
+        if self._builtins_loaded:
+            return
+        self._builtins_loaded = True
+        for module in _OPTIMIZER_MODULES:
+            importlib.import_module(module)
+        self.load_plugins([builtin_problems_dir()], source="optbench")
+
+    def load_plugins(self, dirs: Iterable[str | Path], source: str = "") -> None:
+        """Import every ``*.py`` file in each directory; its decorators register what it defines."""
+        for directory in map(Path, dirs):
+            if not directory.is_dir():
+                raise PluginError(f"plugin directory {str(directory)!r} does not exist")
+            for path in sorted(directory.glob("*.py")):
+                if not path.name.startswith("_"):
+                    self._import_plugin(path.resolve(), source or str(path))
+
+    def _import_plugin(self, path: Path, source: str) -> None:
+        if path in self._plugin_paths:
+            return
+        self._plugin_paths.add(path)
+        digest = hashlib.sha1(str(path).encode()).hexdigest()[:8]
+        module_name = f"optbench_plugin_{path.stem}_{digest}"
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        previous, self._loading_source = self._loading_source, source
+        try:
+            spec.loader.exec_module(module)
+        except OptbenchError as err:
+            sys.modules.pop(module_name, None)
+            raise PluginError(f"plugin {path}: {err}") from None
+        except Exception as err:  # a user's file may raise anything; report it, do not crash
+            sys.modules.pop(module_name, None)
+            raise PluginError(f"plugin {path} failed to import: {type(err).__name__}: {err}") from None
+        finally:
+            self._loading_source = previous
+
+    def problem(self, spec: str | Spec) -> Any:
+        """Build (once per canonical spec) the problem a spec names."""
+        from optbench.problem import Problem
+
+        parsed = parse_spec(spec) if isinstance(spec, str) else spec
+        entry = self.get("problem", parsed.name)
+        _reject_grids(parsed)
+        params = entry.resolve(parsed.params)
+        canonical = format_spec(entry.name, _non_default(params, entry.defaults))
+        if canonical not in self._problem_cache:
+            problem = entry.factory(**params)
+            if not isinstance(problem, Problem):
+                raise OptbenchError(f"problem factory {entry.name!r} returned {type(problem).__name__}, not a Problem")
+            self._problem_cache[canonical] = problem.with_spec(canonical, entry.tags)
+        return self._problem_cache[canonical]
+
+
+REGISTRY = Registry()
+
+
+def builtin_problems_dir() -> Path:
+    """The folder of built-in problems: inside the installed package, or beside it in a checkout."""
+    here = Path(__file__).resolve().parent
+    installed = here / "problems"
+    return installed if installed.is_dir() else here.parent / "problems"
+
+
+def register_problem(name: str, *, tags: Iterable[str] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a factory that returns a ``Problem``; its keyword arguments become spec parameters."""
+
+    def decorate(factory: Callable[..., Any]) -> Callable[..., Any]:
+        REGISTRY.add(Entry("problem", name, factory, tags=frozenset(tags), source=REGISTRY._loading_source))
+        return factory
+
+    return decorate
+
+
+def register_optimizer(
+    name: str, *, requires: Iterable[str] = ("grad",), family: str | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register an optimizer factory: it returns an optax ``GradientTransformation``, a
+    ``FirstOrder`` or another solver, built from its keyword arguments (the hyperparameters).
+
+    Float hyperparameters are passed to the factory as traced values, so a grid over them
+    compiles once; the factory must use them only as numbers (no Python ``if`` on them).
+    """
+
+    def decorate(factory: Callable[..., Any]) -> Callable[..., Any]:
+        fam = family or factory.__module__.rsplit(".", 1)[-1].removeprefix("optbench_plugin_")
+        entry = Entry("optimizer", name, factory, frozenset(requires), fam, source=REGISTRY._loading_source)
+        REGISTRY.add(entry)
+        return factory
+
+    return decorate
+
+
+def _suggest(name: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.5)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _reject_grids(spec: Spec) -> None:
+    for key, value in spec.params.items():
+        if isinstance(value, Grid):
+            raise SpecError(f"{spec.name}: a list for {key!r} is a grid; expand the spec before building it")
+
+
+def _non_default(params: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if k not in defaults or defaults[k] != v or type(defaults[k]) is not type(v)}
+
+
+def _coerce(kind: str, name: str, key: str, value: Any, default: Any) -> Any:
+    """Check a value against the type of the parameter's default; ints widen to floats."""
+    where = f"{kind} {name!r}: parameter {key!r}"
+    if isinstance(value, Grid):
+        return Grid(tuple(_coerce(kind, name, key, v, default) for v in value.values))
+    if default is None:
+        return value
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        raise SpecError(f"{where} must be true or false, got {value!r}")
+    if isinstance(default, float) and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(default, int) and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(default, str) and isinstance(value, str):
+        return value
+    if isinstance(default, tuple) and isinstance(value, (int, str)):
+        return (value,)
+    raise SpecError(f"{where} must be {type(default).__name__}, got {value!r}")

@@ -1,0 +1,71 @@
+"""The outcome of one run, with the field names users know from ``scipy.optimize``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import pandas as pd
+
+TRACE_COLUMNS = ["step", "nfev", "njev", "time_s", "loss", "best_loss"]
+
+
+class Status(str, Enum):
+    """How a run ended."""
+
+    CONVERGED = "converged"
+    TARGET_REACHED = "target_reached"
+    MAX_STEPS = "max_steps"
+    MAX_EVALS = "max_evals"
+    MAX_TIME = "max_time"
+    DIVERGED = "diverged"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+    @property
+    def success(self) -> bool:
+        return self in (Status.CONVERGED, Status.TARGET_REACHED)
+
+    @property
+    def budget_exhausted(self) -> bool:
+        return self in (Status.MAX_STEPS, Status.MAX_EVALS, Status.MAX_TIME)
+
+
+@dataclass
+class Result:
+    """One run: final point and loss, how it ended, what it cost, and its trace.
+
+    ``time_s`` excludes compilation, which is in ``compile_s``. The trace has one row per
+    recorded step (step, nfev, njev, time_s, loss, best_loss, and problem metrics).
+    """
+
+    x: Any
+    fun: float
+    status: Status
+    message: str = ""
+    nit: int = 0
+    nfev: int = 0
+    njev: int = 0
+    time_s: float = 0.0
+    compile_s: float = 0.0
+    trace: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TRACE_COLUMNS))
+    nfev_to_target: float = float("nan")
+    time_to_target: float = float("nan")
+    batch_size: int = 1
+
+    @property
+    def success(self) -> bool:
+        """True when the run converged or reached its target."""
+        return self.status.success
+
+    @classmethod
+    def failed(cls, status: Status, message: str) -> Result:
+        """A run that produced no point: skipped, or failed with an error."""
+        return cls(x=None, fun=float("nan"), status=status, message=message)
+
+    def __repr__(self) -> str:
+        return (
+            f"Result(status={self.status.value!r}, fun={self.fun:.6g}, nit={self.nit}, nfev={self.nfev}, "
+            f"njev={self.njev}, time_s={self.time_s:.3g}, compile_s={self.compile_s:.3g}, message={self.message!r})"
+        )

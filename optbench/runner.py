@@ -1,0 +1,125 @@
+"""Plan runs (problems x optimizer configurations x seeds), run them batched, store each."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from optbench.budget import Budget
+from optbench.optimizer import OptimizerConfig, optimizer_configs
+from optbench.problem import Problem
+from optbench.registry import REGISTRY
+from optbench.result import Result, Status
+from optbench.spec import parse_spec
+
+MAX_BATCH = 64
+TARGET_RTOL = 1e-6
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that defines one run; its id is a hash of it and the optbench version."""
+
+    problem: str
+    optimizer: OptimizerConfig
+    seed: int
+    budget: Budget
+    suite: str = ""
+    f_opt: float | None = None
+
+    @property
+    def run_id(self) -> str:
+        from optbench import __version__
+
+        canonical = {
+            "problem": self.problem,
+            "optimizer": self.optimizer.name,
+            "params": self.optimizer.params,
+            "seed": self.seed,
+            "budget": self.budget.as_dict(),
+            "version": __version__,
+        }
+        return hashlib.sha256(json.dumps(canonical, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    @property
+    def target(self) -> float | None:
+        """The loss counted as reached: the budget's target, else near the known optimum."""
+        if self.budget.target is not None:
+            return self.budget.target
+        if self.f_opt is None:
+            return None
+        return self.f_opt + TARGET_RTOL * abs(self.f_opt) + 1e-12
+
+
+def plan(
+    problems: Iterable[str],
+    optimizers: Iterable[str],
+    seeds: int | Iterable[int],
+    budget: Budget,
+    suite: str = "",
+) -> list[RunSpec]:
+    """Every run of a suite, problems and optimizer grids expanded; duplicates removed."""
+    seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    if isinstance(seeds, int) and seeds < 1:
+        from optbench.errors import OptbenchError
+
+        raise OptbenchError(f"seeds must be a positive number of seeds, got {seeds}")
+    built = [REGISTRY.problem(point) for spec in problems for point in parse_spec(spec).expand()]
+    configs = [config for spec in optimizers for config in optimizer_configs(spec)]
+    runs: dict[str, RunSpec] = {}
+    for problem in built:
+        for config in configs:
+            for seed in seed_list:
+                run = RunSpec(problem.spec, config, int(seed), budget, suite, problem.f_opt)
+                runs.setdefault(run.run_id, run)
+    return list(runs.values())
+
+
+def execute(
+    runs: list[RunSpec],
+    store: Any,
+    on_done: Callable[[int], None] = lambda n: None,
+) -> list[RunSpec]:
+    """Run what the store does not hold yet, batched per compiled program; store each run
+    in its own transaction as soon as its batch finishes. Returns the runs it ran."""
+    stored = store.run_ids()
+    todo = [run for run in runs if run.run_id not in stored]
+    groups: dict[tuple[Any, ...], list[RunSpec]] = {}
+    for run in todo:
+        groups.setdefault((run.problem, run.optimizer.solver_key, run.budget), []).append(run)
+    for members in groups.values():
+        problem = REGISTRY.problem(members[0].problem)
+        for start in range(0, len(members), MAX_BATCH):
+            batch = members[start : start + MAX_BATCH]
+            for run, result in zip(batch, run_group(problem, batch)):
+                store.add(run, result)
+            on_done(len(batch))
+    return todo
+
+
+def run_group(problem: Problem, batch: list[RunSpec]) -> list[Result]:
+    """Results for runs that share a problem, a compiled program and a budget."""
+    from optbench.loop import run_batch
+
+    config = batch[0].optimizer
+    missing = config.entry.requires - problem.capabilities
+    if missing:
+        reason = f"{config.name} requires {', '.join(sorted(missing))}, which {problem.name} does not offer"
+        return [Result.failed(Status.SKIPPED, reason) for _ in batch]
+    try:
+        config.build(config.floats)  # a factory that rejects its arguments fails here, clearly
+        return run_batch(
+            problem,
+            config.build,
+            config.solver_key,
+            [run.optimizer.floats for run in batch],
+            [run.seed for run in batch],
+            batch[0].budget,
+            target=batch[0].target,
+        )
+    except Exception as err:  # one broken optimizer must not stop the suite
+        message = f"{type(err).__name__}: {err}".strip()
+        return [Result.failed(Status.FAILED, message) for _ in batch]

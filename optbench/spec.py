@@ -1,0 +1,208 @@
+"""Spec strings: ``name[param=value,...]``, their parsing, grids and canonical form.
+
+A value is a number, ``true``/``false``, a bare or quoted string, a list ``[a,b,...]``
+(a grid: one run per element) or ``logspace(start,stop,num)`` / ``linspace(start,stop,num)``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from optbench.errors import SpecError
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-.]*")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_BARE = re.compile(r"[A-Za-z_][A-Za-z0-9_\-.]*")
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A list of values for one parameter; expands into one configuration per value."""
+
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A parsed spec: a registered name and the parameters given for it."""
+
+    name: str
+    params: dict[str, Any]
+
+    def expand(self) -> list[Spec]:
+        """One spec per point of the Cartesian product of the grids in ``params``."""
+        keys = list(self.params)
+        axes = [v.values if isinstance(v, Grid) else (v,) for v in self.params.values()]
+        return [Spec(self.name, dict(zip(keys, combo))) for combo in itertools.product(*axes)]
+
+
+def format_spec(name: str, params: dict[str, Any]) -> str:
+    """The canonical spec string: parameters sorted by name, values in their shortest form."""
+    if not params:
+        return name
+    inner = ",".join(f"{k}={_format_value(params[k])}" for k in sorted(params))
+    return f"{name}[{inner}]"
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_format_value(v) for v in value) + "]"
+    if isinstance(value, str) and not _BARE.fullmatch(value):
+        return json.dumps(value)
+    return str(value)
+
+
+def parse_spec(text: str) -> Spec:
+    """Parse ``name[param=value,...]``; raise SpecError saying where it went wrong."""
+    return _Parser(text).spec()
+
+
+class _Parser:
+    def __init__(self, text: str):
+        self.text = text.strip()
+        self.pos = 0
+
+    def fail(self, what: str) -> SpecError:
+        pointer = f"{self.text}\n{' ' * self.pos}^"
+        return SpecError(f"malformed spec {self.text!r}: {what} at position {self.pos}\n{pointer}")
+
+    def peek(self) -> str:
+        return self.text[self.pos] if self.pos < len(self.text) else ""
+
+    def skip_space(self) -> None:
+        while self.peek().isspace():
+            self.pos += 1
+
+    def expect(self, char: str) -> None:
+        self.skip_space()
+        if self.peek() != char:
+            found = repr(self.peek()) if self.peek() else "end of text"
+            raise self.fail(f"expected {char!r}, found {found}")
+        self.pos += 1
+
+    def match(self, pattern: re.Pattern[str]) -> str | None:
+        self.skip_space()
+        m = pattern.match(self.text, self.pos)
+        if not m:
+            return None
+        self.pos = m.end()
+        return m.group(0)
+
+    def spec(self) -> Spec:
+        name = self.match(_NAME)
+        if name is None:
+            raise self.fail("expected a name")
+        params: dict[str, Any] = {}
+        self.skip_space()
+        if self.peek() == "[":
+            self.pos += 1
+            params = self.params()
+        self.skip_space()
+        if self.pos != len(self.text):
+            raise self.fail("unexpected text after the spec")
+        return Spec(name, params)
+
+    def params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {}
+        self.skip_space()
+        if self.peek() == "]":
+            self.pos += 1
+            return params
+        while True:
+            key = self.match(_NAME)
+            if key is None:
+                raise self.fail("expected a parameter name")
+            if key in params:
+                raise self.fail(f"parameter {key!r} given twice")
+            self.expect("=")
+            params[key] = self.value(top=True)
+            self.skip_space()
+            if self.peek() == ",":
+                self.pos += 1
+                continue
+            self.expect("]")
+            return params
+
+    def value(self, top: bool = False) -> Any:
+        self.skip_space()
+        char = self.peek()
+        if char == "[":
+            if not top:
+                raise self.fail("nested lists are not allowed")
+            self.pos += 1
+            return Grid(tuple(self.items()))
+        if char in "\"'":
+            return self.quoted(char)
+        number = self.match(_NUMBER)
+        if number is not None:
+            return _number(number)
+        word = self.match(_BARE)
+        if word is None:
+            raise self.fail("expected a value")
+        if word in ("logspace", "linspace"):
+            if not top:
+                raise self.fail(f"{word}(...) cannot be nested")
+            return self.space(word)
+        return {"true": True, "false": False, "inf": math.inf, "nan": math.nan}.get(word.lower(), word)
+
+    def items(self) -> list[Any]:
+        values = []
+        while True:
+            values.append(self.value())
+            self.skip_space()
+            if self.peek() == ",":
+                self.pos += 1
+                continue
+            self.expect("]")
+            if not values:
+                raise self.fail("empty list")
+            return values
+
+    def quoted(self, quote: str) -> str:
+        end = self.text.find(quote, self.pos + 1)
+        if end < 0:
+            raise self.fail("unterminated string")
+        value = self.text[self.pos + 1 : end]
+        self.pos = end + 1
+        return value
+
+    def space(self, kind: str) -> Grid:
+        self.expect("(")
+        args = []
+        for i in range(3):
+            number = self.match(_NUMBER)
+            if number is None:
+                raise self.fail(f"{kind} takes three numbers: start, stop, num")
+            args.append(_number(number))
+            if i < 2:
+                self.expect(",")
+        self.expect(")")
+        start, stop, num = args
+        if not isinstance(num, int) or num < 1:
+            raise self.fail(f"{kind} needs a positive whole number of points, got {num}")
+        return Grid(tuple(_space(kind, float(start), float(stop), num)))
+
+
+def _space(kind: str, start: float, stop: float, num: int) -> list[float]:
+    if num == 1:
+        points = [start]
+    else:
+        points = [start + (stop - start) * i / (num - 1) for i in range(num)]
+    if kind == "logspace":
+        points = [10.0**p for p in points]
+    return [float(f"{p:.12g}") for p in points]
+
+
+def _number(text: str) -> int | float:
+    if re.fullmatch(r"[+-]?\d+", text):
+        return int(text)
+    return float(text)

@@ -1,0 +1,224 @@
+"""The results database: SQLite, one transaction per finished run, read back with pandas."""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from optbench.errors import OptbenchError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from optbench.result import Result
+    from optbench.runner import RunSpec
+
+DEFAULT_DB = Path("results") / "optbench.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    suite TEXT NOT NULL,
+    problem TEXT NOT NULL,
+    problem_name TEXT NOT NULL,
+    optimizer TEXT NOT NULL,
+    optimizer_name TEXT NOT NULL,
+    params TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    budget TEXT NOT NULL,
+    status TEXT NOT NULL,
+    message TEXT NOT NULL,
+    success INTEGER NOT NULL,
+    fun REAL,
+    nit INTEGER NOT NULL,
+    nfev INTEGER NOT NULL,
+    njev INTEGER NOT NULL,
+    time_s REAL NOT NULL,
+    compile_s REAL NOT NULL,
+    f_opt REAL,
+    target REAL,
+    nfev_to_target REAL,
+    time_to_target REAL,
+    batch_size INTEGER NOT NULL,
+    x TEXT,
+    version TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS traces (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    step INTEGER NOT NULL,
+    nfev INTEGER NOT NULL,
+    njev INTEGER NOT NULL,
+    time_s REAL NOT NULL,
+    loss REAL,
+    best_loss REAL,
+    metrics TEXT
+);
+CREATE INDEX IF NOT EXISTS traces_run ON traces(run_id);
+"""
+
+_TRACE_FIXED = ("step", "nfev", "njev", "time_s", "loss", "best_loss")
+
+
+class Results(NamedTuple):
+    """The stored runs (one row each) and their traces (one row per recorded step)."""
+
+    runs: pd.DataFrame
+    traces: pd.DataFrame
+
+
+class ResultStore:
+    """A results database at ``path`` (``":memory:"`` for one that lives in memory)."""
+
+    def __init__(self, path: str | Path = DEFAULT_DB, *, create: bool = True):
+        self.path = str(path)
+        try:
+            if self.path != ":memory:":
+                target = Path(self.path)
+                if target.is_dir():
+                    raise OptbenchError(f"results database {self.path!r} is a directory, not a file")
+                if not create and not target.exists():
+                    raise OptbenchError(f"no results database at {self.path!r}; `optbench run` creates one")
+                target.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(self.path)
+            if create:
+                self.conn.executescript(_SCHEMA)
+                # Take and release the write lock now, so a read-only file fails before any run.
+                self.conn.execute("BEGIN IMMEDIATE")
+                self.conn.rollback()
+            else:
+                self.conn.execute("SELECT run_id FROM runs LIMIT 1")
+        except (sqlite3.Error, OSError) as err:
+            raise OptbenchError(f"cannot use results database {self.path!r}: {err}") from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def run_ids(self) -> set[str]:
+        return {row[0] for row in self.conn.execute("SELECT run_id FROM runs")}
+
+    def add(self, run: RunSpec, result: Result) -> bool:
+        """Store one finished run and its trace in one transaction; False if already stored."""
+        from optbench import __version__
+
+        row = {
+            "run_id": run.run_id,
+            "suite": run.suite,
+            "problem": run.problem,
+            "problem_name": run.problem.split("[", 1)[0],
+            "optimizer": run.optimizer.label,
+            "optimizer_name": run.optimizer.name,
+            "params": json.dumps(run.optimizer.params, sort_keys=True, default=str),
+            "seed": run.seed,
+            "budget": json.dumps(run.budget.as_dict(), sort_keys=True),
+            "status": result.status.value,
+            "message": result.message,
+            "success": int(result.success),
+            "fun": _real(result.fun),
+            "nit": result.nit,
+            "nfev": result.nfev,
+            "njev": result.njev,
+            "time_s": result.time_s,
+            "compile_s": result.compile_s,
+            "f_opt": _real(run.f_opt),
+            "target": _real(run.target),
+            "nfev_to_target": _real(result.nfev_to_target),
+            "time_to_target": _real(result.time_to_target),
+            "batch_size": result.batch_size,
+            "x": _to_json(result.x),
+            "version": __version__,
+            "created": time.time(),
+        }
+        metric_names = [c for c in result.trace.columns if c not in _TRACE_FIXED]
+        trace_rows = [
+            (
+                run.run_id,
+                int(r["step"]),
+                int(r["nfev"]),
+                int(r["njev"]),
+                float(r["time_s"]),
+                _real(r["loss"]),
+                _real(r["best_loss"]),
+                _metrics_json(r, metric_names),
+            )
+            for r in result.trace.to_dict("records")
+        ]
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        with self.conn:
+            cursor = self.conn.execute(f"INSERT OR IGNORE INTO runs ({columns}) VALUES ({marks})", tuple(row.values()))
+            if cursor.rowcount == 0:
+                return False
+            self.conn.executemany("INSERT INTO traces VALUES (?, ?, ?, ?, ?, ?, ?, ?)", trace_rows)
+        return True
+
+    def load(self, run_ids: Iterable[str] | None = None) -> Results:
+        """The runs and traces, all of them or those with the given ids."""
+        import pandas as pd
+
+        where, args = "", ()
+        if run_ids is not None:
+            ids = list(run_ids)
+            self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (run_id TEXT PRIMARY KEY)")
+            self.conn.execute("DELETE FROM wanted")
+            self.conn.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", [(i,) for i in ids])
+            where = " WHERE run_id IN (SELECT run_id FROM wanted)"
+        runs = pd.read_sql_query(f"SELECT * FROM runs{where} ORDER BY created, run_id", self.conn, params=args)
+        traces = pd.read_sql_query(f"SELECT * FROM traces{where} ORDER BY run_id, step", self.conn, params=args)
+        for column in ("fun", "f_opt", "target", "nfev_to_target", "time_to_target"):
+            runs[column] = runs[column].astype(float)
+        for column in ("loss", "best_loss"):
+            traces[column] = traces[column].astype(float)
+        return Results(runs, _expand_metrics(traces))
+
+
+def load_results(path: str | Path = DEFAULT_DB) -> Results:
+    """Load a results database as ``(runs, traces)`` DataFrames."""
+    store = ResultStore(path, create=False)
+    try:
+        return store.load()
+    finally:
+        store.close()
+
+
+def _expand_metrics(traces: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
+    metrics = traces.pop("metrics")
+    present = metrics.notna()
+    if not present.any():
+        return traces
+    parsed = pd.DataFrame([json.loads(m) if isinstance(m, str) else {} for m in metrics], index=traces.index)
+    return pd.concat([traces, parsed.astype(float)], axis=1)
+
+
+def _real(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else (None if math.isnan(value) else value)
+
+
+def _metrics_json(row: dict[str, Any], names: list[str]) -> str | None:
+    values = {n: float(row[n]) for n in names if row[n] is not None and not math.isnan(float(row[n]))}
+    return json.dumps(values) if values else None
+
+
+def _to_json(x: Any) -> str | None:
+    if x is None:
+        return None
+    import numpy as np
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(k): convert(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [convert(v) for v in value]
+        return np.asarray(value, dtype=float).tolist()
+
+    return json.dumps(convert(x))
