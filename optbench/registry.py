@@ -190,8 +190,16 @@ def register_optimizer(
 
 
 def _suggest(name: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.5)
+    """A hint naming the closest choice: by spelling, else by abbreviation (``lr``)."""
+    options = list(choices)
+    close = difflib.get_close_matches(name, options, n=1, cutoff=0.5)
+    close = close or [c for c in options if name and c.startswith(name[0]) and _is_subsequence(name, c)][:1]
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _is_subsequence(short: str, long: str) -> bool:
+    letters = iter(long)
+    return all(char in letters for char in short)
 
 
 def _reject_grids(spec: Spec) -> None:

@@ -180,12 +180,11 @@ class _Parser:
         args = []
         for i in range(3):
             number = self.match(_NUMBER)
-            if number is None:
+            self.skip_space()
+            if number is None or self.peek() != (")" if i == 2 else ","):
                 raise self.fail(f"{kind} takes three numbers: start, stop, num")
             args.append(_number(number))
-            if i < 2:
-                self.expect(",")
-        self.expect(")")
+            self.pos += 1
         start, stop, num = args
         if not isinstance(num, int) or num < 1:
             raise self.fail(f"{kind} needs a positive whole number of points, got {num}")

@@ -1,0 +1,1 @@
+"""Pure functions from stored runs and traces to tables and figures."""

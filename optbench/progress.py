@@ -1,0 +1,38 @@
+"""A one-line progress bar on stderr: runs done, runs left, elapsed time."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+
+class Progress:
+    """Counts finished runs; draws only when the stream is a terminal (or ``force``)."""
+
+    def __init__(self, total: int, stream: TextIO = sys.stderr, force: bool = False, width: int = 30):
+        self.total, self.done, self.stream, self.width = total, 0, stream, width
+        self.enabled = total > 0 and (force or stream.isatty())
+        self.started = time.perf_counter()
+        self.draw()
+
+    def update(self, n: int) -> None:
+        self.done += n
+        self.draw()
+
+    def draw(self) -> None:
+        if not self.enabled:
+            return
+        filled = int(self.width * self.done / self.total)
+        elapsed = int(time.perf_counter() - self.started)
+        bar = "#" * filled + "-" * (self.width - filled)
+        self.stream.write(
+            f"\r[{bar}] {self.done}/{self.total} runs, {self.total - self.done} left, "
+            f"{elapsed // 60:02d}:{elapsed % 60:02d} elapsed"
+        )
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()

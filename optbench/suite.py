@@ -1,0 +1,98 @@
+"""Suites: problems x optimizers (with grids) x seeds x budget, written in TOML."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from optbench.budget import Budget
+from optbench.errors import OptbenchError, UnknownNameError
+from optbench.registry import _suggest, builtin_problems_dir
+
+_KEYS = {"description", "problems", "optimizers", "seeds", "budget"}
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A named comparison, as read from a suite file."""
+
+    name: str
+    description: str
+    problems: list[str]
+    optimizers: list[str]
+    seeds: int | list[int]
+    budget: Budget
+    path: Path
+
+
+def suite_dirs(plugin_dirs: list[str] | tuple[str, ...] = ()) -> list[Path]:
+    """Where suite files are looked for: the built-in suites, then ``suites/`` in each plugin dir."""
+    return [builtin_problems_dir() / "suites", *(Path(d) / "suites" for d in plugin_dirs)]
+
+
+def list_suites(plugin_dirs: list[str] | tuple[str, ...] = ()) -> list[Suite]:
+    return [load_suite(path) for d in suite_dirs(plugin_dirs) if d.is_dir() for path in sorted(d.glob("*.toml"))]
+
+
+def find_suite(name: str, plugin_dirs: list[str] | tuple[str, ...] = ()) -> Path:
+    """The file a suite name (or a path to a ``.toml`` file) refers to."""
+    if name.endswith(".toml") or "/" in name:
+        path = Path(name)
+        if not path.is_file():
+            raise OptbenchError(f"suite file {name!r} does not exist")
+        return path
+    known = {}
+    for directory in suite_dirs(plugin_dirs):
+        for path in sorted(directory.glob("*.toml")) if directory.is_dir() else []:
+            known.setdefault(path.stem, path)
+    if name not in known:
+        raise UnknownNameError(f"unknown suite {name!r}{_suggest(name, known)}; `optbench list suites` shows them")
+    return known[name]
+
+
+def load_suite(path: str | Path) -> Suite:
+    """Read and check a suite file; every mistake is reported with the file's name."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, UnicodeDecodeError) as err:
+        raise OptbenchError(f"cannot read suite file {str(path)!r}: {err}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise OptbenchError(f"suite file {str(path)!r} is not valid TOML: {err}") from None
+    where = f"suite file {str(path)!r}"
+    unknown = set(data) - _KEYS
+    if unknown:
+        raise OptbenchError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} (allowed: {', '.join(sorted(_KEYS))})")
+    budget = data.get("budget", {})
+    if not isinstance(budget, dict):
+        raise OptbenchError(f"{where}: [budget] must be a table")
+    try:
+        parsed_budget = Budget.from_dict(budget)
+    except OptbenchError as err:
+        raise OptbenchError(f"{where}: {err}") from None
+    return Suite(
+        name=path.stem,
+        description=str(data.get("description", "")),
+        problems=_names(data, "problems", where),
+        optimizers=_names(data, "optimizers", where),
+        seeds=_seeds(data.get("seeds", 1), where),
+        budget=parsed_budget,
+        path=path,
+    )
+
+
+def _names(data: dict[str, Any], key: str, where: str) -> list[str]:
+    value = data.get(key)
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise OptbenchError(f"{where}: {key} must be a non-empty list of spec strings")
+    return value
+
+
+def _seeds(value: Any, where: str) -> int | list[int]:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    if isinstance(value, list) and value and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return value
+    raise OptbenchError(f"{where}: seeds must be a positive number of seeds or a list of seeds, got {value!r}")
