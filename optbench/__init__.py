@@ -36,7 +36,7 @@ _EXPORTS = {
     "OptbenchError": "optbench.errors",
 }
 
-__all__ = sorted(_EXPORTS) + ["__version__"]
+__all__ = [*sorted(_EXPORTS), "__version__"]
 
 
 def __getattr__(name: str) -> Any:

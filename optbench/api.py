@@ -37,7 +37,7 @@ def minimize(
         max_steps, max_evals, max_time, target: the budget (1000 steps when none is given).
     """
     from optbench.loop import run_batch
-    from optbench.runner import run_group, RunSpec
+    from optbench.runner import RunSpec, run_group
 
     budget = Budget(max_steps, max_evals, max_time, target)
     prob = REGISTRY.problem(problem) if isinstance(problem, str) else problem

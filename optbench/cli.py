@@ -28,8 +28,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"optbench: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\noptbench: interrupted; finished runs are stored, run the same command again to resume",
-              file=sys.stderr)
+        print(
+            "\noptbench: interrupted; finished runs are stored, run the same command again to resume", file=sys.stderr
+        )
         return 130
 
 
@@ -49,9 +50,17 @@ def _parser() -> argparse.ArgumentParser:
 
     runner = sub.add_parser("run", help="run a suite, or problems x optimizers, and store the runs")
     runner.add_argument("suite", nargs="?", help="a suite name (see `optbench list suites`) or a .toml file")
-    runner.add_argument("-p", "--problem", action="append", default=[], metavar="SPEC", help="problem spec (repeatable)")
-    runner.add_argument("-o", "--optimizer", action="append", default=[], metavar="SPEC",
-                        help="optimizer spec, lists make grids (repeatable)")
+    runner.add_argument(
+        "-p", "--problem", action="append", default=[], metavar="SPEC", help="problem spec (repeatable)"
+    )
+    runner.add_argument(
+        "-o",
+        "--optimizer",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="optimizer spec, lists make grids (repeatable)",
+    )
     runner.add_argument("--seeds", type=int, help="number of seeds (default: the suite's, else 1)")
     runner.add_argument("--max-steps", type=int, help="step budget per run")
     runner.add_argument("--max-evals", type=int, help="function-evaluation budget per run")
@@ -71,8 +80,12 @@ def _parser() -> argparse.ArgumentParser:
 
     plot = sub.add_parser("plot", help="convergence plots of the stored runs")
     plot.add_argument("--x", choices=["steps", "evals", "time"], default="steps", help="x axis (default: steps)")
-    plot.add_argument("-o", "--output", metavar="PATH",
-                      help="a .png/.pdf/.svg file (one problem), or a folder (default: results/plots)")
+    plot.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="a .png/.pdf/.svg file (one problem), or a folder (default: results/plots)",
+    )
     _db(plot)
     _filters(plot)
     plot.set_defaults(handler=_plot)
@@ -84,8 +97,13 @@ def _db(parser: argparse.ArgumentParser) -> None:
 
 
 def _plugins(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--plugins", action="append", default=[], metavar="DIR",
-                        help="load problem and optimizer files from DIR (repeatable)")
+    parser.add_argument(
+        "--plugins",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="load problem and optimizer files from DIR (repeatable)",
+    )
 
 
 def _filters(parser: argparse.ArgumentParser) -> None:
@@ -132,8 +150,12 @@ def _run(args: argparse.Namespace) -> int:
     if not problems or not optimizers:
         raise OptbenchError("give a suite name, or at least one -p PROBLEM and one -o OPTIMIZER")
     given = {"max_steps": args.max_steps, "max_evals": args.max_evals, "max_time": args.max_time, "target": args.target}
-    budget = Budget(**{**(suite.budget.as_dict() if suite and not any(v is not None for v in given.values()) else {}),
-                       **{k: v for k, v in given.items() if v is not None}})
+    budget = Budget(
+        **{
+            **(suite.budget.as_dict() if suite and not any(v is not None for v in given.values()) else {}),
+            **{k: v for k, v in given.items() if v is not None},
+        }
+    )
     seeds = args.seeds if args.seeds is not None else (suite.seeds if suite else 1)
     runs = plan(problems, optimizers, seeds, budget, suite.name if suite else "")
     store = ResultStore(args.db)  # opened after every check passed, so bad input leaves it untouched

@@ -19,12 +19,11 @@ import numpy as np
 
 from optbench.budget import Budget
 from optbench.problem import Problem
-from optbench.result import Status
+from optbench.result import Result, Status
 from optbench.solver import NativeSolver
-from optbench.result import Result
 from optbench.trace import build_results
 
-MAX_CHUNK = 1000
+MAX_CHUNK = 5000
 TIMED_CHUNK = 100
 EXPLODE_FACTOR = 1e6
 
@@ -44,7 +43,7 @@ class _Carry(NamedTuple):
     step: Any
     nfev: Any
     njev: Any
-    loss0: Any
+    ceiling: Any  # a loss above this (or NaN) counts as diverged
     code: Any
 
 
@@ -151,10 +150,13 @@ def _compile(problem: Problem, build: Build, length: int, keys: Any, hyper: Any,
     def init_one(key, h, data):
         solver = build(h)
         init_key, run_key = jax.random.split(key)
-        state = solver.init(problem, data, problem.init_params(init_key), run_key)
+        params = problem.init_params(init_key)
+        state = solver.init(problem, data, params, run_key)
         zero = jax.numpy.zeros((), jax.numpy.int32)
-        nan = jax.numpy.asarray(jax.numpy.nan, problem.dtype)
-        return _Carry(state, zero, zero, zero, nan, zero)
+        # Measured by the harness once, not counted: the scale against which a loss "explodes".
+        start = jax.numpy.abs(problem.value(params, data))
+        ceiling = jax.numpy.where(jax.numpy.isfinite(start), EXPLODE_FACTOR * (1.0 + start), jax.numpy.inf)
+        return _Carry(state, zero, zero, zero, ceiling.astype(problem.dtype), zero)
 
     def step_one(carry: _Carry, h, data, limits: _Limits):
         return _advance(build(h), problem, data, carry, limits)
@@ -182,14 +184,14 @@ def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, l
 
     new_state, info = solver.step(problem, data, carry.state)
     loss = jnp.asarray(info.loss, problem.dtype)
-    loss0 = jnp.where(carry.step == 0, loss, carry.loss0)
     nfev = carry.nfev + info.nfev
     njev = carry.njev + info.njev
     running = carry.code == 0
-    diverged = ~jnp.isfinite(loss) | (loss > EXPLODE_FACTOR * (1.0 + jnp.abs(loss0)))
-    stays = diverged | (loss <= limits.target) | info.converged
+    diverged = ~(loss <= carry.ceiling)  # true for NaN and +inf too
+    reached = loss <= limits.target
+    stays = diverged | reached | info.converged
     code = jnp.select(
-        [diverged, loss <= limits.target, info.converged, carry.step + 1 >= limits.max_steps, nfev >= limits.max_evals],
+        [diverged, reached, info.converged, carry.step + 1 >= limits.max_steps, nfev >= limits.max_evals],
         [3, 2, 1, 4, 5],
         0,
     )
@@ -200,7 +202,7 @@ def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, l
         step=jnp.where(advance, carry.step + 1, carry.step),
         nfev=jnp.where(running, nfev, carry.nfev),
         njev=jnp.where(running, njev, carry.njev),
-        loss0=loss0,
+        ceiling=carry.ceiling,
         code=jnp.where(running, code, carry.code),
     )
     return out, (loss, out.nfev, out.njev, running)

@@ -13,7 +13,7 @@ import importlib.util
 import inspect
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -209,7 +209,9 @@ def _reject_grids(spec: Spec) -> None:
 
 
 def _non_default(params: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in params.items() if k not in defaults or defaults[k] != v or type(defaults[k]) is not type(v)}
+    return {
+        k: v for k, v in params.items() if k not in defaults or defaults[k] != v or type(defaults[k]) is not type(v)
+    }
 
 
 def _coerce(kind: str, name: str, key: str, value: Any, default: Any) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import pandas as pd
@@ -11,7 +11,7 @@ import pandas as pd
 TRACE_COLUMNS = ["step", "nfev", "njev", "time_s", "loss", "best_loss"]
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """How a run ended."""
 
     CONVERGED = "converged"

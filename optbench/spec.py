@@ -192,10 +192,7 @@ class _Parser:
 
 
 def _space(kind: str, start: float, stop: float, num: int) -> list[float]:
-    if num == 1:
-        points = [start]
-    else:
-        points = [start + (stop - start) * i / (num - 1) for i in range(num)]
+    points = [start + (stop - start) * i / max(num - 1, 1) for i in range(num)]
     if kind == "logspace":
         points = [10.0**p for p in points]
     return [float(f"{p:.12g}") for p in points]

@@ -64,7 +64,9 @@ def load_suite(path: str | Path) -> Suite:
     where = f"suite file {str(path)!r}"
     unknown = set(data) - _KEYS
     if unknown:
-        raise OptbenchError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} (allowed: {', '.join(sorted(_KEYS))})")
+        raise OptbenchError(
+            f"{where}: unknown key(s) {', '.join(sorted(unknown))} (allowed: {', '.join(sorted(_KEYS))})"
+        )
     budget = data.get("budget", {})
     if not isinstance(budget, dict):
         raise OptbenchError(f"{where}: [budget] must be a table")

@@ -14,7 +14,6 @@ _STAYS = (Status.CONVERGED, Status.TARGET_REACHED, Status.DIVERGED)
 MAX_TRACE_ROWS = 500
 
 
-
 def build_results(
     *,
     chunks: list[tuple[np.ndarray, ...]],
@@ -43,57 +42,61 @@ def build_results(
     results = []
     for b, status in enumerate(statuses):
         rows = running[:, b]
-        trace = pd.DataFrame(
-            {
-                "step": np.arange(rows.sum()),
-                "nfev": nfev[rows, b],
-                "njev": njev[rows, b],
-                "time_s": step_time[rows],
-                "loss": loss[rows, b].astype(np.float64),
+        columns = {
+            "nfev": nfev[rows, b].astype(np.int64),
+            "njev": njev[rows, b].astype(np.int64),
+            "time_s": step_time[rows],
+            "loss": loss[rows, b].astype(np.float64),
+        }
+        nit = len(columns["loss"]) - 1 if status in _STAYS else len(columns["loss"])
+        if status not in _STAYS:  # the final point, after the last step, was not evaluated in the loop
+            extra = {
+                "nfev": columns["nfev"][-1],
+                "njev": columns["njev"][-1],
+                "time_s": total_time / size,
+                "loss": float(final_loss[b]),
             }
-        )
-        nit = len(trace) - 1 if status in _STAYS else len(trace)
-        if status not in _STAYS:
-            last = trace.iloc[-1]
-            trace.loc[len(trace)] = [nit, last.nfev, last.njev, total_time / size, float(final_loss[b])]
-        trace["best_loss"] = np.fmin.accumulate(trace["loss"].to_numpy())
+            columns = {k: np.append(v, extra[k]) for k, v in columns.items()}
+        columns["best_loss"] = np.fmin.accumulate(columns["loss"])
+        steps = np.arange(len(columns["loss"]))
+        hit = np.flatnonzero(columns["loss"] <= target) if target is not None else []
+        keep = thin_index(len(steps))
+        trace = pd.DataFrame({"step": steps[keep], **{k: v[keep] for k, v in columns.items()}})
         for name, values in final_metrics.items():
             trace[name] = np.nan
             trace.loc[trace.index[-1], name] = float(values[b])
-        hit = trace.index[trace["loss"] <= target] if target is not None else []
         results.append(
             Result(
                 x=jax.tree_util.tree_map(lambda a, b=b: np.asarray(a[b]), params),
                 fun=float(final_loss[b]),
                 status=status,
-                message=_message(status, nit, trace),
+                message=_message(status, nit, int(columns["nfev"][-1])),
                 nit=int(nit),
-                nfev=int(trace["nfev"].iloc[-1]),
-                njev=int(trace["njev"].iloc[-1]),
+                nfev=int(columns["nfev"][-1]),
+                njev=int(columns["njev"][-1]),
                 time_s=total_time / size,
                 compile_s=compile_s,
-                trace=thin(trace).astype({"step": int, "nfev": int, "njev": int}),
-                nfev_to_target=float(trace.loc[hit[0], "nfev"]) if len(hit) else float("nan"),
-                time_to_target=float(trace.loc[hit[0], "time_s"]) if len(hit) else float("nan"),
+                trace=trace,
+                nfev_to_target=float(columns["nfev"][hit[0]]) if len(hit) else float("nan"),
+                time_to_target=float(columns["time_s"][hit[0]]) if len(hit) else float("nan"),
                 batch_size=size,
             )
         )
     return results
 
 
-def thin(trace: pd.DataFrame, max_rows: int = MAX_TRACE_ROWS) -> pd.DataFrame:
-    """At most about ``max_rows`` rows: evenly spaced and log-spaced steps, first and last kept."""
-    n = len(trace)
+def thin_index(n: int, max_rows: int = MAX_TRACE_ROWS) -> np.ndarray:
+    """At most about ``max_rows`` of ``n`` row indices: evenly spaced and log-spaced, first
+    and last kept, so both the early descent and the long tail stay visible."""
     if n <= max_rows:
-        return trace.reset_index(drop=True)
+        return np.arange(n)
     half = max_rows // 2
     linear = np.linspace(0, n - 1, half)
     logarithmic = np.geomspace(1, n, half) - 1
-    keep = np.unique(np.concatenate([linear, logarithmic, [0, n - 1]]).round().astype(int))
-    return trace.iloc[keep].reset_index(drop=True)
+    return np.unique(np.concatenate([linear, logarithmic, [0, n - 1]]).round().astype(int))
 
 
-def _message(status: Status, nit: int, trace: pd.DataFrame) -> str:
+def _message(status: Status, nit: int, nfev: int) -> str:
     if status is Status.DIVERGED:
         return f"loss became non-finite or exploded at step {nit}"
     if status is Status.TARGET_REACHED:
@@ -103,7 +106,5 @@ def _message(status: Status, nit: int, trace: pd.DataFrame) -> str:
     if status is Status.MAX_STEPS:
         return f"step budget spent ({nit} steps)"
     if status is Status.MAX_EVALS:
-        return f"evaluation budget spent ({int(trace['nfev'].iloc[-1])} evaluations)"
+        return f"evaluation budget spent ({nfev} evaluations)"
     return f"time budget spent after {nit} steps"
-
-

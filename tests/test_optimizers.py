@@ -58,7 +58,9 @@ def test_first_order_follows_the_plain_optax_loop(optimizer):
         np.testing.assert_allclose(result.x[name], params[name], rtol=1e-12)
 
 
-@pytest.mark.parametrize("optimizer", ["gd[learning_rate=0.3]", "momentum[learning_rate=0.1]", "adam[learning_rate=0.1]"])
+@pytest.mark.parametrize(
+    "optimizer", ["gd[learning_rate=0.3]", "momentum[learning_rate=0.1]", "adam[learning_rate=0.1]"]
+)
 @pytest.mark.parametrize("problem", ["linear", "quadratic"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_reaches_the_exact_least_squares_optimum(optimizer, problem, seed):

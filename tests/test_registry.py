@@ -46,9 +46,11 @@ def test_plugins_register_and_report_errors(tmp_path):
     registry = Registry()
     good = tmp_path / "good"
     good.mkdir()
-    (good / "mine.py").write_text(textwrap.dedent("""
+    (good / "mine.py").write_text(
+        textwrap.dedent("""
         from optbench.registry import Entry, REGISTRY
-    """))
+    """)
+    )
     registry.load_plugins([good])
     bad = tmp_path / "bad"
     bad.mkdir()
@@ -60,13 +62,15 @@ def test_plugins_register_and_report_errors(tmp_path):
 
 
 def test_a_name_registered_twice_is_an_error(tmp_path):
-    (tmp_path / "dup.py").write_text(textwrap.dedent("""
+    (tmp_path / "dup.py").write_text(
+        textwrap.dedent("""
         import optax
         from optbench import register_optimizer
 
         @register_optimizer("adam")
         def adam(learning_rate: float = 0.1):
             return optax.adam(learning_rate)
-    """))
+    """)
+    )
     with pytest.raises(PluginError, match="'adam' is registered twice"):
         REGISTRY.load_plugins([tmp_path])

@@ -31,8 +31,10 @@ def convergence(runs: pd.DataFrame, traces: pd.DataFrame, problem: str, x: str =
     known = not f_opt.empty
     fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
     for optimizer, group in mine.groupby("optimizer", sort=False):
-        curves = [_curve(traces[traces["run_id"] == rid], column, row.f_opt if known else None, row.status)
-                  for rid, row in zip(group["run_id"], group.itertuples())]
+        curves = [
+            _curve(traces[traces["run_id"] == rid], column, row.f_opt if known else None, row.status)
+            for rid, row in zip(group["run_id"], group.itertuples())
+        ]
         grid, values = _on_grid(curves)
         if grid.size == 0:
             continue
@@ -79,4 +81,3 @@ def _on_grid(curves: list[tuple[np.ndarray, np.ndarray, bool]]) -> tuple[np.ndar
         inside = (index >= 0) & ((grid <= xs[-1]) | carry_on)
         values[i, inside] = ys[index[inside]]
     return grid, values
-

@@ -13,8 +13,19 @@ from optbench.errors import OptbenchError
 FORMATS = ("markdown", "csv", "latex")
 # A terminal is narrow: markdown shows these; CSV and LaTeX carry every column.
 TERMINAL_COLUMNS = [
-    "problem", "optimizer", "n_runs", "statuses", "fun_median", "fun_q25", "fun_q75", "subopt_median",
-    "nfev_median", "time_s_median", "n_target", "nfev_to_target_median", "compile_s_median",
+    "problem",
+    "optimizer",
+    "n_runs",
+    "statuses",
+    "fun_median",
+    "fun_q25",
+    "fun_q75",
+    "subopt_median",
+    "nfev_median",
+    "time_s_median",
+    "n_target",
+    "nfev_to_target_median",
+    "compile_s_median",
 ]
 
 
@@ -82,7 +93,7 @@ def format_table(table: pd.DataFrame, fmt: str = "markdown") -> str:
     cells = [[_cell(v) for v in row] for row in table.itertuples(index=False)]
     header = list(table.columns)
     if fmt == "latex":
-        escape = lambda s: s.replace("\\", "\\textbackslash{}").replace("_", "\\_").replace("&", "\\&")  # noqa: E731
+        escape = lambda s: s.replace("\\", "\\textbackslash{}").replace("_", "\\_").replace("&", "\\&")
         lines = [
             "\\begin{tabular}{" + "l" * 2 + "r" * (len(header) - 2) + "}",
             "\\hline",
@@ -94,7 +105,7 @@ def format_table(table: pd.DataFrame, fmt: str = "markdown") -> str:
         ]
         return "\n".join(lines) + "\n"
     widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(header)]
-    line = lambda row: "| " + " | ".join(v.ljust(w) for v, w in zip(row, widths)) + " |"  # noqa: E731
+    line = lambda row: "| " + " | ".join(v.ljust(w) for v, w in zip(row, widths)) + " |"
     rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
     return "\n".join([line(header), rule, *(line(r) for r in cells)]) + "\n"
 

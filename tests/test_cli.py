@@ -1,0 +1,182 @@
+"""The command line as a user runs it: output, bad input, and a database left untouched."""
+
+import sqlite3
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from helpers import REPO, db_rows, run_cli
+
+from optbench.cli import main
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    """A database with one small comparison in it."""
+    path = tmp_path_factory.mktemp("cli") / "runs.sqlite"
+    code = main(
+        [
+            "run",
+            "-p",
+            "linear",
+            "-p",
+            "quadratic[n=50]",
+            "-o",
+            "gd",
+            "-o",
+            "adam[learning_rate=[0.1,0.01]]",
+            "-o",
+            "momentum",
+            "--seeds",
+            "2",
+            "--max-steps",
+            "300",
+            "--db",
+            str(path),
+            "--no-progress",
+        ]
+    )
+    assert code == 0
+    return path
+
+
+def test_run_prints_the_table_and_stores_every_run(stored, capsys):
+    with sqlite3.connect(stored) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 2 * 4 * 2
+        assert conn.execute("SELECT COUNT(DISTINCT run_id) FROM traces").fetchone()[0] == 16
+
+
+def test_table_formats(stored, capsys):
+    assert main(["table", "--db", str(stored), "--format", "csv"]) == 0
+    header = capsys.readouterr().out.splitlines()[0].split(",")
+    for column in (
+        "problem",
+        "optimizer",
+        "n_runs",
+        "fun_median",
+        "fun_best",
+        "nfev_median",
+        "time_s_median",
+        "subopt_median",
+        "compile_s_median",
+        "nfev_to_target_median",
+    ):
+        assert column in header
+    assert main(["table", "--db", str(stored), "--problem", "linear", "--optimizer", "adam"]) == 0
+    out = capsys.readouterr().out
+    assert "adam[learning_rate=0.1]" in out and "quadratic" not in out and "momentum" not in out
+    assert main(["table", "--db", str(stored), "--format", "latex"]) == 0
+    assert "\\begin{tabular}" in capsys.readouterr().out
+
+
+def test_plot_writes_pngs(stored, tmp_path, capsys):
+    target = tmp_path / "linear.png"
+    assert main(["plot", "--db", str(stored), "--problem", "linear", "--x", "evals", "-o", str(target)]) == 0
+    assert target.read_bytes()[:4] == b"\x89PNG"
+    assert main(["plot", "--db", str(stored), "--x", "time", "-o", str(tmp_path / "all")]) == 0
+    assert len(list((tmp_path / "all").glob("*.png"))) == 2
+
+
+def test_list_commands(capsys):
+    assert main(["list", "optimizers"]) == 0
+    out = capsys.readouterr().out
+    assert "adam" in out and "first_order" in out and "grad,minibatch" in out
+    assert main(["list", "problems"]) == 0
+    out = capsys.readouterr().out
+    assert "sinusoidal_wave" in out and "residuals" in out
+    assert main(["list", "suites"]) == 0
+    assert "default" in capsys.readouterr().out
+
+
+BAD_INPUT = [
+    (["run", "-p", "quadratc", "-o", "gd"], "unknown problem 'quadratc' (did you mean 'quadratic'?)"),
+    (["run", "-p", "linear", "-o", "adma"], "did you mean 'adam'"),
+    (["run", "-p", "linear", "-o", "adam[learning_rate=0.1"], "malformed spec"),
+    (["run", "-p", "linear", "-o", "adam[lr=0.1]"], "has no parameter 'lr'"),
+    (["run", "-p", "linear[n=many]", "-o", "gd"], "parameter 'n' must be int"),
+    (["run", "nosuch"], "unknown suite 'nosuch'"),
+    (["run", "missing/suite.toml"], "does not exist"),
+    (["run", "-p", "linear", "-o", "gd", "--max-steps", "0"], "max_steps must be a positive"),
+    (["run", "-p", "linear", "-o", "gd", "--max-time", "-1"], "max_time must be a positive"),
+    (["run", "-p", "linear", "-o", "gd", "--seeds", "0"], "seeds must be a positive"),
+    (["run", "-p", "linear"], "at least one -p PROBLEM and one -o OPTIMIZER"),
+    (["table", "--problem", "nothing_like_it"], "match the filters"),
+]
+
+
+@pytest.mark.parametrize("args, message", BAD_INPUT)
+def test_bad_input_is_one_message_and_leaves_the_database_untouched(args, message, stored, tmp_path, capsys):
+    copy = tmp_path / "copy.sqlite"
+    copy.write_bytes(stored.read_bytes())
+    before = db_rows(copy)
+    assert main([*args, "--db", str(copy)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.startswith("optbench: error:") and "Traceback" not in err
+    assert db_rows(copy) == before
+
+
+def test_invalid_suite_files(tmp_path, capsys):
+    cases = {
+        "syntax.toml": ("problems = [linear", "not valid TOML"),
+        "keys.toml": ('problems = ["linear"]\noptimizers = ["gd"]\nbudgets = 1', "unknown key(s) budgets"),
+        "empty.toml": ('problems = []\noptimizers = ["gd"]', "problems must be a non-empty list"),
+        "budget.toml": ('problems = ["linear"]\noptimizers = ["gd"]\n[budget]\nmax_steps = -3', "max_steps"),
+        "seeds.toml": ('problems = ["linear"]\noptimizers = ["gd"]\nseeds = "five"', "seeds must be"),
+    }
+    for name, (text, message) in cases.items():
+        (tmp_path / name).write_text(text)
+        assert main(["run", str(tmp_path / name), "--db", str(tmp_path / "db.sqlite")]) == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "db.sqlite").exists()
+
+
+def test_unwritable_database_path(tmp_path, capsys):
+    (tmp_path / "file").write_text("not a folder")
+    assert main(["run", "-p", "linear", "-o", "gd", "--db", str(tmp_path / "file" / "db.sqlite")]) == 2
+    assert "cannot use results database" in capsys.readouterr().err
+    (tmp_path / "junk.sqlite").write_text("this is not a database, and must stay as it is")
+    assert main(["run", "-p", "linear", "-o", "gd", "--db", str(tmp_path / "junk.sqlite")]) == 2
+    assert "cannot use results database" in capsys.readouterr().err
+    assert (tmp_path / "junk.sqlite").read_text() == "this is not a database, and must stay as it is"
+
+
+def test_plugins_add_problems_and_optimizers(tmp_path, capsys):
+    plugins = tmp_path / "my_dir"
+    plugins.mkdir()
+    (plugins / "mine.py").write_text(
+        textwrap.dedent('''
+        import jax.numpy as jnp
+        import optax
+        import optbench
+
+        @optbench.register_problem("my_problem")
+        def my_problem(dim: int = 3):
+            """A shifted bowl."""
+            return optbench.Problem("my_problem", lambda x: jnp.sum((x - 1.0) ** 2), init=jnp.zeros(dim), f_opt=0.0)
+
+        @optbench.register_optimizer("my_optimizer")
+        def my_optimizer(learning_rate: float = 0.1):
+            """Plain SGD from optax."""
+            return optax.sgd(learning_rate)
+    ''')
+    )
+    db = tmp_path / "db.sqlite"
+    result = run_cli("run", "--plugins", str(plugins), "-p", "my_problem", "-o", "my_optimizer", "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    assert "my_problem" in result.stdout and "my_optimizer" in result.stdout
+    (plugins / "broken.py").write_text("raise ValueError('oops')\n")
+    result = run_cli("list", "problems", "--plugins", str(plugins))
+    assert result.returncode == 2 and "broken.py failed to import: ValueError: oops" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_help_does_not_import_jax():
+    code = (
+        "import sys\nfrom optbench.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "assert 'jax' not in sys.modules and 'pandas' not in sys.modules, 'heavy import'"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert "usage: optbench" in result.stdout
+    assert run_cli("--help").returncode == 0

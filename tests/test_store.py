@@ -1,0 +1,109 @@
+"""The results database and resuming an interrupted suite."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pandas as pd
+from helpers import REPO
+
+import optbench
+from optbench.store import ResultStore
+
+
+def test_run_returns_what_load_results_reads(db):
+    runs, traces = optbench.run(["linear", "sinusoidal"], ["gd", "sgd"], seeds=2, db=db, max_steps=100)
+    assert len(runs) == 8 and set(traces["run_id"]) == set(runs["run_id"])
+    for column in (
+        "run_id",
+        "suite",
+        "problem",
+        "optimizer",
+        "seed",
+        "status",
+        "fun",
+        "nit",
+        "nfev",
+        "njev",
+        "time_s",
+        "compile_s",
+    ):
+        assert column in runs.columns
+    stored, stored_traces = optbench.load_results(db)
+    pd.testing.assert_frame_equal(
+        stored.sort_values("run_id").reset_index(drop=True), runs.sort_values("run_id").reset_index(drop=True)
+    )
+    assert len(stored_traces) == len(traces)
+    again, _ = optbench.run(["linear", "sinusoidal"], ["gd", "sgd"], seeds=2, db=db, max_steps=100)
+    assert (again["created"].sort_values().to_numpy() == runs["created"].sort_values().to_numpy()).all()
+
+
+def test_in_memory_run_and_skipped_pairs_are_recorded():
+    runs, _ = optbench.run(["linear"], ["gd"], seeds=1, max_steps=10)
+    assert runs["status"].tolist() == ["max_steps"]
+    import jax.numpy as jnp
+
+    @optbench.register_problem("test_no_data")
+    def no_data():
+        return optbench.Problem("test_no_data", lambda x: jnp.sum(x**2), init=jnp.ones(2))
+
+    runs, _ = optbench.run(["test_no_data"], ["sgd", "gd"], max_steps=10)
+    skipped = runs[runs["optimizer"] == "sgd"].iloc[0]
+    assert skipped["status"] == "skipped" and "minibatch" in skipped["message"]
+
+
+def test_diverged_and_failed_runs_do_not_stop_the_suite(db):
+    runs, _ = optbench.run(["quadratic"], ["gd[learning_rate=[5.0,0.1]]", "sgd[batch_size=1000]"], db=db)
+    status = dict(zip(runs["optimizer"], runs["status"]))
+    assert status == {"gd[learning_rate=5.0]": "diverged", "gd": "max_steps", "sgd[batch_size=1000]": "failed"}
+
+
+def test_x_round_trips(db):
+    runs, _ = optbench.run(["linear"], ["gd"], db=db, max_steps=5)
+    assert set(json.loads(runs["x"].iloc[0])) == {"m", "b"}
+    store = ResultStore(db)
+    assert store.run_ids() == set(runs["run_id"])
+    store.close()
+
+
+def test_a_killed_suite_resumes_without_loss_or_duplicates(tmp_path):
+    suite = tmp_path / "resume.toml"
+    suite.write_text(
+        'problems = ["linear", "quadratic", "sinusoidal"]\n'
+        'optimizers = ["gd", "momentum", "adam", "rmsprop", "adadelta"]\nseeds = 2\n[budget]\nmax_steps = 200\n'
+    )
+    db = tmp_path / "resume.sqlite"
+    command = [sys.executable, "-m", "optbench", "run", str(suite), "--db", str(db)]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    before = 0
+    while time.time() < deadline and process.poll() is None:
+        time.sleep(0.2)
+        before = _count(db)
+        if before >= 4:
+            os.kill(process.pid, signal.SIGKILL)
+            break
+    process.wait()
+    assert 4 <= before < 30, "the kill should land mid-suite"
+    with sqlite3.connect(db) as conn:
+        kept = conn.execute("SELECT run_id, created, fun FROM runs").fetchall()
+    finished = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    assert "already stored" in finished.stderr
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*), COUNT(DISTINCT run_id) FROM runs").fetchone() == (30, 30)
+        assert set(kept) <= set(conn.execute("SELECT run_id, created, fun FROM runs").fetchall())
+        orphans = conn.execute("SELECT COUNT(*) FROM traces WHERE run_id NOT IN (SELECT run_id FROM runs)")
+        assert orphans.fetchone()[0] == 0
+
+
+def _count(db) -> int:
+    try:
+        with sqlite3.connect(db, timeout=0.1) as conn:
+            return conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+    except sqlite3.Error:
+        return 0
