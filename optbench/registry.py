@@ -107,9 +107,11 @@ class Registry:
         for directory in map(Path, dirs):
             if not directory.is_dir():
                 raise PluginError(f"plugin directory {str(directory)!r} does not exist")
-            for path in sorted(directory.glob("*.py")):
-                if not path.name.startswith("_"):
-                    self._import_plugin(path.resolve(), source or str(path))
+            files = [p for p in sorted(directory.glob("*.py")) if not p.name.startswith("_")]
+            if not files:
+                raise PluginError(f"plugin directory {str(directory)!r} holds no plugin files (*.py)")
+            for path in files:
+                self._import_plugin(path.resolve(), source or str(path))
 
     def _import_plugin(self, path: Path, source: str) -> None:
         if path in self._plugin_paths:

@@ -59,6 +59,9 @@ def test_plugins_register_and_report_errors(tmp_path):
         registry.load_plugins([bad])
     with pytest.raises(PluginError, match="does not exist"):
         registry.load_plugins([tmp_path / "missing"])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(PluginError, match="holds no plugin files"):
+        registry.load_plugins([tmp_path / "empty"])
 
 
 def test_a_name_registered_twice_is_an_error(tmp_path):
