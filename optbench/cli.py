@@ -150,20 +150,16 @@ def _run(args: argparse.Namespace) -> int:
     if not problems or not optimizers:
         raise OptbenchError("give a suite name, or at least one -p PROBLEM and one -o OPTIMIZER")
     given = {"max_steps": args.max_steps, "max_evals": args.max_evals, "max_time": args.max_time, "target": args.target}
-    budget = Budget(
-        **{
-            **(suite.budget.as_dict() if suite and not any(v is not None for v in given.values()) else {}),
-            **{k: v for k, v in given.items() if v is not None},
-        }
-    )
+    given = {k: v for k, v in given.items() if v is not None}
+    # Budget options on the command line replace the suite's budget as a whole.
+    budget = Budget(**given) if given or suite is None else suite.budget
     seeds = args.seeds if args.seeds is not None else (suite.seeds if suite else 1)
     runs = plan(problems, optimizers, seeds, budget, suite.name if suite else "")
     store = ResultStore(args.db)  # opened after every check passed, so bad input leaves it untouched
     try:
         todo = len([r for r in runs if r.run_id not in store.run_ids()])
         print(f"{len(runs)} runs planned, {len(runs) - todo} already stored, {todo} to run", file=sys.stderr)
-        progress = Progress(todo, force=False)
-        progress.enabled = progress.enabled and not args.no_progress
+        progress = Progress(todo, show=not args.no_progress)
         try:
             execute(runs, store, progress.update)
         finally:

@@ -8,11 +8,11 @@ from typing import TextIO
 
 
 class Progress:
-    """Counts finished runs; draws only when the stream is a terminal (or ``force``)."""
+    """Counts finished runs; draws only when asked to and the stream is a terminal."""
 
-    def __init__(self, total: int, stream: TextIO = sys.stderr, force: bool = False, width: int = 30):
+    def __init__(self, total: int, stream: TextIO = sys.stderr, show: bool = True, width: int = 30):
         self.total, self.done, self.stream, self.width = total, 0, stream, width
-        self.enabled = total > 0 and (force or stream.isatty())
+        self.enabled = show and total > 0 and stream.isatty()
         self.started = time.perf_counter()
         self.draw()
 

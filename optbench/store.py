@@ -161,15 +161,15 @@ class ResultStore:
         """The runs and traces, all of them or those with the given ids."""
         import pandas as pd
 
-        where, args = "", ()
+        where = ""
         if run_ids is not None:
             ids = list(run_ids)
             self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (run_id TEXT PRIMARY KEY)")
             self.conn.execute("DELETE FROM wanted")
             self.conn.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", [(i,) for i in ids])
             where = " WHERE run_id IN (SELECT run_id FROM wanted)"
-        runs = pd.read_sql_query(f"SELECT * FROM runs{where} ORDER BY created, run_id", self.conn, params=args)
-        traces = pd.read_sql_query(f"SELECT * FROM traces{where} ORDER BY run_id, step", self.conn, params=args)
+        runs = pd.read_sql_query(f"SELECT * FROM runs{where} ORDER BY created, run_id", self.conn)
+        traces = pd.read_sql_query(f"SELECT * FROM traces{where} ORDER BY run_id, step", self.conn)
         for column in ("fun", "f_opt", "target", "nfev_to_target", "time_to_target"):
             runs[column] = runs[column].astype(float)
         for column in ("loss", "best_loss"):

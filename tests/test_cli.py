@@ -180,3 +180,13 @@ def test_help_does_not_import_jax():
     assert result.returncode == 0, result.stderr
     assert "usage: optbench" in result.stdout
     assert run_cli("--help").returncode == 0
+
+
+def test_command_line_budget_replaces_the_suites(tmp_path):
+    suite = tmp_path / "small.toml"
+    suite.write_text('problems = ["linear"]\noptimizers = ["gd"]\nseeds = [3, 4]\n[budget]\nmax_steps = 50\n')
+    db = tmp_path / "db.sqlite"
+    assert main(["run", str(suite), "--db", str(db), "--max-steps", "7"]) == 0
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT suite, seed, nit FROM runs ORDER BY seed").fetchall()
+    assert rows == [("small", 3, 7), ("small", 4, 7)]
