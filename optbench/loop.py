@@ -10,9 +10,12 @@ call, another seed or another learning rate does not compile again.
 from __future__ import annotations
 
 import math
+import os
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -24,6 +27,7 @@ from optbench.solver import NativeSolver
 from optbench.trace import build_results
 
 MAX_CHUNK = 5000
+MIN_PART = 16  # runs per part before a batch is worth splitting across cores
 TIMED_CHUNK = 100
 EXPLODE_FACTOR = 1e6
 
@@ -57,6 +61,7 @@ Build = Callable[[dict[str, Any]], NativeSolver]
 
 _CACHE: OrderedDict[tuple[Any, ...], tuple[Any, Any, Any]] = OrderedDict()
 _CACHE_SIZE = 64
+_CACHE_LOCK = threading.Lock()
 
 
 def chunk_length(budget: Budget) -> int:
@@ -77,38 +82,72 @@ def run_batch(
     budget: Budget,
     target: float | None = None,
 ) -> list[Result]:
-    """Run ``len(seeds)`` runs in one compiled, batched program; one record per run.
+    """Run ``len(seeds)`` runs as one compiled, batched program; one Result per run.
 
     ``build(hyper)`` makes the solver from a dict of (possibly traced) float
     hyperparameters; ``solver_key`` identifies everything else about it for the cache.
     ``target`` is the loss at which evaluations and time to target are measured (the
-    budget's target stops the runs; this one only measures).
+    budget's target stops the runs; this one only measures). A large batch is split into
+    equal parts, one per CPU core, that run the same compiled program side by side: one
+    XLA program on the CPU keeps a single core busy.
     """
+    size = len(seeds)
+    parts = max(1, min(_cores(), size // MIN_PART))
+    per_part = math.ceil(size / parts)
+    padded = per_part * parts - size  # repeat the last run so every part has one shape
+    seeds, hypers = seeds + seeds[-1:] * padded, hypers + hypers[-1:] * padded
+    pieces = [(seeds[i : i + per_part], hypers[i : i + per_part]) for i in range(0, len(seeds), per_part)]
+    programs, compile_s = _programs(problem, build, solver_key, budget, *pieces[0])
+    measure = budget.target if target is None else target
+    if parts == 1:
+        return _execute(programs, problem, budget, *pieces[0], measure, compile_s)
+    with ThreadPoolExecutor(parts) as pool:
+        results = pool.map(lambda piece: _execute(programs, problem, budget, *piece, measure, compile_s), pieces)
+        return [r for part in results for r in part][:size]
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _arguments(problem: Problem, budget: Budget, seeds: list[int], hypers: list[dict[str, float]]):
     import jax
     import jax.numpy as jnp
 
-    size = len(seeds)
-    length = chunk_length(budget)
-    dtype = problem.dtype
-    hyper = {k: jnp.asarray([h[k] for h in hypers], dtype) for k in (hypers[0] if hypers else {})}
+    hyper = {k: jnp.asarray([h[k] for h in hypers], problem.dtype) for k in (hypers[0] if hypers else {})}
     keys = jax.vmap(jax.random.PRNGKey)(jnp.asarray(seeds, dtype=jnp.uint32))
     limits = _Limits(
         jnp.asarray(budget.max_steps or _INT_MAX, jnp.int32),
         jnp.asarray(budget.max_evals or _INT_MAX, jnp.int32),
-        jnp.asarray(-jnp.inf if budget.target is None else budget.target, dtype),
+        jnp.asarray(-jnp.inf if budget.target is None else budget.target, problem.dtype),
     )
-    data = problem.data
-    cache_key = (problem, solver_key, length, size, tuple(sorted(hyper)))
-    compile_s = 0.0
-    if cache_key not in _CACHE:
-        started = time.perf_counter()
-        _CACHE[cache_key] = _compile(problem, build, length, keys, hyper, data, limits)
-        compile_s = time.perf_counter() - started
-        if len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    _CACHE.move_to_end(cache_key)
-    init_fn, chunk_fn, final_fn = _CACHE[cache_key]
+    return keys, hyper, limits
 
+
+def _programs(problem: Problem, build: Build, solver_key: Any, budget: Budget, seeds, hypers):
+    """The compiled programs for this batch shape, from the cache or compiled now."""
+    length = chunk_length(budget)
+    keys, hyper, limits = _arguments(problem, budget, seeds, hypers)
+    cache_key = (problem, solver_key, length, len(seeds), tuple(sorted(hyper)))
+    compile_s = 0.0
+    with _CACHE_LOCK:
+        if cache_key not in _CACHE:
+            started = time.perf_counter()
+            _CACHE[cache_key] = _compile(problem, build, length, keys, hyper, problem.data, limits)
+            compile_s = time.perf_counter() - started
+            if len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
+        _CACHE.move_to_end(cache_key)
+        return _CACHE[cache_key], compile_s
+
+
+def _execute(programs, problem: Problem, budget: Budget, seeds, hypers, target, compile_s) -> list[Result]:
+    """Run one part of a batch chunk by chunk, checking the time budget between chunks."""
+    import jax
+
+    init_fn, chunk_fn, final_fn = programs
+    keys, hyper, limits = _arguments(problem, budget, seeds, hypers)
+    data, size = problem.data, len(seeds)
     started = time.perf_counter()
     carry = init_fn(keys, hyper, data)
     chunks, times = [], []
@@ -118,28 +157,25 @@ def run_batch(
         chunks.append(jax.device_get(record))
         elapsed = time.perf_counter() - started
         times.append(elapsed)
-        done = np.asarray(carry.code) != 0
-        if done.all():
+        if (np.asarray(carry.code) != 0).all():
             break
         if budget.max_time is not None and elapsed / size >= budget.max_time:
             timed_out = True
             break
-    final_loss, final_metrics = jax.device_get(final_fn(carry.state, hyper, data))
+    params, final_loss, final_metrics = jax.device_get(final_fn(carry.state, hyper, data))
     total = time.perf_counter() - started
-    codes = np.asarray(carry.code)
-    statuses = [_CODES.get(int(c), Status.MAX_TIME if timed_out else Status.MAX_STEPS) for c in codes]
-    params = jax.device_get(jax.vmap(lambda s, h: build(h).params(s))(carry.state, hyper))
+    statuses = [_CODES.get(int(c), Status.MAX_TIME if timed_out else Status.MAX_STEPS) for c in carry.code]
     return build_results(
         chunks=chunks,
         chunk_times=times,
-        length=length,
+        length=len(record[0]),
         statuses=statuses,
         final_loss=np.asarray(final_loss),
         final_metrics={k: np.asarray(v) for k, v in final_metrics.items()},
         params=params,
         total_time=total,
         compile_s=compile_s,
-        target=budget.target if target is None else target,
+        target=target,
     )
 
 
@@ -168,7 +204,7 @@ def _compile(problem: Problem, build: Build, length: int, keys: Any, hyper: Any,
     def final_one(state, h, data):
         x = build(h).params(state)
         metrics = problem.metrics(x) if problem.metrics is not None else {}
-        return problem.value(x, data), dict(metrics)
+        return x, problem.value(x, data), dict(metrics)
 
     init_fn = jax.jit(jax.vmap(init_one, in_axes=(0, 0, None)))
     carry = jax.eval_shape(init_fn, keys, hyper, data)
