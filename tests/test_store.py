@@ -9,6 +9,7 @@ import sys
 import time
 
 import pandas as pd
+import pytest
 from helpers import REPO
 
 import optbench
@@ -70,7 +71,8 @@ def test_x_round_trips(db):
     store.close()
 
 
-def test_a_killed_suite_resumes_without_loss_or_duplicates(tmp_path):
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT], ids=["killed", "ctrl-c"])
+def test_an_interrupted_suite_resumes_without_loss_or_duplicates(tmp_path, how):
     suite = tmp_path / "resume.toml"
     suite.write_text(
         'problems = ["linear", "quadratic", "sinusoidal"]\n'
@@ -78,17 +80,20 @@ def test_a_killed_suite_resumes_without_loss_or_duplicates(tmp_path):
     )
     db = tmp_path / "resume.sqlite"
     command = [sys.executable, "-m", "optbench", "run", str(suite), "--db", str(db)]
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     before = 0
     while time.time() < deadline and process.poll() is None:
         time.sleep(0.2)
         before = _count(db)
         if before >= 4:
-            os.kill(process.pid, signal.SIGKILL)
+            os.kill(process.pid, how)
             break
-    process.wait()
-    assert 4 <= before < 30, "the kill should land mid-suite"
+    _, err = process.communicate()
+    assert 4 <= before < 30, "the interruption should land mid-suite"
+    if how == signal.SIGINT:
+        assert process.returncode == 130 and "run the same command again to resume" in err
+        assert "Traceback" not in err
     with sqlite3.connect(db) as conn:
         kept = conn.execute("SELECT run_id, created, fun FROM runs").fetchall()
     finished = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
