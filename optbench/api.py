@@ -8,11 +8,11 @@ from typing import Any
 
 from optbench.budget import Budget
 from optbench.errors import OptbenchError
-from optbench.optimizer import OptimizerConfig, optimizer_configs
+from optbench.optimizer import OptimizerConfig, as_solver, optimizer_configs
 from optbench.problem import Problem
 from optbench.registry import REGISTRY
 from optbench.result import Result
-from optbench.runner import TARGET_RTOL, execute, plan
+from optbench.runner import execute, measured_target, plan
 from optbench.solver import NativeSolver
 from optbench.store import Results, ResultStore
 
@@ -43,14 +43,17 @@ def minimize(
     prob = REGISTRY.problem(problem) if isinstance(problem, str) else problem
     if not isinstance(prob, Problem):
         raise OptbenchError(f"minimize needs a Problem or a problem spec, got {type(problem).__name__}")
-    measure = target if target is not None or prob.f_opt is None else prob.f_opt * (1 + TARGET_RTOL) + 1e-12
     if isinstance(optimizer, (str, OptimizerConfig)):
         config = optimizer if isinstance(optimizer, OptimizerConfig) else _single(optimizer)
         return run_group(prob, [RunSpec(prob.spec, config, seed, budget, f_opt=prob.f_opt)])[0]
-    from optbench.optimizer import as_solver
-
-    solver = as_solver(optimizer, type(optimizer).__name__)
-    return run_batch(prob, lambda _: solver, ("object", optimizer), [{}], [seed], budget, target=measure)[0]
+    try:
+        solver = as_solver(optimizer, type(optimizer).__name__)
+        target = measured_target(budget, prob.f_opt)
+        return run_batch(prob, lambda _: solver, ("object", optimizer), [{}], [seed], budget, target=target)[0]
+    except OptbenchError:
+        raise
+    except Exception as err:  # as in a suite, an optimizer that raises is a failed run
+        return Result.from_error(err)
 
 
 def run(

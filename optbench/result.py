@@ -64,6 +64,11 @@ class Result:
         """A run that produced no point: skipped, or failed with an error."""
         return cls(x=None, fun=float("nan"), status=status, message=message)
 
+    @classmethod
+    def from_error(cls, err: Exception) -> Result:
+        """A run whose optimizer raised: status failed, the error as the message."""
+        return cls.failed(Status.FAILED, f"{type(err).__name__}: {err}".strip())
+
     def __repr__(self) -> str:
         return (
             f"Result(status={self.status.value!r}, fun={self.fun:.6g}, nit={self.nit}, nfev={self.nfev}, "

@@ -46,12 +46,17 @@ class RunSpec:
 
     @property
     def target(self) -> float | None:
-        """The loss counted as reached: the budget's target, else near the known optimum."""
-        if self.budget.target is not None:
-            return self.budget.target
-        if self.f_opt is None:
-            return None
-        return self.f_opt + TARGET_RTOL * abs(self.f_opt) + 1e-12
+        return measured_target(self.budget, self.f_opt)
+
+
+def measured_target(budget: Budget, f_opt: float | None) -> float | None:
+    """The loss counted as reached: the budget's target, else within ``TARGET_RTOL`` of
+    the known optimum, else none."""
+    if budget.target is not None:
+        return budget.target
+    if f_opt is None:
+        return None
+    return f_opt + TARGET_RTOL * abs(f_opt) + 1e-12
 
 
 def plan(
@@ -121,5 +126,4 @@ def run_group(problem: Problem, batch: list[RunSpec]) -> list[Result]:
             target=batch[0].target,
         )
     except Exception as err:  # one broken optimizer must not stop the suite
-        message = f"{type(err).__name__}: {err}".strip()
-        return [Result.failed(Status.FAILED, message) for _ in batch]
+        return [Result.from_error(err) for _ in batch]

@@ -110,3 +110,20 @@ def test_a_batch_split_across_cores_matches_runs_one_by_one(monkeypatch):
     for seed in (0, loop.MIN_PART, 2 * loop.MIN_PART):
         alone = run_group(problem, [runs[seed]])[0]
         assert together[seed].trace["loss"].tolist() == pytest.approx(alone.trace["loss"].tolist(), rel=1e-12)
+
+
+def test_a_raw_solver_that_raises_is_a_failed_run_and_a_wrong_object_a_clear_error():
+    class Broken(optbench.NativeSolver):
+        def init(self, problem, data, params, key):
+            return params
+
+        def step(self, problem, data, state):
+            raise ValueError("step is not implemented")
+
+        def params(self, state):
+            return state
+
+    result = optbench.minimize("linear", Broken())
+    assert result.status is Status.FAILED and result.message == "ValueError: step is not implemented"
+    with pytest.raises(optbench.OptbenchError, match="expected an optax GradientTransformation"):
+        optbench.minimize("linear", object())
