@@ -111,29 +111,28 @@ def _cores() -> int:
 
 
 def _arguments(problem: Problem, budget: Budget, seeds: list[int], hypers: list[dict[str, float]]):
-    import jax
     import jax.numpy as jnp
 
     hyper = {k: jnp.asarray([h[k] for h in hypers], problem.dtype) for k in (hypers[0] if hypers else {})}
-    keys = jax.vmap(jax.random.PRNGKey)(jnp.asarray(seeds, dtype=jnp.uint32))
+    seed_array = np.asarray(seeds, dtype=np.uint32)  # keys are made inside the compiled init
     limits = _Limits(
         jnp.asarray(budget.max_steps or _INT_MAX, jnp.int32),
         jnp.asarray(budget.max_evals or _INT_MAX, jnp.int32),
         jnp.asarray(-jnp.inf if budget.target is None else budget.target, problem.dtype),
     )
-    return keys, hyper, limits
+    return seed_array, hyper, limits
 
 
 def _programs(problem: Problem, build: Build, solver_key: Any, budget: Budget, seeds, hypers):
     """The compiled programs for this batch shape, from the cache or compiled now."""
     length = chunk_length(budget)
-    keys, hyper, limits = _arguments(problem, budget, seeds, hypers)
-    cache_key = (problem, solver_key, length, len(seeds), tuple(sorted(hyper)))
+    cache_key = (problem, solver_key, length, len(seeds), tuple(sorted(hypers[0])))
     compile_s = 0.0
     with _CACHE_LOCK:
         if cache_key not in _CACHE:
             started = time.perf_counter()
-            _CACHE[cache_key] = _compile(problem, build, length, keys, hyper, problem.data, limits)
+            seed_array, hyper, limits = _arguments(problem, budget, seeds, hypers)
+            _CACHE[cache_key] = _compile(problem, build, length, seed_array, hyper, problem.data, limits)
             compile_s = time.perf_counter() - started
             if len(_CACHE) > _CACHE_SIZE:
                 _CACHE.popitem(last=False)
@@ -146,10 +145,10 @@ def _execute(programs, problem: Problem, budget: Budget, seeds, hypers, target, 
     import jax
 
     init_fn, chunk_fn, final_fn = programs
-    keys, hyper, limits = _arguments(problem, budget, seeds, hypers)
+    seed_array, hyper, limits = _arguments(problem, budget, seeds, hypers)
     data, size = problem.data, len(seeds)
     started = time.perf_counter()
-    carry = init_fn(keys, hyper, data)
+    carry = init_fn(seed_array, hyper, data)
     chunks, times = [], []
     timed_out = False
     while True:
@@ -179,13 +178,13 @@ def _execute(programs, problem: Problem, budget: Budget, seeds, hypers, target, 
     )
 
 
-def _compile(problem: Problem, build: Build, length: int, keys: Any, hyper: Any, data: Any, limits: _Limits):
+def _compile(problem: Problem, build: Build, length: int, seeds: Any, hyper: Any, data: Any, limits: _Limits):
     """Lower and compile the init, chunk and final programs for one batch shape."""
     import jax
 
-    def init_one(key, h, data):
+    def init_one(seed, h, data):
         solver = build(h)
-        init_key, run_key = jax.random.split(key)
+        init_key, run_key = jax.random.split(jax.random.PRNGKey(seed))
         params = problem.init_params(init_key)
         state = solver.init(problem, data, params, run_key)
         zero = jax.numpy.zeros((), jax.numpy.int32)
@@ -207,10 +206,10 @@ def _compile(problem: Problem, build: Build, length: int, keys: Any, hyper: Any,
         return x, problem.value(x, data), dict(metrics)
 
     init_fn = jax.jit(jax.vmap(init_one, in_axes=(0, 0, None)))
-    carry = jax.eval_shape(init_fn, keys, hyper, data)
+    carry = jax.eval_shape(init_fn, seeds, hyper, data)
     chunk_fn = jax.jit(chunk).lower(carry, hyper, data, limits).compile()
     final_fn = jax.jit(jax.vmap(final_one, in_axes=(0, 0, None))).lower(carry.state, hyper, data).compile()
-    return init_fn.lower(keys, hyper, data).compile(), chunk_fn, final_fn
+    return init_fn.lower(seeds, hyper, data).compile(), chunk_fn, final_fn
 
 
 def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, limits: _Limits):
