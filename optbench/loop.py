@@ -39,6 +39,7 @@ _CODES = {
     4: Status.MAX_STEPS,
     5: Status.MAX_EVALS,
 }
+_CODE_OF = {status: code for code, status in _CODES.items()}
 _INT_MAX = np.iinfo(np.int32).max
 
 
@@ -225,11 +226,15 @@ def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, l
     diverged = ~(loss <= carry.ceiling)  # true for NaN and +inf too
     reached = loss <= limits.target
     stays = diverged | reached | info.converged
-    code = jnp.select(
-        [diverged, reached, info.converged, carry.step + 1 >= limits.max_steps, nfev >= limits.max_evals],
-        [3, 2, 1, 4, 5],
-        0,
-    )
+    # The first test that holds decides the status, in this order of precedence.
+    tests = {
+        Status.DIVERGED: diverged,
+        Status.TARGET_REACHED: reached,
+        Status.CONVERGED: info.converged,
+        Status.MAX_STEPS: carry.step + 1 >= limits.max_steps,
+        Status.MAX_EVALS: nfev >= limits.max_evals,
+    }
+    code = jnp.select(list(tests.values()), [_CODE_OF[s] for s in tests], 0)
     advance = running & ~stays
     state = jax.tree_util.tree_map(lambda new, old: jnp.where(advance, new, old), new_state, carry.state)
     out = _Carry(
