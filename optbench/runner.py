@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from optbench.budget import Budget
+from optbench.errors import OptbenchError
 from optbench.optimizer import OptimizerConfig, optimizer_configs
 from optbench.problem import Problem
 from optbench.registry import REGISTRY
@@ -68,10 +69,8 @@ def plan(
 ) -> list[RunSpec]:
     """Every run of a suite, problems and optimizer grids expanded; duplicates removed."""
     seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
-    if isinstance(seeds, int) and seeds < 1:
-        from optbench.errors import OptbenchError
-
-        raise OptbenchError(f"seeds must be a positive number of seeds, got {seeds}")
+    if not seed_list:
+        raise OptbenchError(f"seeds must be a positive number of seeds or a non-empty list, got {seeds!r}")
     built = [REGISTRY.problem(point) for spec in problems for point in parse_spec(spec).expand()]
     configs = [config for spec in optimizers for config in optimizer_configs(spec)]
     runs: dict[str, RunSpec] = {}
