@@ -74,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     table = sub.add_parser("table", help="summary table of the stored runs")
     table.add_argument("--format", choices=["markdown", "csv", "latex"], default="markdown")
     table.add_argument("--output", metavar="FILE", help="write the table to FILE instead of printing it")
+    table.add_argument("--nist", action="store_true", help="only the per-optimizer NIST StRD accuracy summary")
     _db(table)
     _filters(table)
     table.set_defaults(handler=_table)
@@ -186,10 +187,21 @@ def _load(args: argparse.Namespace):
 
 
 def _table(args: argparse.Namespace) -> int:
-    from optbench.analysis.tables import format_table, summary
+    from optbench.analysis.tables import format_table, nist_summary, summary
 
     runs, _ = _load(args)
-    text = format_table(summary(runs), args.format)
+    nist = nist_summary(runs)
+    if args.nist:
+        if nist.empty:
+            from optbench.errors import OptbenchError
+
+            raise OptbenchError("no NIST StRD runs match the filters")
+        text = format_table(nist, args.format)
+    else:
+        text = format_table(summary(runs), args.format)
+        if args.format == "markdown" and not nist.empty:
+            text += "\nNIST StRD accuracy (cases reaching a minimum parameter LRE of 4, 6, 8):\n"
+            text += format_table(nist, args.format)
     if args.output:
         Path(args.output).write_text(text)
         print(args.output)

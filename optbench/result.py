@@ -53,6 +53,7 @@ class Result:
     nfev_to_target: float = float("nan")
     time_to_target: float = float("nan")
     batch_size: int = 1
+    metrics: dict[str, float] = field(default_factory=dict)
 
     @property
     def success(self) -> bool:

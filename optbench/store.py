@@ -20,36 +20,43 @@ if TYPE_CHECKING:
 
 DEFAULT_DB = Path("results") / "optbench.sqlite"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY,
-    suite TEXT NOT NULL,
-    problem TEXT NOT NULL,
-    problem_name TEXT NOT NULL,
-    optimizer TEXT NOT NULL,
-    optimizer_name TEXT NOT NULL,
-    params TEXT NOT NULL,
-    seed INTEGER NOT NULL,
-    budget TEXT NOT NULL,
-    status TEXT NOT NULL,
-    message TEXT NOT NULL,
-    success INTEGER NOT NULL,
-    fun REAL,
-    nit INTEGER NOT NULL,
-    nfev INTEGER NOT NULL,
-    njev INTEGER NOT NULL,
-    time_s REAL NOT NULL,
-    compile_s REAL NOT NULL,
-    f_opt REAL,
-    target REAL,
-    nfev_to_target REAL,
-    time_to_target REAL,
-    batch_size INTEGER NOT NULL,
-    x TEXT,
-    version TEXT NOT NULL,
-    created REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS traces (
+_RUNS = {
+    "run_id": "TEXT PRIMARY KEY",
+    "suite": "TEXT NOT NULL",
+    "problem": "TEXT NOT NULL",
+    "problem_name": "TEXT NOT NULL",
+    "optimizer": "TEXT NOT NULL",
+    "optimizer_name": "TEXT NOT NULL",
+    "params": "TEXT NOT NULL",
+    "seed": "INTEGER NOT NULL",
+    "budget": "TEXT NOT NULL",
+    "status": "TEXT NOT NULL",
+    "message": "TEXT NOT NULL",
+    "success": "INTEGER NOT NULL",
+    "fun": "REAL",
+    "nit": "INTEGER NOT NULL",
+    "nfev": "INTEGER NOT NULL",
+    "njev": "INTEGER NOT NULL",
+    "time_s": "REAL NOT NULL",
+    "compile_s": "REAL NOT NULL",
+    "f_opt": "REAL",
+    "target": "REAL",
+    "nfev_to_target": "REAL",
+    "time_to_target": "REAL",
+    "batch_size": "INTEGER NOT NULL",
+    "x": "TEXT",
+    "metrics": "TEXT",  # JSON; a loaded runs table has one column per metric instead
+    "version": "TEXT NOT NULL",
+    "created": "REAL NOT NULL",
+}
+# The columns of a loaded runs table; anything else in it is a problem metric.
+RUN_COLUMNS = frozenset(_RUNS) - {"metrics"}
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS runs (\n"
+    + ",\n".join(f"    {name} {kind}" for name, kind in _RUNS.items())
+    + "\n);\n"
+    + """CREATE TABLE IF NOT EXISTS traces (
     run_id TEXT NOT NULL REFERENCES runs(run_id),
     step INTEGER NOT NULL,
     nfev INTEGER NOT NULL,
@@ -61,6 +68,7 @@ CREATE TABLE IF NOT EXISTS traces (
 );
 CREATE INDEX IF NOT EXISTS traces_run ON traces(run_id);
 """
+)
 
 _TRACE_FIXED = ("step", "nfev", "njev", "time_s", "loss", "best_loss")
 
@@ -88,6 +96,7 @@ class ResultStore:
             self.conn = sqlite3.connect(self.path)
             if create:
                 self.conn.executescript(_SCHEMA)
+                _migrate(self.conn)
                 # Take and release the write lock now, so a read-only file fails before any run.
                 self.conn.execute("BEGIN IMMEDIATE")
                 self.conn.rollback()
@@ -131,6 +140,7 @@ class ResultStore:
             "time_to_target": _real(result.time_to_target),
             "batch_size": result.batch_size,
             "x": _to_json(result.x),
+            "metrics": json.dumps(result.metrics) if result.metrics else None,
             "version": __version__,
             "created": time.time(),
         }
@@ -174,7 +184,7 @@ class ResultStore:
             runs[column] = runs[column].astype(float)
         for column in ("loss", "best_loss"):
             traces[column] = traces[column].astype(float)
-        return Results(runs, _expand_metrics(traces))
+        return Results(_expand_metrics(runs), _expand_metrics(traces))
 
 
 def load_results(path: str | Path = DEFAULT_DB) -> Results:
@@ -186,15 +196,23 @@ def load_results(path: str | Path = DEFAULT_DB) -> Results:
         store.close()
 
 
-def _expand_metrics(traces: pd.DataFrame) -> pd.DataFrame:
+def _expand_metrics(table: pd.DataFrame) -> pd.DataFrame:
+    """The JSON ``metrics`` column as one float column per metric."""
     import pandas as pd
 
-    metrics = traces.pop("metrics")
-    present = metrics.notna()
-    if not present.any():
-        return traces
-    parsed = pd.DataFrame([json.loads(m) if isinstance(m, str) else {} for m in metrics], index=traces.index)
-    return pd.concat([traces, parsed.astype(float)], axis=1)
+    metrics = table.pop("metrics")
+    if not metrics.notna().any():
+        return table
+    parsed = pd.DataFrame([json.loads(m) if isinstance(m, str) else {} for m in metrics], index=table.index)
+    return pd.concat([table, parsed.astype(float)], axis=1)
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring a database written by an earlier optbench up to this schema."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+    if "metrics" not in columns:
+        with conn:
+            conn.execute("ALTER TABLE runs ADD COLUMN metrics TEXT")
 
 
 def _real(value: Any) -> float | None:

@@ -80,6 +80,7 @@ def build_results(
                 nfev_to_target=float(columns["nfev"][hit[0]]) if len(hit) else float("nan"),
                 time_to_target=float(columns["time_s"][hit[0]]) if len(hit) else float("nan"),
                 batch_size=size,
+                metrics={name: float(values[b]) for name, values in final_metrics.items()},
             )
         )
     return results

@@ -74,6 +74,7 @@ def summary(runs: pd.DataFrame) -> pd.DataFrame:
                 "nfev_to_target_median": _quantile(ran["nfev_to_target"], 0.5),
                 "time_to_target_median": _quantile(ran["time_to_target"], 0.5),
                 "compile_s_median": _quantile(ran["compile_s"], 0.5),
+                **{f"{m}_median": _quantile(ran[m], 0.5) for m in metric_columns(runs)},
             }
         )
     table = pd.DataFrame(rows)
@@ -82,14 +83,42 @@ def summary(runs: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values(["problem", "fun_median"], na_position="last", kind="stable").reset_index(drop=True)
 
 
+def metric_columns(runs: pd.DataFrame) -> list[str]:
+    """The problem metrics stored with the runs (final test accuracy, LRE, ...)."""
+    from optbench.store import RUN_COLUMNS
+
+    return [c for c in runs.columns if c not in RUN_COLUMNS]
+
+
+def nist_summary(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per optimizer configuration, over the NIST StRD (problem, start) cases it ran: how
+    many reach a minimum parameter LRE of 4, 6 and 8 (median over seeds; failed runs score 0)."""
+    nist = runs[runs["problem_name"].str.startswith("nist_") & (runs["status"] != "skipped")]
+    if nist.empty or "lre" not in nist:
+        return pd.DataFrame()
+    cases = nist.assign(lre=nist["lre"].fillna(0.0)).groupby(["optimizer", "problem"], sort=False)["lre"].median()
+    rows = [
+        {
+            "optimizer": optimizer,
+            "cases": len(scores),
+            "lre_ge_4": int((scores >= 4).sum()),
+            "lre_ge_6": int((scores >= 6).sum()),
+            "lre_ge_8": int((scores >= 8).sum()),
+            "lre_median": float(scores.median()),
+        }
+        for optimizer, scores in cases.groupby(level="optimizer", sort=False)
+    ]
+    return pd.DataFrame(rows).sort_values(["lre_ge_6", "lre_ge_4"], ascending=False).reset_index(drop=True)
+
+
 def format_table(table: pd.DataFrame, fmt: str = "markdown") -> str:
     """The table as markdown, CSV or a LaTeX tabular."""
     if fmt == "csv":
         return table.to_csv(index=False)
     if fmt not in FORMATS:
         raise OptbenchError(f"unknown table format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    if fmt == "markdown" and not table.empty:
-        table = table[TERMINAL_COLUMNS]
+    if fmt == "markdown" and "problem" in table:
+        table = table[[c for c in table.columns if c in TERMINAL_COLUMNS or c.endswith("_median")]]
     cells = [[_cell(v) for v in row] for row in table.itertuples(index=False)]
     header = list(table.columns)
     if fmt == "latex":
