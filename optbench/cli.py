@@ -165,9 +165,7 @@ def _run(args: argparse.Namespace) -> int:
             execute(runs, store, progress.update)
         finally:
             progress.close()
-        from optbench.analysis.tables import format_table, summary
-
-        print(format_table(summary(store.load([r.run_id for r in runs]).runs)), end="")
+        print(_table_text(store.load([r.run_id for r in runs]).runs), end="")
         print(f"stored in {args.db}", file=sys.stderr)
     finally:
         store.close()
@@ -186,22 +184,26 @@ def _load(args: argparse.Namespace):
     return runs, traces
 
 
-def _table(args: argparse.Namespace) -> int:
+def _table_text(runs, fmt: str = "markdown", nist_only: bool = False) -> str:
+    """The summary table; in a terminal, followed by the NIST StRD accuracy summary."""
     from optbench.analysis.tables import format_table, nist_summary, summary
+    from optbench.errors import OptbenchError
 
-    runs, _ = _load(args)
     nist = nist_summary(runs)
-    if args.nist:
+    if nist_only:
         if nist.empty:
-            from optbench.errors import OptbenchError
-
             raise OptbenchError("no NIST StRD runs match the filters")
-        text = format_table(nist, args.format)
-    else:
-        text = format_table(summary(runs), args.format)
-        if args.format == "markdown" and not nist.empty:
-            text += "\nNIST StRD accuracy (cases reaching a minimum parameter LRE of 4, 6, 8):\n"
-            text += format_table(nist, args.format)
+        return format_table(nist, fmt)
+    text = format_table(summary(runs), fmt)
+    if fmt == "markdown" and not nist.empty:
+        text += "\nNIST StRD accuracy (cases reaching a minimum parameter LRE of 4, 6, 8):\n"
+        text += format_table(nist, fmt)
+    return text
+
+
+def _table(args: argparse.Namespace) -> int:
+    runs, _ = _load(args)
+    text = _table_text(runs, args.format, args.nist)
     if args.output:
         Path(args.output).write_text(text)
         print(args.output)

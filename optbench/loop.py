@@ -10,12 +10,9 @@ call, another seed or another learning rate does not compile again.
 from __future__ import annotations
 
 import math
-import os
-import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -23,11 +20,10 @@ import numpy as np
 from optbench.budget import Budget
 from optbench.problem import Problem
 from optbench.result import Result, Status
-from optbench.solver import NativeSolver
+from optbench.solver import NativeSolver, StepInfo
 from optbench.trace import build_results
 
 MAX_CHUNK = 5000
-MIN_PART = 16  # runs per part before a batch is worth splitting across cores
 TIMED_CHUNK = 100
 EXPLODE_FACTOR = 1e6
 
@@ -62,7 +58,6 @@ Build = Callable[[dict[str, Any]], NativeSolver]
 
 _CACHE: OrderedDict[tuple[Any, ...], tuple[Any, Any, Any]] = OrderedDict()
 _CACHE_SIZE = 64
-_CACHE_LOCK = threading.Lock()
 
 
 def chunk_length(budget: Budget) -> int:
@@ -88,27 +83,15 @@ def run_batch(
     ``build(hyper)`` makes the solver from a dict of (possibly traced) float
     hyperparameters; ``solver_key`` identifies everything else about it for the cache.
     ``target`` is the loss at which evaluations and time to target are measured (the
-    budget's target stops the runs; this one only measures). A large batch is split into
-    equal parts, one per CPU core, that run the same compiled program side by side: one
-    XLA program on the CPU keeps a single core busy.
+    budget's target stops the runs; this one only measures).
     """
-    size = len(seeds)
-    parts = max(1, min(_cores(), size // MIN_PART))
-    per_part = math.ceil(size / parts)
-    padded = per_part * parts - size  # repeat the last run so every part has one shape
-    seeds, hypers = seeds + seeds[-1:] * padded, hypers + hypers[-1:] * padded
-    pieces = [(seeds[i : i + per_part], hypers[i : i + per_part]) for i in range(0, len(seeds), per_part)]
-    programs, compile_s = _programs(problem, build, solver_key, budget, *pieces[0])
+    # One program per batch, on the calling thread. Running two parts of a batch on two
+    # threads was 1.6x faster for first-order methods, but XLA's CPU runtime deadlocked
+    # with two concurrent executions of the Levenberg-Marquardt program; see the note on
+    # issue 3 before trying again.
+    programs, compile_s = _programs(problem, build, solver_key, budget, seeds, hypers)
     measure = budget.target if target is None else target
-    if parts == 1:
-        return _execute(programs, problem, budget, *pieces[0], measure, compile_s)
-    with ThreadPoolExecutor(parts) as pool:
-        results = pool.map(lambda piece: _execute(programs, problem, budget, *piece, measure, compile_s), pieces)
-        return [r for part in results for r in part][:size]
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return _execute(programs, problem, budget, seeds, hypers, measure, compile_s)
 
 
 def _arguments(problem: Problem, budget: Budget, seeds: list[int], hypers: list[dict[str, float]]):
@@ -129,16 +112,15 @@ def _programs(problem: Problem, build: Build, solver_key: Any, budget: Budget, s
     length = chunk_length(budget)
     cache_key = (problem, solver_key, length, len(seeds), tuple(sorted(hypers[0])))
     compile_s = 0.0
-    with _CACHE_LOCK:
-        if cache_key not in _CACHE:
-            started = time.perf_counter()
-            seed_array, hyper, limits = _arguments(problem, budget, seeds, hypers)
-            _CACHE[cache_key] = _compile(problem, build, length, seed_array, hyper, problem.data, limits)
-            compile_s = time.perf_counter() - started
-            if len(_CACHE) > _CACHE_SIZE:
-                _CACHE.popitem(last=False)
-        _CACHE.move_to_end(cache_key)
-        return _CACHE[cache_key], compile_s
+    if cache_key not in _CACHE:
+        started = time.perf_counter()
+        seed_array, hyper, limits = _arguments(problem, budget, seeds, hypers)
+        _CACHE[cache_key] = _compile(problem, build, length, seed_array, hyper, problem.data, limits)
+        compile_s = time.perf_counter() - started
+        if len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    _CACHE.move_to_end(cache_key)
+    return _CACHE[cache_key], compile_s
 
 
 def _execute(programs, problem: Problem, budget: Budget, seeds, hypers, target, compile_s) -> list[Result]:
@@ -198,7 +180,7 @@ def _compile(problem: Problem, build: Build, length: int, seeds: Any, hyper: Any
         return _advance(build(h), problem, data, carry, limits)
 
     def chunk(carry, h, data, limits):
-        step = jax.vmap(step_one, in_axes=(0, 0, None, None))
+        step = _batched(step_one, (0, 0, None, None), len(seeds))
         return jax.lax.scan(lambda c, _: step(c, h, data, limits), carry, None, length=length)
 
     def final_one(state, h, data):
@@ -206,11 +188,38 @@ def _compile(problem: Problem, build: Build, length: int, seeds: Any, hyper: Any
         metrics = problem.metrics(x) if problem.metrics is not None else {}
         return x, problem.value(x, data), dict(metrics)
 
-    init_fn = jax.jit(jax.vmap(init_one, in_axes=(0, 0, None)))
+    init_fn = jax.jit(_batched(init_one, (0, 0, None), len(seeds)))
     carry = jax.eval_shape(init_fn, seeds, hyper, data)
     chunk_fn = jax.jit(chunk).lower(carry, hyper, data, limits).compile()
-    final_fn = jax.jit(jax.vmap(final_one, in_axes=(0, 0, None))).lower(carry.state, hyper, data).compile()
+    final_fn = jax.jit(_batched(final_one, (0, 0, None), len(seeds))).lower(carry.state, hyper, data).compile()
     return init_fn.lower(seeds, hyper, data).compile(), chunk_fn, final_fn
+
+
+def _batched(fn: Callable, in_axes: tuple, size: int) -> Callable:
+    """``vmap`` for a batch of several runs; for one run, the plain function on a batch
+    axis of length one. Under ``vmap`` a ``lax.cond`` computes both branches, so a single
+    run keeps real control flow (a solver then evaluates only what it asks for)."""
+    import jax
+
+    if size > 1:
+        return jax.vmap(fn, in_axes=in_axes)
+
+    def single(*args):
+        args = [jax.tree_util.tree_map(lambda a: a[0], a) if axis == 0 else a for a, axis in zip(args, in_axes)]
+        return jax.tree_util.tree_map(lambda a: a[None], fn(*args))
+
+    return single
+
+
+def _normal(info: StepInfo, dtype: str) -> StepInfo:
+    import jax.numpy as jnp
+
+    return StepInfo(
+        jnp.asarray(info.loss, dtype),
+        jnp.asarray(info.nfev, jnp.int32),
+        jnp.asarray(info.njev, jnp.int32),
+        jnp.asarray(info.converged, bool),
+    )
 
 
 def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, limits: _Limits):
@@ -218,11 +227,12 @@ def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, l
     import jax
     import jax.numpy as jnp
 
+    running = carry.code == 0
     new_state, info = solver.step(problem, data, carry.state)
-    loss = jnp.asarray(info.loss, problem.dtype)
+    info = _normal(info, problem.dtype)
+    loss = info.loss
     nfev = carry.nfev + info.nfev
     njev = carry.njev + info.njev
-    running = carry.code == 0
     diverged = ~(loss <= carry.ceiling)  # true for NaN and +inf too
     reached = loss <= limits.target
     stays = diverged | reached | info.converged

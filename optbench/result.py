@@ -36,7 +36,10 @@ class Status(StrEnum):
 class Result:
     """One run: final point and loss, how it ended, what it cost, and its trace.
 
-    ``time_s`` excludes compilation, which is in ``compile_s``. The trace has one row per
+    ``success`` is true when the run converged or reached its target and, where the
+    optimum is known, ended within the measured target of it: a solver that settles on a
+    stationary point far from the optimum has not succeeded. ``time_s`` excludes
+    compilation, which is in ``compile_s``. The trace has one row per
     recorded step (step, nfev, njev, time_s, loss, best_loss, and problem metrics).
     """
 
@@ -54,11 +57,11 @@ class Result:
     time_to_target: float = float("nan")
     batch_size: int = 1
     metrics: dict[str, float] = field(default_factory=dict)
+    success: bool = None  # type: ignore[assignment]  # set from the status when not given
 
-    @property
-    def success(self) -> bool:
-        """True when the run converged or reached its target."""
-        return self.status.success
+    def __post_init__(self) -> None:
+        if self.success is None:
+            self.success = self.status.success
 
     @classmethod
     def failed(cls, status: Status, message: str) -> Result:

@@ -81,6 +81,7 @@ def build_results(
                 time_to_target=float(columns["time_s"][hit[0]]) if len(hit) else float("nan"),
                 batch_size=size,
                 metrics={name: float(values[b]) for name, values in final_metrics.items()},
+                success=status.success and (target is None or float(final_loss[b]) <= target),
             )
         )
     return results

@@ -95,19 +95,18 @@ def test_problem_metrics_reach_the_trace():
     assert result.trace["norm"].iloc[-1] == pytest.approx(float(np.linalg.norm(result.x)))
 
 
-def test_a_batch_split_across_cores_matches_runs_one_by_one(monkeypatch):
+def test_a_batch_gives_the_numbers_of_runs_one_by_one():
     from optbench.budget import Budget
     from optbench.optimizer import optimizer_configs
     from optbench.registry import REGISTRY
     from optbench.runner import RunSpec, run_group
 
-    monkeypatch.setattr(loop, "_cores", lambda: 2)
     problem = REGISTRY.problem("sinusoidal[n=30]")
     config = optimizer_configs("sgd[batch_size=8]")[0]
-    runs = [RunSpec(problem.spec, config, seed, Budget(max_steps=50)) for seed in range(2 * loop.MIN_PART + 1)]
-    together = run_group(problem, runs)  # two parts of 17, the second padded with a copy of the last run
-    assert len(together) == len(runs) and {r.batch_size for r in together} == {loop.MIN_PART + 1}
-    for seed in (0, loop.MIN_PART, 2 * loop.MIN_PART):
+    runs = [RunSpec(problem.spec, config, seed, Budget(max_steps=50)) for seed in range(5)]
+    together = run_group(problem, runs)
+    assert [r.batch_size for r in together] == [5] * 5
+    for seed in (0, 4):
         alone = run_group(problem, [runs[seed]])[0]
         assert together[seed].trace["loss"].tolist() == pytest.approx(alone.trace["loss"].tolist(), rel=1e-12)
 

@@ -28,10 +28,11 @@ def test_every_pair_runs_or_skips_with_a_reason(optimizer, problem):
     if result.status is Status.SKIPPED:
         assert "requires" in result.message
         return
-    assert result.status is Status.MAX_STEPS, result.message
+    assert result.status in (Status.MAX_STEPS, Status.CONVERGED), result.message
     assert np.isfinite(result.fun)
     assert result.fun <= result.trace["loss"].iloc[0]
-    assert result.nit == 200 and result.trace["step"].iloc[-1] == 200
+    assert result.trace["step"].iloc[-1] == result.nit
+    assert result.nit == 200 if result.status is Status.MAX_STEPS else result.nit < 200
 
 
 @pytest.mark.parametrize("optimizer", first_order_names())
