@@ -7,7 +7,7 @@ from typing import Any
 
 from optbench.errors import OptbenchError
 from optbench.registry import REGISTRY, Entry
-from optbench.solver import NativeSolver
+from optbench.solver import HostSolver, NativeSolver
 from optbench.spec import Spec, format_spec, parse_spec
 
 
@@ -42,7 +42,7 @@ class OptimizerConfig:
         static = tuple(sorted((k, v) for k, v in self.params.items() if not isinstance(v, float)))
         return (self.entry.factory, static)
 
-    def build(self, floats: dict[str, Any]) -> NativeSolver:
+    def build(self, floats: dict[str, Any]) -> NativeSolver | HostSolver:
         """The solver with these float hyperparameters (numbers or traced arrays)."""
         static = {k: v for k, v in self.params.items() if not isinstance(v, float)}
         return as_solver(self.entry.factory(**static, **floats), self.name)
@@ -61,7 +61,7 @@ def as_solver(made: Any, name: str) -> NativeSolver:
 
     from optbench.optimizers.first_order import FirstOrder
 
-    if isinstance(made, NativeSolver):
+    if isinstance(made, (NativeSolver, HostSolver)):
         return made
     if isinstance(made, optax.GradientTransformation):
         return FirstOrder(made)

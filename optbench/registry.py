@@ -20,7 +20,11 @@ from typing import Any
 from optbench.errors import OptbenchError, PluginError, SpecError, UnknownNameError
 from optbench.spec import Grid, Spec, format_spec, parse_spec
 
-_OPTIMIZER_MODULES = ("optbench.optimizers.first_order", "optbench.optimizers.least_squares")
+_OPTIMIZER_MODULES = (
+    "optbench.optimizers.first_order",
+    "optbench.optimizers.least_squares",
+    "optbench.optimizers.scipy_adapters",
+)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from optbench.optimizer import OptimizerConfig, optimizer_configs
 from optbench.problem import Problem
 from optbench.registry import REGISTRY
 from optbench.result import Result, Status
+from optbench.solver import HostSolver
 from optbench.spec import parse_spec
 
 MAX_BATCH = 64
@@ -104,6 +105,17 @@ def execute(
     return todo
 
 
+def _run_host(problem: Problem, run: RunSpec) -> Result:
+    """A library solver runs one run at a time, each with its own hyperparameters."""
+    from optbench.bridge import run_host
+
+    try:
+        solver = run.optimizer.build(run.optimizer.floats)
+        return run_host(problem, solver, run.budget, run.seed, run.target)
+    except Exception as err:  # one failing run must not stop the others
+        return Result.from_error(err)
+
+
 def run_group(problem: Problem, batch: list[RunSpec]) -> list[Result]:
     """Results for runs that share a problem, a compiled program and a budget."""
     from optbench.loop import run_batch
@@ -114,7 +126,9 @@ def run_group(problem: Problem, batch: list[RunSpec]) -> list[Result]:
         reason = f"{config.name} requires {', '.join(sorted(missing))}, which {problem.name} does not offer"
         return [Result.failed(Status.SKIPPED, reason) for _ in batch]
     try:
-        config.build(config.floats)  # a factory that rejects its arguments fails here, clearly
+        solver = config.build(config.floats)  # a factory that rejects its arguments fails here, clearly
+        if isinstance(solver, HostSolver):
+            return [_run_host(problem, run) for run in batch]
         return run_batch(
             problem,
             config.build,

@@ -10,6 +10,7 @@ from abc import ABC, abstractmethod
 from typing import Any, NamedTuple
 
 from optbench.problem import Problem
+from optbench.result import Status
 
 
 class StepInfo(NamedTuple):
@@ -24,6 +25,20 @@ class StepInfo(NamedTuple):
     nfev: Any
     njev: Any
     converged: Any
+
+
+class HostSolver(ABC):
+    """A solver from a library that owns its loop; optbench drives it through a ``Bridge``.
+
+    ``needs`` names the bridge functions it calls (``value``, ``value_and_grad``,
+    ``residuals``, ``jacobian``), compiled before the run's clock starts.
+    """
+
+    needs: tuple[str, ...] = ("value",)
+
+    @abstractmethod
+    def solve(self, bridge: Any, x0: Any) -> tuple[Any, Status, str]:
+        """Run the library from ``x0``; return its answer, how it ended, and its message."""
 
 
 class NativeSolver(ABC):

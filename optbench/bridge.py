@@ -1,0 +1,168 @@
+"""The bridge from a JAX problem to libraries that own their loop (scipy.optimize).
+
+It compiles the problem's functions once for flat float64 vectors, counts every call the
+library makes, records each evaluation in the trace, and stops the library (by raising
+``Stop`` from inside its callback) when a budget is spent or the target is reached.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from optbench.budget import Budget
+from optbench.problem import Problem
+from optbench.result import Result, Status
+from optbench.trace import thin_index
+
+_COMPILED: dict[tuple[int, str], Any] = {}
+
+
+class Stop(Exception):
+    """Raised inside a library's callback to end the run with ``status``."""
+
+    def __init__(self, status: Status):
+        super().__init__(status.value)
+        self.status = status
+
+
+class Bridge:
+    """A problem seen as numpy functions of a flat vector, with counters and a trace."""
+
+    def __init__(self, problem: Problem, budget: Budget, target: float | None, seed: int, needs: tuple[str, ...]):
+        import jax
+        from jax.flatten_util import ravel_pytree
+
+        init_key = jax.random.split(jax.random.PRNGKey(seed))[0]
+        x0, self.unravel = ravel_pytree(problem.init_params(init_key))
+        self.x0 = np.asarray(x0, dtype=np.float64)
+        self.problem, self.budget, self.measure = problem, budget, target
+        self.nfev = self.njev = self.nit = 0
+        self.rows: list[tuple[int, int, int, float, float]] = []
+        self.best = (np.inf, self.x0)
+        started = time.perf_counter()  # compile what the solver calls before the clock starts
+        compiled = {kind: self._compile(kind) for kind in {"value", *needs}}
+        self._value = compiled["value"]
+        self._value_and_grad = compiled.get("value_and_grad")
+        self._residuals, self._jacobian = compiled.get("residuals"), compiled.get("jacobian")
+        self.compile_s = time.perf_counter() - started
+        self.started = time.perf_counter()
+
+    def _compile(self, kind: str) -> Any:
+        """One compiled function per (problem, kind), reused by every run on the problem."""
+        import jax
+
+        key = (id(self.problem), kind)
+        if key not in _COMPILED:
+            problem, unravel, data = self.problem, self.unravel, self.problem.data
+
+            def value(v):
+                return problem.value(unravel(v), data)
+
+            def residuals(v):
+                return problem.residuals(unravel(v), data)
+
+            fn = {
+                "value": value,
+                "value_and_grad": jax.value_and_grad(value),
+                "residuals": residuals,
+                "jacobian": jax.jacfwd(residuals),
+            }[kind]
+            _COMPILED[key] = (problem, jax.jit(fn).lower(self.x0).compile())
+        return _COMPILED[key][1]
+
+    # The functions a library calls. Each counts itself and records the loss it saw.
+    def fun(self, x: np.ndarray) -> float:
+        self._check_evals()
+        loss = float(self._value(x))
+        self.nfev += 1
+        self._record(x, loss)
+        return loss
+
+    def fun_and_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        self._check_evals()
+        loss, grad = self._value_and_grad(x)
+        self.nfev += 1
+        self.njev += 1
+        self._record(x, float(loss))
+        return float(loss), np.asarray(grad)
+
+    def residuals(self, x: np.ndarray) -> np.ndarray:
+        self._check_evals()
+        r = np.asarray(self._residuals(x))
+        self.nfev += 1
+        self._record(x, float(np.mean(r**2)))
+        return r
+
+    def jacobian(self, x: np.ndarray) -> np.ndarray:
+        self.njev += 1
+        self.nit = self.njev  # least-squares methods evaluate one Jacobian per iteration
+        self._check_steps()
+        return np.asarray(self._jacobian(x))
+
+    def iteration(self, *_: Any) -> None:
+        """A library's per-iteration callback."""
+        self.nit += 1
+        self._check_steps()
+
+    def _check_evals(self) -> None:
+        if self.budget.max_evals is not None and self.nfev >= self.budget.max_evals:
+            raise Stop(Status.MAX_EVALS)
+        if self.budget.max_time is not None and time.perf_counter() - self.started >= self.budget.max_time:
+            raise Stop(Status.MAX_TIME)
+
+    def _check_steps(self) -> None:
+        if self.budget.max_steps is not None and self.nit >= self.budget.max_steps:
+            raise Stop(Status.MAX_STEPS)
+
+    def _record(self, x: np.ndarray, loss: float) -> None:
+        self.rows.append((self.nit, self.nfev, self.njev, time.perf_counter() - self.started, loss))
+        if loss < self.best[0]:
+            self.best = (loss, np.array(x, copy=True))
+        if self.budget.target is not None and loss <= self.budget.target:
+            raise Stop(Status.TARGET_REACHED)
+
+    def result(self, status: Status, message: str, x: np.ndarray | None) -> Result:
+        """The run as a Result: ``x`` is the library's answer, else the best point seen."""
+        import pandas as pd
+
+        total = time.perf_counter() - self.started
+        point = self.best[1] if x is None else np.asarray(x, dtype=np.float64)
+        fun = float(self._value(point))  # measured by optbench, not counted
+        metrics = self.problem.metrics(self.unravel(point)) if self.problem.metrics is not None else {}
+        if not np.isfinite(fun) and status in (Status.CONVERGED, Status.MAX_STEPS, Status.MAX_EVALS):
+            status, message = Status.DIVERGED, f"loss is not finite at the end ({message})"
+        rows = np.array([*self.rows, (self.nit, self.nfev, self.njev, total, fun)], dtype=float)
+        trace = pd.DataFrame(rows, columns=["step", "nfev", "njev", "time_s", "loss"])
+        trace["best_loss"] = np.fmin.accumulate(trace["loss"].to_numpy())
+        trace = trace.iloc[thin_index(len(trace))].reset_index(drop=True)
+        trace = trace.astype({"step": int, "nfev": int, "njev": int})
+        hit = np.flatnonzero(rows[:, 4] <= self.measure) if self.measure is not None else []
+        return Result(
+            x=self.unravel(point),
+            fun=fun,
+            status=status,
+            message=message,
+            nit=self.nit,
+            nfev=self.nfev,
+            njev=self.njev,
+            time_s=total,
+            compile_s=self.compile_s,
+            trace=trace,
+            nfev_to_target=float(rows[hit[0], 1]) if len(hit) else float("nan"),
+            time_to_target=float(rows[hit[0], 3]) if len(hit) else float("nan"),
+            metrics={k: float(v) for k, v in metrics.items()},
+            success=status.success and (self.measure is None or fun <= self.measure),
+        )
+
+
+def run_host(problem: Problem, solver: Any, budget: Budget, seed: int, target: float | None) -> Result:
+    """One run of a library solver, stopped by the budget from inside its callbacks."""
+    bridge = Bridge(problem, budget, target, seed, solver.needs)
+    try:
+        x, status, message = solver.solve(bridge, bridge.x0)
+    except Stop as stop:
+        x, status, message = None, stop.status, f"stopped by the budget ({stop.status.value})"
+    return bridge.result(status, message, x)
