@@ -1,0 +1,31 @@
+"""Multi-start: 64 starts of native lm in one compiled batch against 64 scipy_lm fits in turn."""
+
+from timing import best_time, report
+
+from optbench.budget import Budget
+from optbench.optimizer import optimizer_configs
+from optbench.registry import REGISTRY
+from optbench.runner import RunSpec, run_group
+
+STARTS = 64
+
+
+def test_batched_lm_against_sequential_minpack(benchmark):
+    problem = REGISTRY.problem("sinusoidal_wave")
+    budget = Budget(max_steps=1000)
+    native = [RunSpec(problem.spec, optimizer_configs("lm")[0], s, budget, f_opt=problem.f_opt) for s in range(STARTS)]
+    minpack = [RunSpec(problem.spec, optimizer_configs("scipy_lm")[0], s, budget) for s in range(STARTS)]
+    batched = lambda: run_group(problem, native)
+    sequential = lambda: run_group(problem, minpack)
+    results = batched()
+    sequential()
+    best = min(r.fun for r in results)
+    assert abs(best - problem.f_opt) <= 1e-10 * problem.f_opt  # the best start finds the global optimum
+    benchmark.pedantic(batched, rounds=3, iterations=1)
+    report(
+        benchmark,
+        "64 starts of lm on sinusoidal_wave, batched vs 64 scipy_lm fits",
+        best_time(batched, 3),
+        best_time(sequential, 3),
+        "<= 0.5",
+    )
