@@ -23,6 +23,8 @@ from optbench.spec import Grid, Spec, format_spec, parse_spec
 _OPTIMIZER_MODULES = (
     "optbench.optimizers.first_order",
     "optbench.optimizers.least_squares",
+    "optbench.optimizers.direct_search",
+    "optbench.optimizers.quasi_newton",
     "optbench.optimizers.scipy_adapters",
 )
 

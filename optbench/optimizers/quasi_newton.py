@@ -1,0 +1,213 @@
+"""Quasi-Newton methods with exact gradients: BFGS and limited-memory BFGS.
+
+Both share one line search that satisfies the weak Wolfe conditions and counts each
+evaluation it makes, so ``nfev``/``njev`` include the line search as scipy's do.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from optbench.problem import Problem
+from optbench.registry import register_optimizer
+from optbench.solver import NativeSolver, StepInfo
+
+C1, C2 = 1e-4, 0.9  # sufficient decrease and curvature constants (Nocedal & Wright, sec. 3.1)
+LINE_SEARCH_STEPS = 40
+
+
+class _State(NamedTuple):
+    params: Any
+    x: Any
+    f: Any
+    g: Any
+    memory: Any  # BFGS: the inverse Hessian (n, n); L-BFGS: (S, Y, rho, count)
+    converged: Any
+    pending: Any  # the first evaluation, made in init, counted with step 0
+
+
+def _flat(problem: Problem, data: Any):
+    import jax
+    import jax.numpy as jnp
+    from jax.flatten_util import ravel_pytree
+
+    shapes = jax.eval_shape(problem.init_params, jax.random.PRNGKey(0))
+    _, unravel = ravel_pytree(jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes))
+    return jax.value_and_grad(lambda v: problem.value(unravel(v), data)), unravel
+
+
+class QuasiNewton(NativeSolver):
+    """BFGS (``memory=None``) or L-BFGS with ``memory`` pairs, exact gradients, Wolfe steps.
+
+    The first step is scaled to unit length; the inverse Hessian starts from the scaling
+    s'y / y'y of the first pair. A pair with s'y <= 0 is skipped, keeping the matrix
+    positive definite. References: Nocedal & Wright, "Numerical Optimization", sec. 6.1
+    (BFGS) and 7.2 (L-BFGS two-loop recursion); Lewis & Overton, "Nonsmooth optimization
+    via quasi-Newton methods" (2013) for the bracketing line search.
+    """
+
+    def __init__(self, memory: int | None = None, gtol: Any = 1e-10, xtol: Any = 1e-15):
+        self.memory_size, self.gtol, self.xtol = memory, gtol, xtol
+
+    def init(self, problem: Problem, data: Any, params: Any, key: Any) -> _State:
+        import jax.numpy as jnp
+        from jax.flatten_util import ravel_pytree
+
+        value_and_grad, _ = _flat(problem, data)
+        x, _ = ravel_pytree(params)
+        f, g = value_and_grad(x)
+        return _State(params, x, f, g, self._fresh(x), jnp.asarray(False), jnp.ones((), jnp.int32))
+
+    def _fresh(self, x: Any) -> Any:
+        """No curvature information: the identity, or an empty L-BFGS memory."""
+        import jax.numpy as jnp
+
+        n = x.shape[0]
+        if self.memory_size is None:
+            return jnp.eye(n, dtype=x.dtype)
+        m = self.memory_size
+        return (jnp.zeros((m, n), x.dtype), jnp.zeros((m, n), x.dtype), jnp.zeros(m, x.dtype), jnp.zeros((), int))
+
+    def step(self, problem: Problem, data: Any, state: _State) -> tuple[_State, StepInfo]:
+        import jax
+        import jax.numpy as jnp
+
+        value_and_grad, unravel = _flat(problem, data)
+        x, f, g = state.x, state.f, state.g
+        converged = state.converged | (jnp.max(jnp.abs(g)) <= self.gtol)
+        direction = -self._apply(state.memory, g)
+        descent = jnp.dot(g, direction) < 0
+        direction = jnp.where(descent, direction, -g)  # not a descent direction: restart along -g
+        first = jnp.all(state.memory == jnp.eye(x.shape[0])) if self.memory_size is None else state.memory[3] == 0
+        alpha0 = jnp.where(first | ~descent, 1.0 / jnp.maximum(1.0, jnp.linalg.norm(g)), 1.0)
+        alpha, f_new, g_new, evals, found = wolfe_line_search(value_and_grad, x, f, g, direction, alpha0, converged)
+        s = alpha * direction
+        x_new = jnp.where(found, x + s, x)
+        y = g_new - g
+        # No acceptable step along a quasi-Newton direction: forget the curvature pairs and
+        # retry along steepest descent; only when that fails too has x converged.
+        memory = jax.tree_util.tree_map(
+            lambda kept, fresh: jnp.where(found, kept, fresh), self._update(state.memory, s, y, found), self._fresh(x)
+        )
+        stalled = ~found & (first | ~descent)
+        small = found & (jnp.linalg.norm(s) <= self.xtol * (1 + jnp.linalg.norm(x)))
+        new_state = _State(
+            unravel(x_new),
+            x_new,
+            jnp.where(found, f_new, f),
+            jnp.where(found, g_new, g),
+            memory,
+            small | stalled,
+            0 * state.pending,
+        )
+        made = state.pending + evals
+        return new_state, StepInfo(f, made, made, converged)
+
+    def _apply(self, memory: Any, g: Any) -> Any:
+        """H g: a matrix product for BFGS, the two-loop recursion for L-BFGS."""
+        import jax
+        import jax.numpy as jnp
+
+        if self.memory_size is None:
+            return memory @ g
+        S, Y, rho, count = memory
+        m = self.memory_size
+        order = (count - 1 - jnp.arange(m)) % m  # newest first
+        used = jnp.arange(m) < jnp.minimum(count, m)
+
+        def backward(q, i):
+            j = order[i]
+            a = jnp.where(used[i], rho[j] * jnp.dot(S[j], q), 0.0)
+            return q - a * Y[j], a
+
+        q, alphas = jax.lax.scan(backward, g, jnp.arange(m))
+        newest = order[0]
+        gamma = jnp.where(count > 0, jnp.dot(S[newest], Y[newest]) / jnp.dot(Y[newest], Y[newest]), 1.0)
+        r = gamma * q
+
+        def forward(r, i):
+            j = order[i]
+            b = rho[j] * jnp.dot(Y[j], r)
+            return r + jnp.where(used[i], (alphas[i] - b), 0.0) * S[j], None
+
+        r, _ = jax.lax.scan(forward, r, jnp.arange(m)[::-1])
+        return r
+
+    def _update(self, memory: Any, s: Any, y: Any, found: Any) -> Any:
+        import jax.numpy as jnp
+
+        sy = jnp.dot(s, y)
+        keep = found & (sy > 1e-12 * jnp.linalg.norm(s) * jnp.linalg.norm(y))
+        if self.memory_size is None:
+            n = s.shape[0]
+            identity = jnp.eye(n, dtype=s.dtype)
+            start = jnp.all(memory == identity)
+            h = jnp.where(start, (sy / jnp.dot(y, y)) * identity, memory)  # Nocedal & Wright (6.20)
+            rho = 1.0 / jnp.where(keep, sy, 1.0)
+            v = identity - rho * jnp.outer(s, y)
+            updated = v @ h @ v.T + rho * jnp.outer(s, s)
+            return jnp.where(keep, updated, memory)
+        S, Y, rho, count = memory
+        slot = count % self.memory_size
+        return (
+            jnp.where(keep, S.at[slot].set(s), S),
+            jnp.where(keep, Y.at[slot].set(y), Y),
+            jnp.where(keep, rho.at[slot].set(1.0 / jnp.where(keep, sy, 1.0)), rho),
+            jnp.where(keep, count + 1, count),
+        )
+
+    def params(self, state: _State) -> Any:
+        return state.params
+
+
+def wolfe_line_search(value_and_grad, x, f, g, direction, alpha0, skip):
+    """A step length satisfying the weak Wolfe conditions, by bracketing and bisection.
+
+    Returns (alpha, f, g at the step, evaluations made, found). With ``skip`` no
+    evaluation is made. Each trial evaluates the value and gradient once.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    slope = jnp.dot(g, direction)
+
+    def more(c):
+        i, _, _, _, _, _, done = c
+        return (i < LINE_SEARCH_STEPS) & ~done & ~skip
+
+    def body(c):
+        i, lo, hi, alpha, _, _, _ = c
+        f_a, g_a = value_and_grad(x + alpha * direction)
+        armijo = jnp.isfinite(f_a) & (f_a <= f + C1 * alpha * slope)
+        curvature = jnp.dot(g_a, direction) >= C2 * slope
+        hi = jnp.where(armijo, hi, alpha)
+        lo = jnp.where(armijo & ~curvature, alpha, lo)
+        done = armijo & curvature
+        next_alpha = jnp.where(jnp.isinf(hi), 2.0 * lo, 0.5 * (lo + hi))
+        return i + 1, lo, hi, jnp.where(done, alpha, next_alpha), f_a, g_a, done
+
+    start = (
+        jnp.zeros((), jnp.int32),
+        jnp.zeros_like(f),
+        jnp.asarray(jnp.inf, f.dtype),
+        alpha0,
+        f,
+        g,
+        jnp.asarray(False),
+    )
+    evals, _, _, alpha, f_a, g_a, found = jax.lax.while_loop(more, body, start)
+    return alpha, f_a, g_a, evals, found
+
+
+@register_optimizer("bfgs")
+def bfgs(gtol: float = 1e-10, xtol: float = 1e-15) -> QuasiNewton:
+    """BFGS with exact gradients and a weak-Wolfe line search (Nocedal & Wright, sec. 6.1)."""
+    return QuasiNewton(memory=None, gtol=gtol, xtol=xtol)
+
+
+@register_optimizer("lbfgs")
+def lbfgs(memory: int = 10, gtol: float = 1e-10, xtol: float = 1e-15) -> QuasiNewton:
+    """Limited-memory BFGS, two-loop recursion over ``memory`` pairs (Nocedal & Wright, sec. 7.2)."""
+    if memory < 1:
+        raise ValueError(f"memory must be at least 1, got {memory}")
+    return QuasiNewton(memory=memory, gtol=gtol, xtol=xtol)
