@@ -13,6 +13,17 @@ from optbench.problem import Problem
 from optbench.result import Status
 
 
+def unravel_for(problem: Problem) -> Any:
+    """The map from a flat parameter vector back to the problem's own pytree, for solvers
+    that work on flat vectors (least squares, quasi-Newton, simplex)."""
+    import jax
+    import jax.numpy as jnp
+    from jax.flatten_util import ravel_pytree
+
+    shapes = jax.eval_shape(problem.init_params, jax.random.PRNGKey(0))
+    return ravel_pytree(jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes))[1]
+
+
 class StepInfo(NamedTuple):
     """What one step reports about the point it started from.
 

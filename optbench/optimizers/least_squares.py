@@ -6,7 +6,7 @@ from typing import Any, NamedTuple
 
 from optbench.problem import Problem
 from optbench.registry import register_optimizer
-from optbench.solver import NativeSolver, StepInfo
+from optbench.solver import NativeSolver, StepInfo, unravel_for
 
 
 class _State(NamedTuple):
@@ -23,12 +23,7 @@ class _State(NamedTuple):
 
 def flat_residuals(problem: Problem, data: Any):
     """The residual function of flat parameter vectors, and the map back to the pytree."""
-    import jax
-    import jax.numpy as jnp
-    from jax.flatten_util import ravel_pytree
-
-    shapes = jax.eval_shape(problem.init_params, jax.random.PRNGKey(0))
-    _, unravel = ravel_pytree(jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes))
+    unravel = unravel_for(problem)
     return (lambda v: problem.residuals(unravel(v), data)), unravel
 
 

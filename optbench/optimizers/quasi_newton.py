@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 from optbench.problem import Problem
 from optbench.registry import register_optimizer
-from optbench.solver import NativeSolver, StepInfo
+from optbench.solver import NativeSolver, StepInfo, unravel_for
 
 C1, C2 = 1e-4, 0.9  # sufficient decrease and curvature constants (Nocedal & Wright, sec. 3.1)
 LINE_SEARCH_STEPS = 40
@@ -28,11 +28,8 @@ class _State(NamedTuple):
 
 def _flat(problem: Problem, data: Any):
     import jax
-    import jax.numpy as jnp
-    from jax.flatten_util import ravel_pytree
 
-    shapes = jax.eval_shape(problem.init_params, jax.random.PRNGKey(0))
-    _, unravel = ravel_pytree(jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes))
+    unravel = unravel_for(problem)
     return jax.value_and_grad(lambda v: problem.value(unravel(v), data)), unravel
 
 
