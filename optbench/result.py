@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 TRACE_COLUMNS = ["step", "nfev", "njev", "time_s", "loss", "best_loss"]
 
@@ -52,7 +53,7 @@ class Result:
     njev: int = 0
     time_s: float = 0.0
     compile_s: float = 0.0
-    trace: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TRACE_COLUMNS))
+    trace: pd.DataFrame = field(default_factory=lambda: _empty_trace())
     nfev_to_target: float = float("nan")
     time_to_target: float = float("nan")
     batch_size: int = 1
@@ -78,3 +79,9 @@ class Result:
             f"Result(status={self.status.value!r}, fun={self.fun:.6g}, nit={self.nit}, nfev={self.nfev}, "
             f"njev={self.njev}, time_s={self.time_s:.3g}, compile_s={self.compile_s:.3g}, message={self.message!r})"
         )
+
+
+def _empty_trace() -> pd.DataFrame:
+    import pandas as pd  # imported on first use: listing optimizers must not pay for it
+
+    return pd.DataFrame(columns=TRACE_COLUMNS)

@@ -14,7 +14,10 @@ def test_startup_against_importing_jax(benchmark):
     help_ = _run("-m", "optbench", "--help")
     list_ = _run("-m", "optbench", "list", "optimizers")
     jax = _run("-c", "import jax")
-    check = "import sys\nfrom optbench.cli import main\nmain(['list', 'optimizers'])\nassert 'jax' not in sys.modules"
+    check = (
+        "import sys\nfrom optbench.cli import main\nmain(['list', 'optimizers'])\n"
+        "assert 'jax' not in sys.modules and 'pandas' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", check], check=True, capture_output=True)
     benchmark.pedantic(help_, rounds=3, iterations=1)
     reference = best_time(jax, 3)
