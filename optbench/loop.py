@@ -124,7 +124,7 @@ def _programs(problem: Problem, build: Build, solver_key: Any, budget: Budget, s
 
 
 def _execute(programs, problem: Problem, budget: Budget, seeds, hypers, target, compile_s) -> list[Result]:
-    """Run one part of a batch chunk by chunk, checking the time budget between chunks."""
+    """Run a batch chunk by chunk, checking the time budget between chunks."""
     import jax
 
     init_fn, chunk_fn, final_fn = programs
@@ -212,6 +212,8 @@ def _batched(fn: Callable, in_axes: tuple, size: int) -> Callable:
 
 
 def _normal(info: StepInfo, dtype: str) -> StepInfo:
+    """A solver's report in fixed dtypes, so the scan carry keeps its types (a Python int
+    or an int64 from ``jnp.where`` would otherwise change the counters' type)."""
     import jax.numpy as jnp
 
     return StepInfo(

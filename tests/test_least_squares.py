@@ -79,3 +79,15 @@ def test_multistart_lm_finds_the_global_optimum_of_the_sinusoidal_wave():
     f_opt = REGISTRY.problem("sinusoidal_wave").f_opt
     assert runs["fun"].min() == pytest.approx(f_opt, rel=1e-10)
     assert runs["success"].sum() < 64  # some starts end in local minima, and say so
+
+
+def test_trust_region_step_on_a_rank_deficient_jacobian():
+    from optbench.optimizers.least_squares import _trust_region_step
+
+    jac = jnp.array([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]])  # rank one: a zero singular value
+    r = jnp.array([1.0, 2.0, 3.0])
+    full = _trust_region_step(jac, r, None)
+    assert jnp.all(jnp.isfinite(full))
+    np.testing.assert_allclose(jac @ full, -r, atol=1e-12)  # the minimum-norm Gauss-Newton step
+    bounded = _trust_region_step(jac, r, 0.1)
+    assert float(jnp.linalg.norm(bounded)) == pytest.approx(0.1, rel=1e-6)

@@ -66,8 +66,7 @@ class LevenbergMarquardt(NativeSolver):
         x, r, jac, scale = state.x, state.r, state.jac, state.scale
         cost = jnp.sum(r**2)
         converged = state.small_step | (jnp.max(jnp.abs(jac.T @ r)) <= self.gtol) | (cost == 0)
-        radius = jnp.inf if self.undamped else state.radius
-        z = _trust_region_step(jac / scale, r, radius)  # the scaled step D d
+        z = _trust_region_step(jac / scale, r, None if self.undamped else state.radius)  # the scaled step D d
         delta = z / scale
         trial = x + delta
         # From a converged point no trial is evaluated (in a batch both branches run).
@@ -116,7 +115,8 @@ class LevenbergMarquardt(NativeSolver):
 
 
 def _trust_region_step(jac: Any, r: Any, radius: Any, iterations: int = 30) -> Any:
-    """argmin |jac z + r| subject to |z| <= radius, by SVD and Newton on 1/|z(mu)| = 1/radius."""
+    """argmin |jac z + r| subject to |z| <= radius, by SVD and Newton on 1/|z(mu)| = 1/radius;
+    with ``radius=None``, the Gauss-Newton step (no region)."""
     import jax
     import jax.numpy as jnp
 
@@ -125,18 +125,22 @@ def _trust_region_step(jac: Any, r: Any, radius: Any, iterations: int = 30) -> A
     tiny = jnp.finfo(s.dtype).eps * jnp.max(s) * max(jac.shape)
     kept = s > tiny
 
-    def step(mu):
-        return -vt.T @ jnp.where(kept, s * c / (s**2 + mu), 0.0)
+    weights = jnp.where(kept, s * c, 0.0)
+
+    def step(mu):  # dropped singular values contribute nothing, not 0/0
+        return -vt.T @ jnp.where(kept, weights / jnp.where(kept, s**2 + mu, 1.0), 0.0)
+
+    full = step(0.0)
+    if radius is None:
+        return full
 
     def newton(_, mu):
-        weights = jnp.where(kept, s * c, 0.0)
         norm2 = jnp.sum((weights / (s**2 + mu)) ** 2)
         slope = -2 * jnp.sum(weights**2 / (s**2 + mu) ** 3)  # d|z|^2/dmu
         norm = jnp.sqrt(norm2)
         # Newton on phi(mu) = 1/|z| - 1/radius, which is nearly linear in mu (Hebden 1973).
-        return jnp.maximum(mu + 2 * norm2 * (norm - radius) / (radius * -slope) * 1.0, 0.0)
+        return jnp.maximum(mu + 2 * norm2 * (norm - radius) / (radius * -slope), 0.0)
 
-    full = step(0.0)
     mu = jax.lax.fori_loop(0, iterations, newton, jnp.zeros((), s.dtype))
     return jnp.where(jnp.linalg.norm(full) <= radius, full, step(mu))
 

@@ -84,7 +84,9 @@ class QuasiNewton(NativeSolver):
         # No acceptable step along a quasi-Newton direction: forget the curvature pairs and
         # retry along steepest descent; only when that fails too has x converged.
         memory = jax.tree_util.tree_map(
-            lambda kept, fresh: jnp.where(found, kept, fresh), self._update(state.memory, s, y, found), self._fresh(x)
+            lambda kept, fresh: jnp.where(found, kept, fresh),
+            self._update(state.memory, s, y, found, first),
+            self._fresh(x),
         )
         stalled = ~found & (first | ~descent)
         small = found & (jnp.linalg.norm(s) <= self.xtol * (1 + jnp.linalg.norm(x)))
@@ -130,7 +132,8 @@ class QuasiNewton(NativeSolver):
         r, _ = jax.lax.scan(forward, r, jnp.arange(m)[::-1])
         return r
 
-    def _update(self, memory: Any, s: Any, y: Any, found: Any) -> Any:
+    def _update(self, memory: Any, s: Any, y: Any, found: Any, fresh: Any) -> Any:
+        """The memory with the pair (s, y) added; ``fresh`` says it held no pair yet."""
         import jax.numpy as jnp
 
         sy = jnp.dot(s, y)
@@ -138,8 +141,7 @@ class QuasiNewton(NativeSolver):
         if self.memory_size is None:
             n = s.shape[0]
             identity = jnp.eye(n, dtype=s.dtype)
-            start = jnp.all(memory == identity)
-            h = jnp.where(start, (sy / jnp.dot(y, y)) * identity, memory)  # Nocedal & Wright (6.20)
+            h = jnp.where(fresh, (sy / jnp.dot(y, y)) * identity, memory)  # Nocedal & Wright (6.20)
             rho = 1.0 / jnp.where(keep, sy, 1.0)
             v = identity - rho * jnp.outer(s, y)
             updated = v @ h @ v.T + rho * jnp.outer(s, s)
