@@ -13,13 +13,13 @@ from optbench.problem import Problem
 from optbench.registry import REGISTRY
 from optbench.result import Result
 from optbench.runner import execute, measured_target, plan
-from optbench.solver import NativeSolver
+from optbench.solver import HostSolver, NativeSolver
 from optbench.store import Results, ResultStore
 
 
 def minimize(
     problem: str | Problem,
-    optimizer: str | OptimizerConfig | NativeSolver | Any,
+    optimizer: str | OptimizerConfig | NativeSolver | HostSolver | Any,
     *,
     seed: int = 0,
     max_steps: int | None = None,
@@ -32,10 +32,11 @@ def minimize(
     Args:
         problem: a spec string such as ``"quadratic[n=500]"`` or a ``Problem``.
         optimizer: a spec string such as ``"adam[learning_rate=0.1]"``, an optax
-            ``GradientTransformation`` or a native solver.
+            ``GradientTransformation``, a native solver or a library (host) solver.
         seed: draws the starting point (where the problem's is random) and minibatches.
         max_steps, max_evals, max_time, target: the budget (1000 steps when none is given).
     """
+    from optbench.bridge import run_host
     from optbench.loop import run_batch
     from optbench.runner import RunSpec, run_group
 
@@ -49,6 +50,8 @@ def minimize(
     try:
         solver = as_solver(optimizer, type(optimizer).__name__)
         target = measured_target(budget, prob.f_opt)
+        if isinstance(solver, HostSolver):
+            return run_host(prob, solver, budget, seed, target)
         return run_batch(prob, lambda _: solver, ("object", optimizer), [{}], [seed], budget, target=target)[0]
     except OptbenchError:
         raise

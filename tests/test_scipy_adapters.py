@@ -83,3 +83,12 @@ def test_adapters_skip_what_they_cannot_use_and_record_a_trace():
     trace = result.trace
     assert trace["nfev"].is_monotonic_increasing and trace["nfev"].iloc[-1] == result.nfev
     assert trace["best_loss"].iloc[-1] == pytest.approx(result.fun, rel=1e-12)
+
+
+def test_minimize_takes_a_library_solver_object():
+    from optbench.optimizers.scipy_adapters import ScipyMinimize
+
+    by_object = optbench.minimize("quadratic", ScipyMinimize("BFGS", gradient=True))
+    by_name = optbench.minimize("quadratic", "scipy_bfgs")
+    assert by_object.status is Status.CONVERGED and by_object.success
+    assert (by_object.nfev, by_object.nit) == (by_name.nfev, by_name.nit)
