@@ -13,11 +13,12 @@ from typing import Any
 import numpy as np
 
 from optbench.budget import Budget
+from optbench.cache import CompiledCache
 from optbench.problem import Problem
 from optbench.result import Result, Status
 from optbench.trace import thin_index
 
-_COMPILED: dict[tuple[int, str], Any] = {}
+_COMPILED = CompiledCache(64)
 
 
 class Stop(Exception):
@@ -54,9 +55,9 @@ class Bridge:
         """One compiled function per (problem, kind), reused by every run on the problem."""
         import jax
 
-        key = (id(self.problem), kind)
-        if key not in _COMPILED:
-            problem, unravel, data = self.problem, self.unravel, self.problem.data
+        problem, unravel, data = self.problem, self.unravel, self.problem.data
+
+        def make() -> Any:
 
             def value(v):
                 return problem.value(unravel(v), data)
@@ -70,8 +71,9 @@ class Bridge:
                 "residuals": residuals,
                 "jacobian": jax.jacfwd(residuals),
             }[kind]
-            _COMPILED[key] = (problem, jax.jit(fn).lower(self.x0).compile())
-        return _COMPILED[key][1]
+            return jax.jit(fn).lower(self.x0).compile()
+
+        return _COMPILED.get((problem, kind), make)[0]
 
     # The functions a library calls. Each counts itself and records the loss it saw.
     def fun(self, x: np.ndarray) -> float:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import math
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from optbench.budget import Budget
+from optbench.cache import CompiledCache
 from optbench.problem import Problem
 from optbench.result import Result, Status
 from optbench.solver import NativeSolver, StepInfo
@@ -56,8 +56,7 @@ class _Limits(NamedTuple):
 
 Build = Callable[[dict[str, Any]], NativeSolver]
 
-_CACHE: OrderedDict[tuple[Any, ...], tuple[Any, Any, Any]] = OrderedDict()
-_CACHE_SIZE = 64
+_CACHE = CompiledCache(64)
 
 
 def chunk_length(budget: Budget) -> int:
@@ -111,16 +110,14 @@ def _programs(problem: Problem, build: Build, solver_key: Any, budget: Budget, s
     """The compiled programs for this batch shape, from the cache or compiled now."""
     length = chunk_length(budget)
     cache_key = (problem, solver_key, length, len(seeds), tuple(sorted(hypers[0])))
-    compile_s = 0.0
-    if cache_key not in _CACHE:
-        started = time.perf_counter()
+
+    def make():
         seed_array, hyper, limits = _arguments(problem, budget, seeds, hypers)
-        _CACHE[cache_key] = _compile(problem, build, length, seed_array, hyper, problem.data, limits)
-        compile_s = time.perf_counter() - started
-        if len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    _CACHE.move_to_end(cache_key)
-    return _CACHE[cache_key], compile_s
+        return _compile(problem, build, length, seed_array, hyper, problem.data, limits)
+
+    started = time.perf_counter()
+    programs, made = _CACHE.get(cache_key, make)
+    return programs, (time.perf_counter() - started) if made else 0.0
 
 
 def _execute(programs, problem: Problem, budget: Budget, seeds, hypers, target, compile_s) -> list[Result]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from optbench.errors import OptbenchError
+from optbench.result import TRACE_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,8 +70,6 @@ _SCHEMA = (
 CREATE INDEX IF NOT EXISTS traces_run ON traces(run_id);
 """
 )
-
-_TRACE_FIXED = ("step", "nfev", "njev", "time_s", "loss", "best_loss")
 
 
 class Results(NamedTuple):
@@ -144,7 +143,7 @@ class ResultStore:
             "version": __version__,
             "created": time.time(),
         }
-        metric_names = [c for c in result.trace.columns if c not in _TRACE_FIXED]
+        metric_names = [c for c in result.trace.columns if c not in TRACE_COLUMNS]
         trace_rows = [
             (
                 run.run_id,
