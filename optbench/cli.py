@@ -158,7 +158,8 @@ def _run(args: argparse.Namespace) -> int:
     runs = plan(problems, optimizers, seeds, budget, suite.name if suite else "")
     store = ResultStore(args.db)  # opened after every check passed, so bad input leaves it untouched
     try:
-        todo = len([r for r in runs if r.run_id not in store.run_ids()])
+        stored = store.run_ids()
+        todo = sum(run.run_id not in stored for run in runs)
         print(f"{len(runs)} runs planned, {len(runs) - todo} already stored, {todo} to run", file=sys.stderr)
         progress = Progress(todo, show=not args.no_progress)
         try:
