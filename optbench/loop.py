@@ -1,7 +1,8 @@
 """The shared compiled loop that drives every native solver.
 
-A batch of runs (seeds and float hyperparameters) is ``vmap``-ed; steps run inside
-``lax.scan`` in chunks, recording loss and evaluation counts on the device. Between chunks
+A batch of runs (seeds and float hyperparameters) is ``vmap``-ed; steps run inside a
+``lax.while_loop`` in chunks, recording loss and evaluation counts on the device, and a
+chunk ends as soon as every run in the batch has stopped. Between chunks
 the host checks the wall-time budget and whether every run has stopped. Compiled programs
 are cached per (problem, solver configuration, chunk length, batch size), so a repeated
 call, another seed or another learning rate does not compile again.
@@ -25,6 +26,7 @@ from optbench.trace import build_results
 
 MAX_CHUNK = 5000
 TIMED_CHUNK = 100
+BLOCK = 16  # steps between the device's checks whether any run in a batch still runs
 EXPLODE_FACTOR = 1e6
 
 # Status codes on the device; 0 means still running.
@@ -129,11 +131,12 @@ def _execute(programs, problem: Problem, budget: Budget, seeds, hypers, target, 
     data, size = problem.data, len(seeds)
     started = time.perf_counter()
     carry = init_fn(seed_array, hyper, data)
-    chunks, times = [], []
+    chunks, times, counts = [], [], []
     timed_out = False
     while True:
-        carry, record = chunk_fn(carry, hyper, data, limits)
+        carry, record, steps = chunk_fn(carry, hyper, data, limits)
         chunks.append(jax.device_get(record))
+        counts.append(int(steps))
         elapsed = time.perf_counter() - started
         times.append(elapsed)
         if (np.asarray(carry.code) != 0).all():
@@ -147,7 +150,7 @@ def _execute(programs, problem: Problem, budget: Budget, seeds, hypers, target, 
     return build_results(
         chunks=chunks,
         chunk_times=times,
-        length=len(record[0]),
+        chunk_steps=counts,
         statuses=statuses,
         final_loss=np.asarray(final_loss),
         final_metrics={k: np.asarray(v) for k, v in final_metrics.items()},
@@ -161,24 +164,57 @@ def _execute(programs, problem: Problem, budget: Budget, seeds, hypers, target, 
 def _compile(problem: Problem, build: Build, length: int, seeds: Any, hyper: Any, data: Any, limits: _Limits):
     """Lower and compile the init, chunk and final programs for one batch shape."""
     import jax
+    import jax.numpy as jnp
 
     def init_one(seed, h, data):
         solver = build(h)
         init_key, run_key = jax.random.split(jax.random.PRNGKey(seed))
         params = problem.init_params(init_key)
         state = solver.init(problem, data, params, run_key)
-        zero = jax.numpy.zeros((), jax.numpy.int32)
+        zero = jnp.zeros((), jnp.int32)
         # Measured by the harness once, not counted: the scale against which a loss "explodes".
-        start = jax.numpy.abs(problem.value(params, data))
-        ceiling = jax.numpy.where(jax.numpy.isfinite(start), EXPLODE_FACTOR * (1.0 + start), jax.numpy.inf)
+        start = jnp.abs(problem.value(params, data))
+        ceiling = jnp.where(jnp.isfinite(start), EXPLODE_FACTOR * (1.0 + start), jnp.inf)
         return _Carry(state, zero, zero, zero, ceiling.astype(problem.dtype), zero)
 
     def step_one(carry: _Carry, h, data, limits: _Limits):
         return _advance(build(h), problem, data, carry, limits)
 
     def chunk(carry, h, data, limits):
+        """``length`` steps: whole blocks of ``BLOCK`` steps, then the remainder, ending
+        after the first block at whose end no run in the batch is running, so stopped runs
+        cost little. Returns the records (steps, batch) and how many steps were taken; rows
+        after a run stopped are marked not running."""
         step = _batched(step_one, (0, 0, None, None), len(seeds))
-        return jax.lax.scan(lambda c, _: step(c, h, data, limits), carry, None, length=length)
+        blocks, rest = divmod(length, BLOCK)
+
+        def block(c, size):
+            return jax.lax.scan(lambda c, _: step(c, h, data, limits), c, None, length=size)
+
+        _, record = jax.eval_shape(lambda c: block(c, BLOCK), carry)
+        empty = tuple(jnp.zeros((blocks, *r.shape), r.dtype) for r in record)
+
+        def more(loop):
+            i, c, _ = loop
+            return (i < blocks) & jnp.any(c.code == 0)
+
+        def body(loop):
+            i, c, rows = loop
+            c, record = block(c, BLOCK)
+            return i + 1, c, tuple(r.at[i].set(new) for r, new in zip(rows, record))
+
+        done, rows = jnp.zeros((), jnp.int32), empty
+        if blocks:
+            done, carry, rows = jax.lax.while_loop(more, body, (done, carry, empty))
+        rows = tuple(r.reshape(-1, *r.shape[2:]) for r in rows)
+        taken = done * BLOCK
+        if rest:
+            tail = lambda c: block(c, rest)
+            skip = lambda c: (c, jax.tree_util.tree_map(jnp.zeros_like, jax.eval_shape(tail, c)[1]))
+            carry, last = jax.lax.cond(jnp.any(carry.code == 0), tail, skip, carry)
+            rows = tuple(jnp.concatenate([r, new]) for r, new in zip(rows, last))
+            taken = jnp.where(done == blocks, taken + rest, taken)
+        return carry, rows, taken
 
     def final_one(state, h, data):
         x = build(h).params(state)

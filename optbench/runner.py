@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+import signal
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,14 +98,42 @@ def execute(
     groups: dict[tuple[Any, ...], list[RunSpec]] = {}
     for run in todo:
         groups.setdefault((run.problem, run.optimizer.solver_key, run.budget), []).append(run)
-    for members in groups.values():
-        problem = REGISTRY.problem(members[0].problem)
-        for start in range(0, len(members), MAX_BATCH):
-            batch = members[start : start + MAX_BATCH]
-            for run, result in zip(batch, run_group(problem, batch)):
-                store.add(run, result)
-            on_done(len(batch))
+    with _interrupts() as interrupted:
+        for members in groups.values():
+            problem = REGISTRY.problem(members[0].problem)
+            for start in range(0, len(members), MAX_BATCH):
+                batch = members[start : start + MAX_BATCH]
+                results = run_group(problem, batch)
+                if interrupted.is_set():  # the results of an interrupted batch are not stored
+                    raise KeyboardInterrupt
+                for run, result in zip(batch, results):
+                    store.add(run, result)
+                on_done(len(batch))
     return todo
+
+
+@contextlib.contextmanager
+def _interrupts() -> Iterator[threading.Event]:
+    """Note every Ctrl-C (SIGINT) while a suite runs, and raise KeyboardInterrupt as usual.
+
+    The KeyboardInterrupt can be lost on the way (raised inside a finalizer, or turned
+    into another exception inside a library, which would store a run as failed); the
+    event lets ``execute`` stop at the next batch anyway, storing nothing of that batch.
+    """
+    interrupted = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupted
+        return
+
+    def note(signum: int, frame: Any) -> None:
+        interrupted.set()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, note)
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _run_host(problem: Problem, run: RunSpec) -> Result:

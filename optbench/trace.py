@@ -18,7 +18,7 @@ def build_results(
     *,
     chunks: list[tuple[np.ndarray, ...]],
     chunk_times: list[float],
-    length: int,
+    chunk_steps: list[int],
     statuses: list[Status],
     final_loss: np.ndarray,
     final_metrics: dict[str, np.ndarray],
@@ -29,16 +29,19 @@ def build_results(
 ) -> list[Result]:
     """One Result per batch member from the records of every chunk.
 
-    Times inside a chunk are interpolated between the chunk's measured start and end, and
-    shared evenly among the batch's members.
+    ``chunk_steps`` says how many steps each chunk ran. Times inside a chunk are
+    interpolated between the chunk's measured start and end, and shared evenly among the
+    batch's members.
     """
     import jax
 
-    loss, nfev, njev, running = (np.concatenate([c[i] for c in chunks]) for i in range(4))
+    loss, nfev, njev, running = (np.concatenate([c[i][:n] for c, n in zip(chunks, chunk_steps)]) for i in range(4))
     size = loss.shape[1]
     starts = np.concatenate([[0.0], chunk_times[:-1]])
-    fraction = (np.arange(length) + 1) / length
-    step_time = np.concatenate([s + (e - s) * fraction for s, e in zip(starts, chunk_times)]) / size
+    step_time = (
+        np.concatenate([s + (e - s) * (np.arange(n) + 1) / n for s, e, n in zip(starts, chunk_times, chunk_steps)])
+        / size
+    )
     results = []
     for b, status in enumerate(statuses):
         rows = running[:, b]

@@ -81,6 +81,17 @@ def test_multistart_lm_finds_the_global_optimum_of_the_sinusoidal_wave():
     assert runs["success"].sum() < 64  # some starts end in local minima, and say so
 
 
+def test_ftol_stops_a_fit_that_creeps_along_a_valley():
+    # From seed 3, sinusoidal_wave's fit runs off along w -> 0, a -> infinity, lowering
+    # the loss by about 1e-10 relative per step: at lm's tight default ftol it uses the
+    # whole budget, at MINPACK's (1e-8) it stops, converged and not a success.
+    tight = optbench.minimize("sinusoidal_wave", "lm", seed=3, max_steps=1000)
+    loose = optbench.minimize("sinusoidal_wave", "lm[ftol=1e-8]", seed=3, max_steps=1000)
+    assert tight.status is Status.MAX_STEPS
+    assert loose.status is Status.CONVERGED and loose.nit < 1000 and not loose.success
+    assert loose.fun == pytest.approx(tight.fun, rel=1e-6)
+
+
 def test_trust_region_step_on_a_rank_deficient_jacobian():
     from optbench.optimizers.least_squares import _trust_region_step
 

@@ -7,7 +7,10 @@ import pytest
 
 import optbench
 from optbench import loop
+from optbench.budget import Budget
+from optbench.optimizer import optimizer_configs
 from optbench.result import Status
+from optbench.runner import RunSpec, run_group
 
 
 def test_step_budget_is_exact_and_the_trace_is_complete():
@@ -126,3 +129,17 @@ def test_a_raw_solver_that_raises_is_a_failed_run_and_a_wrong_object_a_clear_err
     assert result.status is Status.FAILED and result.message == "ValueError: step is not implemented"
     with pytest.raises(optbench.OptbenchError, match="expected an optax GradientTransformation"):
         optbench.minimize("linear", object())
+
+
+def test_a_batch_stops_computing_once_every_run_has_stopped():
+    from test_least_squares import _counted_problem
+
+    calls = {"n": 0}
+    problem = _counted_problem(calls)
+    config = optimizer_configs("lm")[0]
+    results = run_group(problem, [RunSpec(problem.spec, config, seed, Budget(max_steps=5000)) for seed in range(3)])
+    assert all(r.status is Status.CONVERGED for r in results)
+    # Under vmap every step evaluates the model for each run, stopped or not; a loop that
+    # ran out the 5000-step budget would make at least 15,000 calls.
+    steps = max(r.nit for r in results)
+    assert calls["n"] <= 3 * 3 * (steps + loop.BLOCK + 2)

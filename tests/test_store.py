@@ -112,3 +112,24 @@ def _count(db) -> int:
             return conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
     except sqlite3.Error:
         return 0
+
+
+def test_a_ctrl_c_that_a_library_swallows_still_stops_the_suite_and_stores_nothing_of_it(tmp_path, monkeypatch):
+    from optbench import runner
+    from optbench.result import Result
+
+    def swallowing_run_group(problem, batch):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.1)
+        except BaseException:  # as a library that turns the interrupt into its own error might
+            pass
+        return [Result.from_error(RuntimeError("interrupted inside the library")) for _ in batch]
+
+    monkeypatch.setattr(runner, "run_group", swallowing_run_group)
+    store = ResultStore(tmp_path / "r.sqlite")
+    with pytest.raises(KeyboardInterrupt):
+        runner.execute(runner.plan(["linear"], ["gd"], 2, optbench.Budget(max_steps=10)), store)
+    assert store.run_ids() == set()  # no run stored as failed because of the interrupt
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    store.close()

@@ -8,6 +8,8 @@ from optbench.problem import Problem
 from optbench.registry import register_optimizer
 from optbench.solver import NativeSolver, StepInfo, unravel_for
 
+FTOL = 1e-14
+
 
 class _State(NamedTuple):
     params: Any  # the parameters in the problem's own pytree
@@ -41,8 +43,8 @@ class LevenbergMarquardt(NativeSolver):
     Nocedal & Wright, "Numerical Optimization", sec. 10.3.
     """
 
-    def __init__(self, factor: Any = 1.0, xtol: Any = 1e-15, gtol: Any = 0.0, undamped: bool = False):
-        self.factor, self.xtol, self.gtol, self.undamped = factor, xtol, gtol, undamped
+    def __init__(self, factor: Any = 1.0, xtol: Any = 1e-15, ftol: Any = 0.0, gtol: Any = 0.0, undamped: bool = False):
+        self.factor, self.xtol, self.ftol, self.gtol, self.undamped = factor, xtol, ftol, gtol, undamped
 
     def init(self, problem: Problem, data: Any, params: Any, key: Any) -> _State:
         import jax
@@ -91,6 +93,10 @@ class LevenbergMarquardt(NativeSolver):
         )
         size = jnp.linalg.norm(scale * x_new)
         small = (length <= self.xtol * (size + self.xtol)) | (new_radius <= self.xtol * size)
+        # MINPACK's ftol test: the actual and the predicted relative reductions of the sum
+        # of squares are both at most ftol (and the step was not a poor one).
+        flat = (jnp.abs(actual) <= self.ftol * cost) & (predicted <= self.ftol * cost) & (rho <= 2)
+        small = small | (~converged & finite & flat)
         new_state = _State(
             unravel(x_new),
             x_new,
@@ -155,14 +161,15 @@ def _scale(previous: Any, jac: Any) -> Any:
 
 
 @register_optimizer("lm", requires=("residuals",))
-def lm(factor: float = 1.0, xtol: float = 1e-15, gtol: float = 0.0) -> LevenbergMarquardt:
+def lm(factor: float = 1.0, xtol: float = 1e-15, ftol: float = FTOL, gtol: float = 0.0) -> LevenbergMarquardt:
     """Levenberg-Marquardt, trust-region form, on the residuals with an exact Jacobian (Moré 1978).
 
     ``factor`` sets the first trust radius, factor * |D x0| (MINPACK's range 0.1-100; at 1
     every NIST StRD case reaches the certified values from both starts); ``xtol`` is the
-    relative step size and ``gtol`` the gradient size at which the fit has converged.
+    relative step size, ``ftol`` the relative reduction of the sum of squares (actual and
+    predicted) and ``gtol`` the gradient size at which the fit has converged.
     """
-    return LevenbergMarquardt(factor=factor, xtol=xtol, gtol=gtol)
+    return LevenbergMarquardt(factor=factor, xtol=xtol, ftol=ftol, gtol=gtol)
 
 
 @register_optimizer("gauss_newton", requires=("residuals",))
