@@ -74,6 +74,14 @@ def test_native_lm_agrees_with_minpack(name):
     np.testing.assert_allclose(native.x, reference.x, rtol=1e-6)
 
 
+@pytest.mark.parametrize("name", ["nist_misra1a", "nist_danwood", "nist_kirby2", "nist_rat42", "nist_mgh09"])
+def test_native_bfgs_agrees_with_scipys(name):
+    native = optbench.minimize(f"{name}[start=2]", "bfgs")
+    reference = optbench.minimize(f"{name}[start=2]", "scipy_bfgs[gtol=1e-12]", max_steps=5000)
+    assert native.success and reference.success
+    np.testing.assert_allclose(native.x, reference.x, rtol=1e-6)
+
+
 def test_adapters_skip_what_they_cannot_use_and_record_a_trace():
     import jax.numpy as jnp
 
