@@ -26,6 +26,7 @@ def minimize(
     max_evals: int | None = None,
     max_time: float | None = None,
     target: float | None = None,
+    max_epochs: float | None = None,
 ) -> Result:
     """Minimize one problem with one optimizer configuration; nothing is stored.
 
@@ -34,13 +35,14 @@ def minimize(
         optimizer: a spec string such as ``"adam[learning_rate=0.1]"``, an optax
             ``GradientTransformation``, a native solver or a library (host) solver.
         seed: draws the starting point (where the problem's is random) and minibatches.
-        max_steps, max_evals, max_time, target: the budget (1000 steps when none is given).
+        max_steps, max_evals, max_time, target, max_epochs: the budget (1000 steps when
+            none is given); ``max_epochs`` counts passes over the training data.
     """
     from optbench.bridge import run_host
     from optbench.loop import run_batch
     from optbench.runner import RunSpec, run_group
 
-    budget = Budget(max_steps, max_evals, max_time, target)
+    budget = Budget(max_steps, max_evals, max_time, target, max_epochs)
     prob = REGISTRY.problem(problem) if isinstance(problem, str) else problem
     if not isinstance(prob, Problem):
         raise OptbenchError(f"minimize needs a Problem or a problem spec, got {type(problem).__name__}")
@@ -71,6 +73,7 @@ def run(
     max_evals: int | None = None,
     max_time: float | None = None,
     target: float | None = None,
+    max_epochs: float | None = None,
 ) -> Results:
     """Run problems x optimizer configurations x seeds; the Python twin of ``optbench run``.
 
@@ -81,7 +84,7 @@ def run(
     REGISTRY.load_plugins(plugins)
     problems = [problems] if isinstance(problems, str) else list(problems)
     optimizers = [optimizers] if isinstance(optimizers, str) else list(optimizers)
-    runs = plan(problems, optimizers, seeds, Budget(max_steps, max_evals, max_time, target), suite)
+    runs = plan(problems, optimizers, seeds, Budget(max_steps, max_evals, max_time, target, max_epochs), suite)
     store = ResultStore(":memory:" if db is None else db)
     try:
         execute(runs, store)

@@ -41,7 +41,7 @@ class Bridge:
         self.x0 = np.asarray(x0, dtype=np.float64)
         self.problem, self.budget, self.measure = problem, budget, target
         self.nfev = self.njev = self.nit = 0
-        self.rows: list[tuple[int, int, int, float, float]] = []
+        self.rows: list[tuple[int, int, int, float, float]] = []  # step, nfev, njev, time_s, loss
         self.best = (np.inf, self.x0)
         started = time.perf_counter()  # compile what the solver calls before the clock starts
         compiled = {kind: self._compile(kind) for kind in {"value", *needs}}
@@ -112,6 +112,8 @@ class Bridge:
     def _check_evals(self) -> None:
         if self.budget.max_evals is not None and self.nfev >= self.budget.max_evals:
             raise Stop(Status.MAX_EVALS)
+        if self.budget.max_epochs is not None and self.nfev >= self.budget.max_epochs:
+            raise Stop(Status.MAX_EPOCHS)
         if self.budget.max_time is not None and time.perf_counter() - self.started >= self.budget.max_time:
             raise Stop(Status.MAX_TIME)
 
@@ -138,6 +140,7 @@ class Bridge:
             status, message = Status.DIVERGED, f"loss is not finite at the end ({message})"
         rows = np.array([*self.rows, (self.nit, self.nfev, self.njev, total, fun)], dtype=float)
         trace = pd.DataFrame(rows, columns=["step", "nfev", "njev", "time_s", "loss"])
+        trace.insert(3, "epochs", trace["nfev"])  # a library evaluates on the full data: one pass each
         trace["best_loss"] = np.fmin.accumulate(trace["loss"].to_numpy())
         trace = trace.iloc[thin_index(len(trace))].reset_index(drop=True)
         trace = trace.astype({"step": int, "nfev": int, "njev": int})

@@ -13,16 +13,20 @@ DEFAULT_MAX_STEPS = 1000
 
 @dataclass(frozen=True)
 class Budget:
-    """Bounds on steps, evaluations and wall time, and an optional target loss.
+    """Bounds on steps, evaluations, wall time and passes over the data, and an optional
+    target loss.
 
     A run stops at whichever bound it meets first. With no bound given, ``max_steps``
     defaults to 1000. ``target`` stops a run as soon as its loss is at or below it.
+    ``max_epochs`` bounds the examples processed, in passes over the training data: a
+    full-batch evaluation is one pass, a minibatch of 32 from 426 examples 32/426 of one.
     """
 
     max_steps: int | None = None
     max_evals: int | None = None
     max_time: float | None = None
     target: float | None = None
+    max_epochs: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("max_steps", "max_evals"):
@@ -33,13 +37,15 @@ class Budget:
             raise OptbenchError(f"budget max_time must be a positive number of seconds, got {self.max_time!r}")
         if self.target is not None and not (_is_number(self.target) and not math.isnan(self.target)):
             raise OptbenchError(f"budget target must be a number, got {self.target!r}")
-        if self.max_steps is None and self.max_evals is None and self.max_time is None:
+        if self.max_epochs is not None and not (_is_number(self.max_epochs) and self.max_epochs > 0):
+            raise OptbenchError(f"budget max_epochs must be a positive number, got {self.max_epochs!r}")
+        if all(getattr(self, name) is None for name in ("max_steps", "max_evals", "max_time", "max_epochs")):
             object.__setattr__(self, "max_steps", DEFAULT_MAX_STEPS)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Budget:
         """A budget from a mapping such as a suite file's ``[budget]`` table."""
-        unknown = set(values) - {"max_steps", "max_evals", "max_time", "target"}
+        unknown = set(values) - {"max_steps", "max_evals", "max_time", "target", "max_epochs"}
         if unknown:
             raise OptbenchError(f"unknown budget setting(s): {', '.join(sorted(unknown))}")
         return cls(**{k: v for k, v in values.items() if v is not None})

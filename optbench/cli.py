@@ -65,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     runner.add_argument("--max-steps", type=int, help="step budget per run")
     runner.add_argument("--max-evals", type=int, help="function-evaluation budget per run")
     runner.add_argument("--max-time", type=float, metavar="SECONDS", help="wall-time budget per run")
+    runner.add_argument("--max-epochs", type=float, help="budget in passes over the training data per run")
     runner.add_argument("--target", type=float, metavar="LOSS", help="stop a run once its loss is at or below LOSS")
     runner.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
     _db(runner)
@@ -80,7 +81,14 @@ def _parser() -> argparse.ArgumentParser:
     table.set_defaults(handler=_table)
 
     plot = sub.add_parser("plot", help="convergence plots of the stored runs")
-    plot.add_argument("--x", choices=["steps", "evals", "time"], default="steps", help="x axis (default: steps)")
+    plot.add_argument(
+        "--x", choices=["steps", "evals", "epochs", "time"], default="steps", help="x axis (default: steps)"
+    )
+    plot.add_argument(
+        "--hue",
+        metavar="PARAM",
+        help="one line per value of this hyperparameter, on a colour scale (e.g. learning_rate)",
+    )
     plot.add_argument(
         "-o",
         "--output",
@@ -150,7 +158,13 @@ def _run(args: argparse.Namespace) -> int:
     optimizers = args.optimizer or (suite.optimizers if suite else [])
     if not problems or not optimizers:
         raise OptbenchError("give a suite name, or at least one -p PROBLEM and one -o OPTIMIZER")
-    given = {"max_steps": args.max_steps, "max_evals": args.max_evals, "max_time": args.max_time, "target": args.target}
+    given = {
+        "max_steps": args.max_steps,
+        "max_evals": args.max_evals,
+        "max_time": args.max_time,
+        "target": args.target,
+        "max_epochs": args.max_epochs,
+    }
     given = {k: v for k, v in given.items() if v is not None}
     # Budget options on the command line replace the suite's budget as a whole.
     budget = Budget(**given) if given or suite is None else suite.budget
@@ -229,7 +243,7 @@ def _plot(args: argparse.Namespace) -> int:
         path = output if single else output / f"{_file_name(problem)}_{args.x}.png"
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fig = convergence(runs, traces[traces["run_id"].isin(runs["run_id"])], problem, args.x)
+            fig = convergence(runs, traces[traces["run_id"].isin(runs["run_id"])], problem, args.x, args.hue)
             fig.savefig(path, dpi=120)
             plt.close(fig)
         except OSError as err:

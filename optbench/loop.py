@@ -36,6 +36,7 @@ _CODES = {
     3: Status.DIVERGED,
     4: Status.MAX_STEPS,
     5: Status.MAX_EVALS,
+    6: Status.MAX_EPOCHS,
 }
 _CODE_OF = {status: code for code, status in _CODES.items()}
 _INT_MAX = np.iinfo(np.int32).max
@@ -46,6 +47,7 @@ class _Carry(NamedTuple):
     step: Any
     nfev: Any
     njev: Any
+    epochs: Any  # passes over the training data so far
     ceiling: Any  # a loss above this (or NaN) counts as diverged
     code: Any
 
@@ -54,6 +56,7 @@ class _Limits(NamedTuple):
     max_steps: Any
     max_evals: Any
     target: Any
+    max_epochs: Any
 
 
 Build = Callable[[dict[str, Any]], NativeSolver]
@@ -104,6 +107,7 @@ def _arguments(problem: Problem, budget: Budget, seeds: list[int], hypers: list[
         jnp.asarray(budget.max_steps or _INT_MAX, jnp.int32),
         jnp.asarray(budget.max_evals or _INT_MAX, jnp.int32),
         jnp.asarray(-jnp.inf if budget.target is None else budget.target, problem.dtype),
+        jnp.asarray(jnp.inf if budget.max_epochs is None else budget.max_epochs, jnp.float64),
     )
     return seed_array, hyper, limits
 
@@ -131,11 +135,18 @@ def _execute(programs, problem: Problem, budget: Budget, seeds, hypers, target, 
     data, size = problem.data, len(seeds)
     started = time.perf_counter()
     carry = init_fn(seed_array, hyper, data)
-    chunks, times, counts = [], [], []
+    chunks, times, counts, scheduled = [], [], [], []
+    length = None
     timed_out = False
     while True:
-        carry, record, steps = chunk_fn(carry, hyper, data, limits)
-        chunks.append(jax.device_get(record))
+        first_block = np.int32(sum(counts) // BLOCK)
+        carry, record, steps, metrics = chunk_fn(carry, hyper, data, limits, first_block)
+        record, metrics = jax.device_get((record, metrics))
+        length = length or len(record[0])
+        chunks.append(record)
+        # Metrics taken at the end of block i of this chunk belong to trace row (step) s.
+        at = len(counts) * length + (np.arange(length // BLOCK) + 1) * BLOCK
+        scheduled.append((at, metrics))
         counts.append(int(steps))
         elapsed = time.perf_counter() - started
         times.append(elapsed)
@@ -151,6 +162,7 @@ def _execute(programs, problem: Problem, budget: Budget, seeds, hypers, target, 
         chunks=chunks,
         chunk_times=times,
         chunk_steps=counts,
+        scheduled_metrics=scheduled,
         statuses=statuses,
         final_loss=np.asarray(final_loss),
         final_metrics={k: np.asarray(v) for k, v in final_metrics.items()},
@@ -175,17 +187,22 @@ def _compile(problem: Problem, build: Build, length: int, seeds: Any, hyper: Any
         # Measured by the harness once, not counted: the scale against which a loss "explodes".
         start = jnp.abs(problem.value(params, data))
         ceiling = jnp.where(jnp.isfinite(start), EXPLODE_FACTOR * (1.0 + start), jnp.inf)
-        return _Carry(state, zero, zero, zero, ceiling.astype(problem.dtype), zero)
+        return _Carry(state, zero, zero, zero, jnp.zeros((), jnp.float64), ceiling.astype(problem.dtype), zero)
 
     def step_one(carry: _Carry, h, data, limits: _Limits):
         return _advance(build(h), problem, data, carry, limits)
 
-    def chunk(carry, h, data, limits):
+    def metrics_one(state, h):
+        return dict(problem.metrics(build(h).params(state)))
+
+    def chunk(carry, h, data, limits, first_block):
         """``length`` steps: whole blocks of ``BLOCK`` steps, then the remainder, ending
         after the first block at whose end no run in the batch is running, so stopped runs
-        cost little. Returns the records (steps, batch) and how many steps were taken; rows
-        after a run stopped are marked not running."""
+        cost little. Returns the records (steps, batch), how many steps were taken, and the
+        problem's metrics (blocks, batch) at the ends of the blocks ``record_metrics``
+        picks (NaN elsewhere); rows after a run stopped are marked not running."""
         step = _batched(step_one, (0, 0, None, None), len(seeds))
+        measure = _batched(metrics_one, (0, 0), len(seeds))
         blocks, rest = divmod(length, BLOCK)
 
         def block(c, size):
@@ -193,19 +210,26 @@ def _compile(problem: Problem, build: Build, length: int, seeds: Any, hyper: Any
 
         _, record = jax.eval_shape(lambda c: block(c, BLOCK), carry)
         empty = tuple(jnp.zeros((blocks, *r.shape), r.dtype) for r in record)
+        shapes = jax.eval_shape(measure, carry.state, h) if problem.metrics is not None else {}
+        unmeasured = {k: jnp.full((blocks, *v.shape), jnp.nan, v.dtype) for k, v in shapes.items()}
 
         def more(loop):
-            i, c, _ = loop
+            i, c, _, _ = loop
             return (i < blocks) & jnp.any(c.code == 0)
 
         def body(loop):
-            i, c, rows = loop
+            i, c, rows, measured = loop
             c, record = block(c, BLOCK)
-            return i + 1, c, tuple(r.at[i].set(new) for r, new in zip(rows, record))
+            rows = tuple(r.at[i].set(new) for r, new in zip(rows, record))
+            if shapes:  # a real branch: the loop over blocks is outside the batch's vmap
+                nan = lambda s: {k: jnp.full(v.shape, jnp.nan, v.dtype) for k, v in shapes.items()}
+                values = jax.lax.cond(record_metrics(first_block + i + 1), lambda s: measure(s, h), nan, c.state)
+                measured = {k: measured[k].at[i].set(values[k]) for k in measured}
+            return i + 1, c, rows, measured
 
-        done, rows = jnp.zeros((), jnp.int32), empty
+        done, rows, measured = jnp.zeros((), jnp.int32), empty, unmeasured
         if blocks:
-            done, carry, rows = jax.lax.while_loop(more, body, (done, carry, empty))
+            done, carry, rows, measured = jax.lax.while_loop(more, body, (done, carry, empty, unmeasured))
         rows = tuple(r.reshape(-1, *r.shape[2:]) for r in rows)
         taken = done * BLOCK
         if rest:
@@ -214,7 +238,7 @@ def _compile(problem: Problem, build: Build, length: int, seeds: Any, hyper: Any
             carry, last = jax.lax.cond(jnp.any(carry.code == 0), tail, skip, carry)
             rows = tuple(jnp.concatenate([r, new]) for r, new in zip(rows, last))
             taken = jnp.where(done == blocks, taken + rest, taken)
-        return carry, rows, taken
+        return carry, rows, taken, measured
 
     def final_one(state, h, data):
         x = build(h).params(state)
@@ -223,9 +247,17 @@ def _compile(problem: Problem, build: Build, length: int, seeds: Any, hyper: Any
 
     init_fn = jax.jit(_batched(init_one, (0, 0, None), len(seeds)))
     carry = jax.eval_shape(init_fn, seeds, hyper, data)
-    chunk_fn = jax.jit(chunk).lower(carry, hyper, data, limits).compile()
+    chunk_fn = jax.jit(chunk).lower(carry, hyper, data, limits, np.int32(0)).compile()
     final_fn = jax.jit(_batched(final_one, (0, 0, None), len(seeds))).lower(carry.state, hyper, data).compile()
     return init_fn.lower(seeds, hyper, data).compile(), chunk_fn, final_fn
+
+
+def record_metrics(block: Any) -> Any:
+    """Whether the problem's metrics are taken after global block ``block`` (1-based) of
+    ``BLOCK`` steps: after blocks 1, 2, 4, 8 and every 8th block, so after steps 16, 32,
+    64, 128, 256, 384, ... (and always at the end of a run). Early progress is seen, and
+    the cost stays below one metric evaluation per 128 steps."""
+    return ((block & (block - 1)) == 0) | (block % 8 == 0)
 
 
 def _batched(fn: Callable, in_axes: tuple, size: int) -> Callable:
@@ -254,6 +286,7 @@ def _normal(info: StepInfo, dtype: str) -> StepInfo:
         jnp.asarray(info.nfev, jnp.int32),
         jnp.asarray(info.njev, jnp.int32),
         jnp.asarray(info.converged, bool),
+        jnp.asarray(info.nfev if info.epochs is None else info.epochs, jnp.float64),
     )
 
 
@@ -268,6 +301,7 @@ def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, l
     loss = info.loss
     nfev = carry.nfev + info.nfev
     njev = carry.njev + info.njev
+    epochs = carry.epochs + info.epochs
     diverged = ~(loss <= carry.ceiling)  # true for NaN and +inf too
     reached = loss <= limits.target
     stays = diverged | reached | info.converged
@@ -278,6 +312,7 @@ def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, l
         Status.CONVERGED: info.converged,
         Status.MAX_STEPS: carry.step + 1 >= limits.max_steps,
         Status.MAX_EVALS: nfev >= limits.max_evals,
+        Status.MAX_EPOCHS: epochs >= limits.max_epochs * (1 - 1e-9),
     }
     code = jnp.select(list(tests.values()), [_CODE_OF[s] for s in tests], 0)
     advance = running & ~stays
@@ -287,7 +322,8 @@ def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, l
         step=jnp.where(advance, carry.step + 1, carry.step),
         nfev=jnp.where(running, nfev, carry.nfev),
         njev=jnp.where(running, njev, carry.njev),
+        epochs=jnp.where(running, epochs, carry.epochs),
         ceiling=carry.ceiling,
         code=jnp.where(running, code, carry.code),
     )
-    return out, (loss, out.nfev, out.njev, running)
+    return out, (loss, out.nfev, out.njev, out.epochs, running)

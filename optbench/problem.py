@@ -8,6 +8,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from optbench.errors import OptbenchError
 
 CAPABILITIES = ("value", "grad", "residuals", "objectives", "minibatch")
@@ -103,6 +105,14 @@ class Problem:
         import jax
 
         return int(jax.tree_util.tree_leaves(self.data)[0].shape[0])
+
+    @property
+    def n_params(self) -> int:
+        """The number of scalar parameters."""
+        import jax
+
+        shapes = jax.eval_shape(self.init_params, jax.random.PRNGKey(0))
+        return sum(int(np.prod(s.shape)) for s in jax.tree_util.tree_leaves(shapes))
 
     def value(self, params: Any, batch: Any = None) -> Any:
         """The loss at ``params`` on ``batch`` (the full training data when None)."""

@@ -40,6 +40,7 @@ class Entry:
     family: str = ""
     tags: frozenset[str] = frozenset()
     source: str = ""
+    max_params: int | None = None  # an optimizer that keeps n x n (or n-point) state
 
     @property
     def description(self) -> str:
@@ -151,7 +152,12 @@ class Registry:
         params = entry.resolve(parsed.params)
         canonical = format_spec(entry.name, _non_default(params, entry.defaults))
         if canonical not in self._problem_cache:
-            problem = entry.factory(**params)
+            try:
+                problem = entry.factory(**params)
+            except OptbenchError:
+                raise
+            except Exception as err:  # a factory that rejects its arguments: one clear line
+                raise SpecError(f"problem {canonical!r}: {err}") from err
             if not isinstance(problem, Problem):
                 raise OptbenchError(f"problem factory {entry.name!r} returned {type(problem).__name__}, not a Problem")
             self._problem_cache[canonical] = problem.with_spec(canonical, entry.tags)
@@ -179,10 +185,12 @@ def register_problem(name: str, *, tags: Iterable[str] = ()) -> Callable[[Callab
 
 
 def register_optimizer(
-    name: str, *, requires: Iterable[str] = ("grad",), family: str | None = None
+    name: str, *, requires: Iterable[str] = ("grad",), family: str | None = None, max_params: int | None = None
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register an optimizer factory: it returns an optax ``GradientTransformation``, a
     ``FirstOrder`` or another solver, built from its keyword arguments (the hyperparameters).
+    ``requires`` names the problem capabilities it needs; ``max_params`` is the largest
+    problem it is run on (methods with dense n x n state); larger ones are skipped.
 
     Float hyperparameters are passed to the factory as traced values, so a grid over them
     compiles once; the factory must use them only as numbers (no Python ``if`` on them).
@@ -190,7 +198,9 @@ def register_optimizer(
 
     def decorate(factory: Callable[..., Any]) -> Callable[..., Any]:
         fam = family or factory.__module__.rsplit(".", 1)[-1].removeprefix("optbench_plugin_")
-        entry = Entry("optimizer", name, factory, frozenset(requires), fam, source=REGISTRY._loading_source)
+        entry = Entry(
+            "optimizer", name, factory, frozenset(requires), fam, source=REGISTRY._loading_source, max_params=max_params
+        )
         REGISTRY.add(entry)
         return factory
 
@@ -237,6 +247,8 @@ def _coerce(kind: str, name: str, key: str, value: Any, default: Any) -> Any:
         return float(value)
     if isinstance(default, int) and isinstance(value, int) and not isinstance(value, bool):
         return value
+    if isinstance(default, str) and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # a word that happens to be a number: mlp[hidden=16]
     if isinstance(default, str) and isinstance(value, str):
         return value
     if isinstance(default, tuple) and isinstance(value, (int, str)):

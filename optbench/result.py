@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-TRACE_COLUMNS = ["step", "nfev", "njev", "time_s", "loss", "best_loss"]
+TRACE_COLUMNS = ["step", "nfev", "njev", "epochs", "time_s", "loss", "best_loss"]
 
 
 class Status(StrEnum):
@@ -20,6 +20,7 @@ class Status(StrEnum):
     MAX_STEPS = "max_steps"
     MAX_EVALS = "max_evals"
     MAX_TIME = "max_time"
+    MAX_EPOCHS = "max_epochs"
     DIVERGED = "diverged"
     SKIPPED = "skipped"
     FAILED = "failed"
@@ -30,7 +31,7 @@ class Status(StrEnum):
 
     @property
     def budget_exhausted(self) -> bool:
-        return self in (Status.MAX_STEPS, Status.MAX_EVALS, Status.MAX_TIME)
+        return self in (Status.MAX_STEPS, Status.MAX_EVALS, Status.MAX_TIME, Status.MAX_EPOCHS)
 
 
 @dataclass

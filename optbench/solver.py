@@ -30,12 +30,15 @@ class StepInfo(NamedTuple):
     ``loss`` is the full-data loss at the step's starting point; ``nfev`` and ``njev`` are
     the objective and gradient evaluations the step made; ``converged`` says the starting
     point already meets the solver's own stopping test (the loop then keeps it).
+    ``epochs`` is the data the step processed, in passes over the training data; by
+    default one pass per objective evaluation (full batch), so minibatch methods say it.
     """
 
     loss: Any
     nfev: Any
     njev: Any
     converged: Any
+    epochs: Any = None
 
 
 class HostSolver(ABC):

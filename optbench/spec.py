@@ -18,6 +18,7 @@ from optbench.errors import SpecError
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-.]*")
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _BARE = re.compile(r"[A-Za-z_][A-Za-z0-9_\-.]*")
+_WORD = re.compile(r"[A-Za-z0-9_\-.]+")  # a word that starts like a number: 64x32
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,10 @@ class _Parser:
             return self.quoted(char)
         number = self.match(_NUMBER)
         if number is not None:
-            return _number(number)
+            if not re.match(r"[A-Za-z_]", self.peek()):
+                return _number(number)
+            self.pos -= len(number)
+            return self.match(_WORD)
         word = self.match(_BARE)
         if word is None:
             raise self.fail("expected a value")

@@ -65,7 +65,8 @@ _SCHEMA = (
     time_s REAL NOT NULL,
     loss REAL,
     best_loss REAL,
-    metrics TEXT
+    metrics TEXT,
+    epochs REAL
 );
 CREATE INDEX IF NOT EXISTS traces_run ON traces(run_id);
 """
@@ -154,6 +155,7 @@ class ResultStore:
                 _real(r["loss"]),
                 _real(r["best_loss"]),
                 _metrics_json(r, metric_names),
+                float(r["epochs"]),
             )
             for r in result.trace.to_dict("records")
         ]
@@ -163,7 +165,11 @@ class ResultStore:
             cursor = self.conn.execute(f"INSERT OR IGNORE INTO runs ({columns}) VALUES ({marks})", tuple(row.values()))
             if cursor.rowcount == 0:
                 return False
-            self.conn.executemany("INSERT INTO traces VALUES (?, ?, ?, ?, ?, ?, ?, ?)", trace_rows)
+            self.conn.executemany(
+                "INSERT INTO traces (run_id, step, nfev, njev, time_s, loss, best_loss, metrics, epochs)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                trace_rows,
+            )
         return True
 
     def load(self, run_ids: Iterable[str] | None = None) -> Results:
@@ -181,7 +187,7 @@ class ResultStore:
         traces = pd.read_sql_query(f"SELECT * FROM traces{where} ORDER BY run_id, step", self.conn)
         for column in ("fun", "f_opt", "target", "nfev_to_target", "time_to_target"):
             runs[column] = runs[column].astype(float)
-        for column in ("loss", "best_loss"):
+        for column in ("loss", "best_loss", "epochs"):
             traces[column] = traces[column].astype(float)
         return Results(_expand_metrics(runs), _expand_metrics(traces))
 
@@ -212,6 +218,10 @@ def _migrate(conn: sqlite3.Connection) -> None:
     if "metrics" not in columns:
         with conn:
             conn.execute("ALTER TABLE runs ADD COLUMN metrics TEXT")
+    if "epochs" not in {row[1] for row in conn.execute("PRAGMA table_info(traces)")}:
+        with conn:  # earlier runs were full-batch only: one pass per evaluation
+            conn.execute("ALTER TABLE traces ADD COLUMN epochs REAL")
+            conn.execute("UPDATE traces SET epochs = nfev")
 
 
 def _real(value: Any) -> float | None:

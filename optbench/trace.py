@@ -19,6 +19,7 @@ def build_results(
     chunks: list[tuple[np.ndarray, ...]],
     chunk_times: list[float],
     chunk_steps: list[int],
+    scheduled_metrics: list[tuple[np.ndarray, dict[str, np.ndarray]]] = (),
     statuses: list[Status],
     final_loss: np.ndarray,
     final_metrics: dict[str, np.ndarray],
@@ -29,13 +30,18 @@ def build_results(
 ) -> list[Result]:
     """One Result per batch member from the records of every chunk.
 
-    ``chunk_steps`` says how many steps each chunk ran. Times inside a chunk are
+    ``chunk_steps`` says how many steps each chunk ran; ``scheduled_metrics`` holds, per
+    chunk, the trace rows (steps) at which the problem's metrics were taken during the run
+    and their values (row, batch member). Times inside a chunk are
     interpolated between the chunk's measured start and end, and shared evenly among the
     batch's members.
     """
     import jax
 
-    loss, nfev, njev, running = (np.concatenate([c[i][:n] for c, n in zip(chunks, chunk_steps)]) for i in range(4))
+    loss, nfev, njev, epochs, running = (
+        np.concatenate([c[i][:n] for c, n in zip(chunks, chunk_steps)]) for i in range(5)
+    )
+    during = _metrics_during(scheduled_metrics)
     size = loss.shape[1]
     starts = np.concatenate([[0.0], chunk_times[:-1]])
     step_time = (
@@ -48,6 +54,7 @@ def build_results(
         columns = {
             "nfev": nfev[rows, b].astype(np.int64),
             "njev": njev[rows, b].astype(np.int64),
+            "epochs": epochs[rows, b].astype(np.float64),
             "time_s": step_time[rows],
             "loss": loss[rows, b].astype(np.float64),
         }
@@ -56,6 +63,7 @@ def build_results(
             extra = {
                 "nfev": columns["nfev"][-1],
                 "njev": columns["njev"][-1],
+                "epochs": columns["epochs"][-1],
                 "time_s": total_time / size,
                 "loss": float(final_loss[b]),
             }
@@ -63,11 +71,18 @@ def build_results(
         columns["best_loss"] = np.fmin.accumulate(columns["loss"])
         steps = np.arange(len(columns["loss"]))
         hit = np.flatnonzero(columns["loss"] <= target) if target is not None else []
-        keep = thin_index(len(steps))
-        trace = pd.DataFrame({"step": steps[keep], **{k: v[keep] for k, v in columns.items()}})
+        last = len(steps) - 1
+        measured = {}  # metric name -> values per trace row: during the run, then at the end
         for name, values in final_metrics.items():
-            trace[name] = np.nan
-            trace.loc[trace.index[-1], name] = float(values[b])
+            column = np.full(len(steps), np.nan)
+            at, during_values = during.get(name, (np.zeros(0, int), np.zeros((0, size))))
+            inside = at < last
+            column[at[inside]] = during_values[inside, b]
+            column[last] = float(values[b])
+            measured[name] = column
+        keep = np.union1d(thin_index(len(steps)), during.get("", np.zeros(0, int)))
+        keep = keep[keep <= last]
+        trace = pd.DataFrame({"step": steps[keep], **{k: v[keep] for k, v in {**columns, **measured}.items()}})
         results.append(
             Result(
                 x=jax.tree_util.tree_map(lambda a, b=b: np.asarray(a[b]), params),
@@ -88,6 +103,23 @@ def build_results(
             )
         )
     return results
+
+
+def _metrics_during(scheduled: list[tuple[np.ndarray, dict[str, np.ndarray]]]) -> dict[str, Any]:
+    """Metric name -> (trace rows, values per row and batch member), only where taken;
+    under "" the rows themselves, which thinning must keep."""
+    rows, values = [], {}
+    for at, metrics in scheduled:
+        if not metrics:
+            continue
+        taken = ~np.isnan(next(iter(metrics.values()))).all(axis=1)
+        rows.append(at[taken])
+        for name, v in metrics.items():
+            values.setdefault(name, []).append(v[taken])
+    if not rows:
+        return {}
+    at = np.concatenate(rows)
+    return {"": at, **{name: (at, np.concatenate(v)) for name, v in values.items()}}
 
 
 def thin_index(n: int, max_rows: int = MAX_TRACE_ROWS) -> np.ndarray:

@@ -8,6 +8,7 @@ import textwrap
 import pytest
 from helpers import REPO, db_rows, run_cli
 
+import optbench
 from optbench.cli import main
 
 
@@ -190,3 +191,20 @@ def test_command_line_budget_replaces_the_suites(tmp_path):
     with sqlite3.connect(db) as conn:
         rows = conn.execute("SELECT suite, seed, nit FROM runs ORDER BY seed").fetchall()
     assert rows == [("small", 3, 7), ("small", 4, 7)]
+
+
+def test_plot_hue_draws_a_line_per_learning_rate_and_marks_divergence(tmp_path, capsys):
+    from optbench.analysis.plots import convergence
+
+    db = tmp_path / "lr.sqlite"
+    assert main(["run", "-p", "quadratic", "-o", "gd[learning_rate=[0.001,0.1,10]]", "--db", str(db)]) == 0
+    runs, traces = optbench.load_results(db)
+    assert set(runs["status"]) == {"max_steps", "diverged"}
+    fig = convergence(runs, traces, "quadratic", "steps", hue="learning_rate")
+    labels = [line.get_label() for line in fig.axes[0].lines if not line.get_label().startswith("_")]
+    assert labels == [f"gd learning_rate={rate} (n=1)" for rate in ("0.001", "0.1", "10")]
+    crosses = [line for line in fig.axes[0].lines if line.get_marker() == "x"]
+    assert len(crosses) == 1 and crosses[0].get_xdata()[0] > 0  # where the rate of 10 diverged
+    assert main(["plot", "--db", str(db), "--hue", "learning_rate", "-o", str(tmp_path / "p.png")]) == 0
+    assert main(["plot", "--db", str(db), "--hue", "beta", "-o", str(tmp_path / "q.png")]) == 2
+    assert "no optimizer run on this problem has a numeric hyperparameter 'beta'" in capsys.readouterr().err

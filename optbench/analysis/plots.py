@@ -1,7 +1,9 @@
-"""Convergence plots: median and quartile band over seeds, one line per optimizer."""
+"""Convergence plots: median and quartile band over seeds, one line per optimizer
+configuration, or one per value of a hyperparameter (``hue``)."""
 
 from __future__ import annotations
 
+import json
 import warnings
 from typing import Any
 
@@ -10,12 +12,24 @@ import pandas as pd
 
 from optbench.errors import OptbenchError
 
-X_AXES = {"steps": ("step", "steps"), "evals": ("nfev", "function evaluations"), "time": ("time_s", "time (s)")}
+X_AXES = {
+    "steps": ("step", "steps"),
+    "evals": ("nfev", "function evaluations"),
+    "epochs": ("epochs", "epochs (passes over the training data)"),
+    "time": ("time_s", "time (s)"),
+}
+LINESTYLES = ("-", "--", ":", "-.")
 
 
-def convergence(runs: pd.DataFrame, traces: pd.DataFrame, problem: str, x: str = "steps") -> Any:
+def convergence(
+    runs: pd.DataFrame, traces: pd.DataFrame, problem: str, x: str = "steps", hue: str | None = None
+) -> Any:
     """A matplotlib figure of loss (or suboptimality, when the optimum is known) against
-    steps, evaluations or time for every optimizer configuration run on ``problem``."""
+    steps, evaluations, epochs or time for every optimizer configuration run on ``problem``.
+
+    With ``hue`` (a hyperparameter such as ``learning_rate``) the lines are coloured along
+    a colour scale by its value, one line style per optimizer. A run that diverged ends
+    with a cross where it diverged, instead of vanishing from the plot."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -30,7 +44,12 @@ def convergence(runs: pd.DataFrame, traces: pd.DataFrame, problem: str, x: str =
     f_opt = mine["f_opt"].dropna()
     known = not f_opt.empty
     fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
+    ax.set_yscale("log")
+    styles = _styles(mine, hue)
+    crosses, starts = [], []
     for optimizer, group in mine.groupby("optimizer", sort=False):
+        if optimizer not in styles:
+            continue
         curves = [
             _curve(traces[traces["run_id"] == rid], column, row.f_opt if known else None, row.status)
             for rid, row in zip(group["run_id"], group.itertuples())
@@ -42,18 +61,62 @@ def convergence(runs: pd.DataFrame, traces: pd.DataFrame, problem: str, x: str =
             warnings.simplefilter("ignore", RuntimeWarning)
             median = np.nanmedian(values, axis=0)
             low, high = np.nanquantile(values, [0.25, 0.75], axis=0)
-        (line,) = ax.plot(grid, median, label=f"{optimizer} (n={len(group)})")
-        ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
+        label, style = styles[optimizer]
+        (line,) = ax.plot(grid, median, label=f"{label} (n={len(group)})", **style)
+        starts.append(median[np.isfinite(median)][:1])
+        ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.15 if hue else 0.2, linewidth=0)
+        for xs, ys, finished in curves:
+            end = np.flatnonzero(np.isfinite(ys))
+            if not finished and len(end):  # diverged: a cross at its last finite point
+                crosses.append((xs[end[-1]], ys[end[-1]], line.get_color()))
+    # A diverged run must not squash the others: the y axis stops at 100x the highest
+    # starting value, and a cross beyond that sits on the top edge.
+    top = 100 * np.max(np.concatenate(starts)) if starts and np.concatenate(starts).size else None
+    bottom = min(ax.get_ylim()[0], top or np.inf)
+    for x_end, y_end, color in crosses:
+        ax.plot(x_end, y_end if top is None else min(y_end, top), "x", color=color, markersize=8, mew=2, clip_on=False)
+    if crosses and top is not None:
+        ax.set_ylim(bottom, top)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("loss - optimum" if known else "loss")
-    ax.set_yscale("log")
     if x != "time":
         ax.set_xscale("symlog", linthresh=1)
         ax.set_xlim(left=0)
-    ax.set_title(f"{problem}: median and quartiles over seeds")
+    ax.set_title(f"{problem}: median and quartiles over seeds" + (" (x: diverged)" if crosses else ""))
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize="small")
+    if len(styles) > 8:  # a long legend goes beside the axes, not over the curves
+        fig.set_size_inches(11, 5)
+        fig.legend(loc="outside right upper", fontsize="x-small")
+    else:
+        ax.legend(fontsize="small")
     return fig
+
+
+def _styles(runs: pd.DataFrame, hue: str | None) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Optimizer configuration -> (legend label, line style). Without ``hue``, matplotlib's
+    colour cycle; with it, a colour per value along a colour scale (log scale for positive
+    values), a line style per optimizer, and only the configurations that have ``hue``."""
+    configs = runs.drop_duplicates("optimizer")
+    if hue is None:
+        return {name: (name, {}) for name in configs["optimizer"]}
+    import matplotlib
+
+    values = {row.optimizer: json.loads(row.params).get(hue) for row in configs.itertuples()}
+    values = {k: v for k, v in values.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    if not values:
+        raise OptbenchError(f"no optimizer run on this problem has a numeric hyperparameter {hue!r}")
+    numbers = np.array(list(values.values()), dtype=float)
+    scale = np.log10 if (numbers > 0).all() else (lambda v: v)
+    low, high = scale(numbers.min()), scale(numbers.max())
+    cmap = matplotlib.colormaps["viridis"]
+    names = list(dict.fromkeys(configs.set_index("optimizer").loc[list(values), "optimizer_name"]))
+    styles = {}
+    for optimizer, value in sorted(values.items(), key=lambda item: item[1]):
+        name = configs.set_index("optimizer").loc[optimizer, "optimizer_name"]
+        where = 0.5 if high == low else (scale(value) - low) / (high - low)
+        style = {"color": cmap(0.9 * where), "linestyle": LINESTYLES[names.index(name) % len(LINESTYLES)]}
+        styles[optimizer] = (f"{name} {hue}={value:.3g}", style)
+    return styles
 
 
 def _curve(trace: pd.DataFrame, column: str, f_opt: float | None, status: str) -> tuple[np.ndarray, np.ndarray, bool]:

@@ -106,7 +106,7 @@ def _sorted(state: _State, unravel: Any) -> _State:
     return state._replace(params=unravel(simplex[0]), simplex=simplex, values=state.values[order])
 
 
-@register_optimizer("nelder_mead", requires=("value",))
+@register_optimizer("nelder_mead", requires=("value",), max_params=1000)
 def nelder_mead(xatol: float = 1e-10, fatol: float = 1e-14) -> NelderMead:
     """The Nelder-Mead downhill simplex, derivative-free (Nelder & Mead 1965)."""
     return NelderMead(xatol=xatol, fatol=fatol)

@@ -92,7 +92,8 @@ class QuasiNewton(NativeSolver):
             self._fresh(x),
         )
         stalled = ~found & (first | ~descent)
-        small = found & (jnp.linalg.norm(s) <= self.xtol * (1 + jnp.linalg.norm(x)))
+        xtol = jnp.maximum(self.xtol, jnp.finfo(x.dtype).eps)  # no finer than the arithmetic
+        small = found & (jnp.linalg.norm(s) <= xtol * (1 + jnp.linalg.norm(x)))
         new_state = _State(
             unravel(x_new),
             x_new,
@@ -194,7 +195,9 @@ def wolfe_line_search(value_and_grad, x, f, g, direction, alpha0, skip):
     def body(c):
         f_a, g_a = value_and_grad(x + c.alpha * direction)
         d_a = jnp.dot(g_a, direction)
-        armijo = jnp.isfinite(f_a) & (f_a <= f + C1 * c.alpha * slope)
+        # Strictly lower too: at the rounding floor (float32) f + c1*alpha*slope rounds to f,
+        # and an unchanged value must not pass as a decrease.
+        armijo = jnp.isfinite(f_a) & (f_a <= f + C1 * c.alpha * slope) & (f_a < f)
         done = armijo & (d_a >= C2 * slope)
         lo, f_lo, g_lo, d_lo = (
             jnp.where(armijo, new, old) for new, old in zip((c.alpha, f_a, g_a, d_a), (c.lo, c.f_lo, c.g_lo, c.d_lo))
@@ -228,7 +231,7 @@ def wolfe_line_search(value_and_grad, x, f, g, direction, alpha0, skip):
     return alpha, end.f_lo, end.g_lo, end.i, found
 
 
-@register_optimizer("bfgs")
+@register_optimizer("bfgs", max_params=1000)
 def bfgs(gtol: float = 1e-10, xtol: float = 1e-15) -> QuasiNewton:
     """BFGS with exact gradients and a weak-Wolfe line search (Nocedal & Wright, sec. 6.1)."""
     return QuasiNewton(memory=None, gtol=gtol, xtol=xtol)

@@ -87,7 +87,7 @@ def scipy_trf(xtol: float = 1e-8, ftol: float = 1e-8, gtol: float = 1e-8) -> Sci
     return ScipyLeastSquares("trf", xtol=xtol, ftol=ftol, gtol=gtol)
 
 
-@register_optimizer("scipy_bfgs", family="scipy")
+@register_optimizer("scipy_bfgs", family="scipy", max_params=1000)
 def scipy_bfgs(gtol: float = 1e-5) -> ScipyMinimize:
     """BFGS with a Wolfe line search, scipy.optimize.minimize(method="BFGS") (Nocedal & Wright, sec. 6.1)."""
     return ScipyMinimize("BFGS", gradient=True, gtol=gtol)
@@ -99,7 +99,7 @@ def scipy_lbfgsb(ftol: float = 2.220446049250313e-09, gtol: float = 1e-5, maxcor
     return ScipyMinimize("L-BFGS-B", gradient=True, ftol=ftol, gtol=gtol, maxcor=maxcor)
 
 
-@register_optimizer("scipy_nelder_mead", requires=("value",), family="scipy")
+@register_optimizer("scipy_nelder_mead", requires=("value",), family="scipy", max_params=1000)
 def scipy_nelder_mead(xatol: float = 1e-4, fatol: float = 1e-4) -> ScipyMinimize:
     """The downhill simplex, scipy.optimize.minimize(method="Nelder-Mead") (Nelder & Mead 1965)."""
     return ScipyMinimize("Nelder-Mead", gradient=False, xatol=xatol, fatol=fatol)

@@ -1,0 +1,261 @@
+"""Classification: logistic regression and small networks, on real and toy data.
+
+``logistic`` and ``mlp`` use the breast-cancer and digits data that scikit-learn ships
+(no download); ``logistic_2d``, ``xor`` and ``circles`` are seeded synthetic sets. Every
+problem has a fixed, seeded train/test split; features are standardized with statistics
+of the training split only. The loss is the mean cross-entropy on the training split;
+minibatch methods draw from it. Metrics: train loss, test loss and test accuracy.
+
+JAX and scikit-learn are imported inside the factories so that listing problems stays cheap.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+
+from optbench import Problem, register_problem
+
+ACTIVATIONS = ("relu", "tanh", "sigmoid")
+
+
+def split(features: np.ndarray, labels: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, ...]:
+    """A seeded train/test split, features standardized with the training statistics."""
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
+    order = np.random.default_rng(seed).permutation(len(labels))
+    n_test = max(1, round(test_fraction * len(labels)))
+    test, train = order[:n_test], order[n_test:]
+    mean, std = features[train].mean(axis=0), features[train].std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    scaled = (features - mean) / std
+    return scaled[train], labels[train], scaled[test], labels[test]
+
+
+def _linear_logits(params: Any, x: Any) -> Any:
+    return x @ params["w"] + params["b"]
+
+
+def _binary_metrics(logits: Any, y: Any) -> dict[str, Any]:
+    """Mean binary cross-entropy (from logits, stable) and accuracy."""
+    import jax
+
+    loss = (jax.nn.softplus(logits) - y * logits).mean()
+    return {"loss": loss, "accuracy": ((logits > 0) == (y > 0.5)).mean()}
+
+
+def _multiclass_metrics(logits: Any, y: Any) -> dict[str, Any]:
+    """Mean softmax cross-entropy and accuracy; ``y`` holds class indices."""
+    import jax
+    import jax.numpy as jnp
+
+    picked = jnp.take_along_axis(logits, y[:, None].astype(jnp.int32), axis=1)[:, 0]
+    loss = (jax.nn.logsumexp(logits, axis=1) - picked).mean()
+    return {"loss": loss, "accuracy": (jnp.argmax(logits, axis=1) == y).mean()}
+
+
+def classifier(
+    name: str,
+    predict: Any,
+    score: Any,
+    init: Any,
+    data: tuple[np.ndarray, ...],
+    *,
+    dtype: str,
+    description: str,
+    penalty: Any = None,
+    batch_size: int = 32,
+    **extra: Any,
+) -> Problem:
+    """A classification Problem: ``predict(params, x)`` gives logits, ``score(logits, y)``
+    a dict with the mean ``loss`` and ``accuracy``; ``penalty(params)`` is added to the
+    training loss only."""
+    import jax.numpy as jnp
+
+    x_train, y_train, x_test, y_test = (jnp.asarray(a, dtype) for a in data)
+    train = (x_train, y_train)
+
+    def loss(params: Any, batch: Any = None) -> Any:
+        xb, yb = train if batch is None else batch
+        value = score(predict(params, xb), yb)["loss"]
+        return value if penalty is None else value + penalty(params)
+
+    def metrics(params: Any) -> dict[str, Any]:
+        fit, held_out = score(predict(params, x_train), y_train), score(predict(params, x_test), y_test)
+        return {"train_loss": fit["loss"], "test_loss": held_out["loss"], "test_accuracy": held_out["accuracy"]}
+
+    return Problem(
+        name=name,
+        loss=loss,
+        init=init,
+        description=description,
+        dtype=dtype,
+        data=train,
+        batch_size=batch_size,
+        metrics=metrics,
+        **extra,
+    )
+
+
+def _logistic_optimum(x: np.ndarray, y: np.ndarray, l2: float) -> float:
+    """The optimal penalized training loss, by scipy's L-BFGS on a numpy objective (independent
+    of JAX, so it also checks the JAX problem)."""
+    from scipy.optimize import minimize
+    from scipy.special import expit
+
+    def fun(v: np.ndarray) -> tuple[float, np.ndarray]:
+        z = x @ v[:-1] + v[-1]
+        loss = np.mean(np.logaddexp(0, z) - y * z) + 0.5 * l2 * v[:-1] @ v[:-1]
+        d = (expit(z) - y) / len(y)
+        return loss, np.append(x.T @ d + l2 * v[:-1], d.sum())
+
+    fit = minimize(fun, np.zeros(x.shape[1] + 1), jac=True, method="L-BFGS-B", options={"gtol": 1e-12, "ftol": 1e-15})
+    return float(fit.fun)
+
+
+def _linear_start(n_features: int, scale: float = 0.01) -> Any:
+    def init(key: Any) -> dict:
+        import jax
+
+        return {"w": scale * jax.random.normal(key, (n_features,)), "b": 0.0}
+
+    return init
+
+
+@register_problem("logistic", tags=("classification",))
+def logistic(l2: float = 0.01, test_fraction: float = 0.25, seed: int = 0) -> Problem:
+    """Binary logistic regression on scikit-learn's breast-cancer data (569 x 30), float64."""
+    from sklearn.datasets import load_breast_cancer
+
+    if l2 < 0:
+        raise ValueError(f"l2 must be non-negative, got {l2}")
+    features, labels = load_breast_cancer(return_X_y=True)
+    data = split(features, labels.astype(float), test_fraction, seed)
+    return classifier(
+        "logistic",
+        _linear_logits,
+        _binary_metrics,
+        _linear_start(features.shape[1]),
+        data,
+        dtype="float64",  # the optimum is checked against scikit-learn's to 1e-6
+        description="breast-cancer logistic regression, mean log-loss + l2/2 |w|^2",
+        penalty=(lambda p: 0.5 * l2 * (p["w"] @ p["w"])) if l2 > 0 else None,
+        f_opt=_logistic_optimum(data[0], data[1], l2) if l2 > 0 else None,
+    )
+
+
+@register_problem("logistic_2d", tags=("classification", "smoke"))
+def logistic_2d(n: int = 200, separation: float = 2.0, seed: int = 0) -> Problem:
+    """Logistic regression on two overlapping Gaussian blobs in 2-D; the fitted decision
+    boundary w1*x1 + w2*x2 + b = 0 is a line that can be drawn over the data."""
+    if n < 4:
+        raise ValueError(f"n must be at least 4, got {n}")
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, n).astype(float)
+    centers = np.where(labels[:, None] > 0, separation / 2, -separation / 2)
+    features = centers + rng.standard_normal((n, 2))
+    return classifier(
+        "logistic_2d",
+        _linear_logits,
+        _binary_metrics,
+        _linear_start(2),
+        split(features, labels, 0.25, seed),
+        dtype="float32",
+        description="two Gaussian blobs in 2-D, logistic regression",
+    )
+
+
+def parse_hidden(hidden: str | int) -> tuple[int, ...]:
+    """Hidden layer sizes from "64x32" (or a single size)."""
+    try:
+        sizes = tuple(int(part) for part in str(hidden).split("x"))
+    except ValueError:
+        raise ValueError(f"hidden must be layer sizes such as 64x32, got {hidden!r}") from None
+    if any(size < 1 for size in sizes):
+        raise ValueError(f"hidden layer sizes must be positive, got {hidden!r}")
+    return sizes
+
+
+def mlp_network(sizes: tuple[int, ...], activation: str) -> tuple[Any, Any]:
+    """A multilayer perceptron: (init(key) -> list of {"w", "b"} layers, predict(params, x))
+    with Glorot-uniform weights and zero biases; ``activation`` between layers."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
+
+    def init(key: Any) -> list[dict]:
+        import jax
+
+        layers = []
+        for k, (fan_in, fan_out) in zip(jax.random.split(key, len(sizes) - 1), itertools.pairwise(sizes)):
+            limit = np.sqrt(6.0 / (fan_in + fan_out))
+            w = jax.random.uniform(k, (fan_in, fan_out), minval=-limit, maxval=limit)
+            layers.append({"w": w, "b": np.zeros(fan_out)})
+        return layers
+
+    def predict(params: list[dict], x: Any) -> Any:
+        import jax
+
+        act = {"relu": jax.nn.relu, "tanh": jax.numpy.tanh, "sigmoid": jax.nn.sigmoid}[activation]
+        for layer in params[:-1]:
+            x = act(x @ layer["w"] + layer["b"])
+        return x @ params[-1]["w"] + params[-1]["b"]
+
+    return init, predict
+
+
+@register_problem("mlp", tags=("classification",))
+def mlp(hidden: str = "64x32", activation: str = "relu", test_fraction: float = 0.25, seed: int = 0) -> Problem:
+    """A multilayer perceptron on scikit-learn's 8x8 digits (1,797 images, 10 classes), float32."""
+    from sklearn.datasets import load_digits
+
+    features, labels = load_digits(return_X_y=True)
+    init, predict = mlp_network((features.shape[1], *parse_hidden(hidden), 10), activation)
+    return classifier(
+        "mlp",
+        predict,
+        _multiclass_metrics,
+        init,
+        split(features, labels.astype(float), test_fraction, seed),
+        dtype="float32",
+        description=f"digits MLP 64-{'-'.join(map(str, parse_hidden(hidden)))}-10 ({activation}), cross-entropy",
+    )
+
+
+def _toy_network(
+    name: str, features: np.ndarray, labels: np.ndarray, hidden: str, activation: str, seed: int, text: str
+) -> Problem:
+    init, predict = mlp_network((2, *parse_hidden(hidden), 1), activation)
+    return classifier(
+        name,
+        lambda p, x: predict(p, x)[:, 0],
+        _binary_metrics,
+        init,
+        split(features, labels, 0.25, seed),
+        dtype="float32",
+        description=text,
+    )
+
+
+@register_problem("xor", tags=("classification",))
+def xor(n: int = 200, noise: float = 0.1, hidden: str = "8", activation: str = "tanh", seed: int = 0) -> Problem:
+    """XOR: points in four quadrants, the label says whether x1 and x2 share a sign; no line
+    separates the classes, one hidden layer does."""
+    rng = np.random.default_rng(seed)
+    features = rng.uniform(-1, 1, (n, 2))
+    labels = (features[:, 0] * features[:, 1] > 0).astype(float)
+    features = features + noise * rng.standard_normal((n, 2))
+    return _toy_network("xor", features, labels, hidden, activation, seed, "XOR quadrants, a one-hidden-layer network")
+
+
+@register_problem("circles", tags=("classification",))
+def circles(n: int = 200, noise: float = 0.1, hidden: str = "8", activation: str = "tanh", seed: int = 0) -> Problem:
+    """Two concentric circles (radii 1 and 0.5) with Gaussian noise: the inner one is class 1."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, n).astype(float)
+    angle = rng.uniform(0, 2 * np.pi, n)
+    radius = np.where(labels > 0, 0.5, 1.0)
+    features = radius[:, None] * np.stack([np.cos(angle), np.sin(angle)], axis=1)
+    features = features + noise * rng.standard_normal((n, 2))
+    return _toy_network("circles", features, labels, hidden, activation, seed, "concentric circles, a small network")
