@@ -106,3 +106,12 @@ def test_bad_network_settings_get_clear_errors():
     for spec, words in [("mlp[activation=swish]", "activation must be one of"), ("mlp[hidden=64xx]", "layer sizes")]:
         with pytest.raises(OptbenchError, match=words):
             REGISTRY.problem(spec)
+
+
+def test_default_first_order_methods_classify_well():
+    first_order = [n for n in REGISTRY.names("optimizer") if REGISTRY.get("optimizer", n).family == "first_order"]
+    for name in first_order:
+        result = optbench.minimize("logistic", name)
+        assert result.metrics["test_accuracy"] >= 0.95, (name, result.metrics)
+    digits = optbench.minimize("mlp", "adam")  # adam at its defaults and the default budget
+    assert digits.metrics["test_accuracy"] >= 0.95, digits.metrics
