@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
-from optbench.pareto import crowding_distance, hypervolume_2d, igd, igd_plus, nondominated_ranks
+from optbench.fronts import crowding_distance, hypervolume_2d, igd, igd_plus, nondominated_ranks
 
 
 def brute_ranks(f: np.ndarray) -> list[int]:

@@ -1,4 +1,4 @@
-"""Pareto dominance and the indicators that judge a front, vectorized in JAX.
+"""Pareto fronts: dominance, non-dominated ranks, crowding, and the indicators that judge a front.
 
 All objectives are minimized. Functions take an (N, M) array of objective vectors and
 work on numpy arrays too (they return JAX arrays); they are pure, so they can run inside
