@@ -67,6 +67,8 @@ def summary(runs: pd.DataFrame) -> pd.DataFrame:
                 "fun_q25": _quantile(fun, 0.25),
                 "fun_q75": _quantile(fun, 0.75),
                 "fun_best": float(fun.min()) if fun.notna().any() else math.nan,
+                # Beside the training loss: the problem's own scores (test accuracy, LRE).
+                **{f"{m}_median": _quantile(ran[m], 0.5) for m in metric_columns(runs)},
                 "subopt_median": _quantile(subopt, 0.5),
                 "nfev_median": _quantile(ran["nfev"], 0.5),
                 "time_s_median": _quantile(ran["time_s"], 0.5),
@@ -74,7 +76,6 @@ def summary(runs: pd.DataFrame) -> pd.DataFrame:
                 "nfev_to_target_median": _quantile(ran["nfev_to_target"], 0.5),
                 "time_to_target_median": _quantile(ran["time_to_target"], 0.5),
                 "compile_s_median": _quantile(ran["compile_s"], 0.5),
-                **{f"{m}_median": _quantile(ran[m], 0.5) for m in metric_columns(runs)},
             }
         )
     table = pd.DataFrame(rows)
