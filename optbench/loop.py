@@ -47,7 +47,6 @@ class _Carry(NamedTuple):
     step: Any
     nfev: Any
     njev: Any
-    epochs: Any  # passes over the training data so far
     ceiling: Any  # a loss above this (or NaN) counts as diverged
     code: Any
 
@@ -56,7 +55,7 @@ class _Limits(NamedTuple):
     max_steps: Any
     max_evals: Any
     target: Any
-    max_epochs: Any
+    max_epoch_evals: Any  # the epoch budget as evaluations (each is a fixed share of an epoch)
 
 
 Build = Callable[[dict[str, Any]], NativeSolver]
@@ -93,12 +92,20 @@ def run_batch(
     # threads was 1.6x faster for first-order methods, but XLA's CPU runtime deadlocked
     # with two concurrent executions of the Levenberg-Marquardt program; see the note on
     # issue 3 before trying again.
-    programs, compile_s = _programs(problem, build, solver_key, budget, seeds, hypers)
+    per_eval = build(hypers[0]).epochs_per_evaluation(problem)
+    programs, compile_s = _programs(problem, build, solver_key, budget, seeds, hypers, per_eval)
     measure = budget.target if target is None else target
-    return _execute(programs, problem, budget, seeds, hypers, measure, compile_s)
+    return _execute(programs, problem, budget, seeds, hypers, measure, compile_s, per_eval)
 
 
-def _arguments(problem: Problem, budget: Budget, seeds: list[int], hypers: list[dict[str, float]]):
+def _epoch_evals(budget: Budget, per_eval: float) -> int:
+    """The epoch budget as a number of evaluations, each ``per_eval`` of an epoch."""
+    if budget.max_epochs is None:
+        return _INT_MAX
+    return min(_INT_MAX, math.ceil(budget.max_epochs / per_eval - 1e-9))
+
+
+def _arguments(problem: Problem, budget: Budget, seeds: list[int], hypers: list[dict[str, float]], per_eval: float):
     import jax.numpy as jnp
 
     hyper = {k: jnp.asarray([h[k] for h in hypers], problem.dtype) for k in (hypers[0] if hypers else {})}
@@ -107,18 +114,18 @@ def _arguments(problem: Problem, budget: Budget, seeds: list[int], hypers: list[
         jnp.asarray(budget.max_steps or _INT_MAX, jnp.int32),
         jnp.asarray(budget.max_evals or _INT_MAX, jnp.int32),
         jnp.asarray(-jnp.inf if budget.target is None else budget.target, problem.dtype),
-        jnp.asarray(jnp.inf if budget.max_epochs is None else budget.max_epochs, jnp.float64),
+        jnp.asarray(_epoch_evals(budget, per_eval), jnp.int32),
     )
     return seed_array, hyper, limits
 
 
-def _programs(problem: Problem, build: Build, solver_key: Any, budget: Budget, seeds, hypers):
+def _programs(problem: Problem, build: Build, solver_key: Any, budget: Budget, seeds, hypers, per_eval: float):
     """The compiled programs for this batch shape, from the cache or compiled now."""
     length = chunk_length(budget)
     cache_key = (problem, solver_key, length, len(seeds), tuple(sorted(hypers[0])))
 
     def make():
-        seed_array, hyper, limits = _arguments(problem, budget, seeds, hypers)
+        seed_array, hyper, limits = _arguments(problem, budget, seeds, hypers, per_eval)
         return _compile(problem, build, length, seed_array, hyper, problem.data, limits)
 
     started = time.perf_counter()
@@ -126,12 +133,14 @@ def _programs(problem: Problem, build: Build, solver_key: Any, budget: Budget, s
     return programs, (time.perf_counter() - started) if made else 0.0
 
 
-def _execute(programs, problem: Problem, budget: Budget, seeds, hypers, target, compile_s) -> list[Result]:
+def _execute(
+    programs, problem: Problem, budget: Budget, seeds, hypers, target, compile_s, per_eval: float
+) -> list[Result]:
     """Run a batch chunk by chunk, checking the time budget between chunks."""
     import jax
 
     init_fn, chunk_fn, final_fn = programs
-    seed_array, hyper, limits = _arguments(problem, budget, seeds, hypers)
+    seed_array, hyper, limits = _arguments(problem, budget, seeds, hypers, per_eval)
     data, size = problem.data, len(seeds)
     started = time.perf_counter()
     carry = init_fn(seed_array, hyper, data)
@@ -163,6 +172,7 @@ def _execute(programs, problem: Problem, budget: Budget, seeds, hypers, target, 
         chunk_times=times,
         chunk_steps=counts,
         scheduled_metrics=scheduled,
+        epochs_per_evaluation=per_eval,
         statuses=statuses,
         final_loss=np.asarray(final_loss),
         final_metrics={k: np.asarray(v) for k, v in final_metrics.items()},
@@ -187,7 +197,7 @@ def _compile(problem: Problem, build: Build, length: int, seeds: Any, hyper: Any
         # Measured by the harness once, not counted: the scale against which a loss "explodes".
         start = jnp.abs(problem.value(params, data))
         ceiling = jnp.where(jnp.isfinite(start), EXPLODE_FACTOR * (1.0 + start), jnp.inf)
-        return _Carry(state, zero, zero, zero, jnp.zeros((), jnp.float64), ceiling.astype(problem.dtype), zero)
+        return _Carry(state, zero, zero, zero, ceiling.astype(problem.dtype), zero)
 
     def step_one(carry: _Carry, h, data, limits: _Limits):
         return _advance(build(h), problem, data, carry, limits)
@@ -286,7 +296,6 @@ def _normal(info: StepInfo, dtype: str) -> StepInfo:
         jnp.asarray(info.nfev, jnp.int32),
         jnp.asarray(info.njev, jnp.int32),
         jnp.asarray(info.converged, bool),
-        jnp.asarray(info.nfev if info.epochs is None else info.epochs, jnp.float64),
     )
 
 
@@ -301,7 +310,6 @@ def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, l
     loss = info.loss
     nfev = carry.nfev + info.nfev
     njev = carry.njev + info.njev
-    epochs = carry.epochs + info.epochs
     diverged = ~(loss <= carry.ceiling)  # true for NaN and +inf too
     reached = loss <= limits.target
     stays = diverged | reached | info.converged
@@ -312,7 +320,7 @@ def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, l
         Status.CONVERGED: info.converged,
         Status.MAX_STEPS: carry.step + 1 >= limits.max_steps,
         Status.MAX_EVALS: nfev >= limits.max_evals,
-        Status.MAX_EPOCHS: epochs >= limits.max_epochs * (1 - 1e-9),
+        Status.MAX_EPOCHS: nfev >= limits.max_epoch_evals,
     }
     code = jnp.select(list(tests.values()), [_CODE_OF[s] for s in tests], 0)
     advance = running & ~stays
@@ -322,8 +330,7 @@ def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, l
         step=jnp.where(advance, carry.step + 1, carry.step),
         nfev=jnp.where(running, nfev, carry.nfev),
         njev=jnp.where(running, njev, carry.njev),
-        epochs=jnp.where(running, epochs, carry.epochs),
         ceiling=carry.ceiling,
         code=jnp.where(running, code, carry.code),
     )
-    return out, (loss, out.nfev, out.njev, out.epochs, running)
+    return out, (loss, out.nfev, out.njev, running)

@@ -30,15 +30,12 @@ class StepInfo(NamedTuple):
     ``loss`` is the full-data loss at the step's starting point; ``nfev`` and ``njev`` are
     the objective and gradient evaluations the step made; ``converged`` says the starting
     point already meets the solver's own stopping test (the loop then keeps it).
-    ``epochs`` is the data the step processed, in passes over the training data; by
-    default one pass per objective evaluation (full batch), so minibatch methods say it.
     """
 
     loss: Any
     nfev: Any
     njev: Any
     converged: Any
-    epochs: Any = None
 
 
 class HostSolver(ABC):
@@ -65,6 +62,12 @@ class NativeSolver(ABC):
     @abstractmethod
     def step(self, problem: Problem, data: Any, state: Any) -> tuple[Any, StepInfo]:
         """One iteration: the next state, and what was learned about the current point."""
+
+    def epochs_per_evaluation(self, problem: Problem) -> float:
+        """The data one objective evaluation processes, in passes over the training data:
+        one for full-batch methods; a minibatch method says its fraction. Epochs in the
+        trace are nfev times this (kept off the device: it is a constant per run)."""
+        return 1.0
 
     @abstractmethod
     def params(self, state: Any) -> Any:

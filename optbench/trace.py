@@ -20,6 +20,7 @@ def build_results(
     chunk_times: list[float],
     chunk_steps: list[int],
     scheduled_metrics: list[tuple[np.ndarray, dict[str, np.ndarray]]] = (),
+    epochs_per_evaluation: float = 1.0,
     statuses: list[Status],
     final_loss: np.ndarray,
     final_metrics: dict[str, np.ndarray],
@@ -32,15 +33,13 @@ def build_results(
 
     ``chunk_steps`` says how many steps each chunk ran; ``scheduled_metrics`` holds, per
     chunk, the trace rows (steps) at which the problem's metrics were taken during the run
-    and their values (row, batch member). Times inside a chunk are
-    interpolated between the chunk's measured start and end, and shared evenly among the
-    batch's members.
+    and their values (row, batch member); epochs are nfev times ``epochs_per_evaluation``.
+    Times inside a chunk are interpolated between the chunk's measured start and end, and
+    shared evenly among the batch's members.
     """
     import jax
 
-    loss, nfev, njev, epochs, running = (
-        np.concatenate([c[i][:n] for c, n in zip(chunks, chunk_steps)]) for i in range(5)
-    )
+    loss, nfev, njev, running = (np.concatenate([c[i][:n] for c, n in zip(chunks, chunk_steps)]) for i in range(4))
     during = _metrics_during(scheduled_metrics)
     size = loss.shape[1]
     starts = np.concatenate([[0.0], chunk_times[:-1]])
@@ -54,7 +53,7 @@ def build_results(
         columns = {
             "nfev": nfev[rows, b].astype(np.int64),
             "njev": njev[rows, b].astype(np.int64),
-            "epochs": epochs[rows, b].astype(np.float64),
+            "epochs": nfev[rows, b] * epochs_per_evaluation,
             "time_s": step_time[rows],
             "loss": loss[rows, b].astype(np.float64),
         }

@@ -44,21 +44,22 @@ class FirstOrder(NativeSolver):
         import jax
         import optax
 
-        epochs = 1.0
         if self.batch_size is None:
             loss, grad = jax.value_and_grad(problem.value)(state.params, data)
         else:
-            epochs = self.batch_size / problem.n_examples
             batch = minibatch(data, state.key, state.step, self.batch_size)
             grad = jax.grad(problem.value)(state.params, batch)
             # The trace records the full training loss, which the method itself never sees.
             loss = problem.value(state.params, data)
         updates, opt_state = self.transform.update(grad, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
-        return _State(params, opt_state, state.key, state.step + 1), StepInfo(loss, 1, 1, False, epochs)
+        return _State(params, opt_state, state.key, state.step + 1), StepInfo(loss, 1, 1, False)
 
     def params(self, state: _State) -> Any:
         return state.params
+
+    def epochs_per_evaluation(self, problem: Problem) -> float:
+        return 1.0 if self.batch_size is None else self.batch_size / problem.n_examples
 
 
 def minibatch(data: Any, key: Any, step: Any, batch_size: int) -> Any:
