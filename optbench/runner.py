@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -129,11 +130,19 @@ def _interrupts() -> Iterator[threading.Event]:
         interrupted.set()
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGINT, note)
+    def quiet(unraisable: Any) -> None:
+        # Raised inside a finalizer (JAX's garbage-collection callback), the interrupt is
+        # printed with a traceback and dropped; the event stops the suite instead.
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            previous_hook(unraisable)
+
+    previous, previous_hook = signal.signal(signal.SIGINT, note), sys.unraisablehook
+    sys.unraisablehook = quiet
     try:
         yield interrupted
     finally:
         signal.signal(signal.SIGINT, previous)
+        sys.unraisablehook = previous_hook
 
 
 def _run_host(problem: Problem, run: RunSpec) -> Result:

@@ -133,3 +133,30 @@ def test_a_ctrl_c_that_a_library_swallows_still_stops_the_suite_and_stores_nothi
     assert store.run_ids() == set()  # no run stored as failed because of the interrupt
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     store.close()
+
+
+def test_a_ctrl_c_inside_a_finalizer_prints_no_traceback(tmp_path, monkeypatch):
+    import gc
+
+    from optbench import runner
+    from optbench.result import Result
+
+    class Finalized:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.1)  # the interrupt lands inside __del__, where Python cannot raise it
+
+    def run_group(problem, batch):
+        Finalized()
+        gc.collect()
+        return [Result.from_error(RuntimeError("should not be stored")) for _ in batch]
+
+    printed = []  # what Python would print as "Exception ignored in ...", with a traceback
+    monkeypatch.setattr(runner, "run_group", run_group)
+    monkeypatch.setattr(sys, "unraisablehook", printed.append)
+    store = ResultStore(tmp_path / "r.sqlite")
+    with pytest.raises(KeyboardInterrupt):
+        runner.execute(runner.plan(["linear"], ["gd"], 1, optbench.Budget(max_steps=10)), store)
+    assert printed == [] and store.run_ids() == set()
+    assert sys.unraisablehook == printed.append  # put back
+    store.close()
