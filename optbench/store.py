@@ -185,6 +185,11 @@ class ResultStore:
             where = " WHERE run_id IN (SELECT run_id FROM wanted)"
         runs = pd.read_sql_query(f"SELECT * FROM runs{where} ORDER BY created, run_id", self.conn)
         traces = pd.read_sql_query(f"SELECT * FROM traces{where} ORDER BY run_id, step", self.conn)
+        # A database from an earlier optbench, read without writing to it.
+        if "metrics" not in runs:
+            runs["metrics"] = None
+        if "epochs" not in traces:
+            traces["epochs"] = traces["nfev"]  # full-batch runs only then: one pass per evaluation
         for column in ("fun", "f_opt", "target", "nfev_to_target", "time_to_target"):
             runs[column] = runs[column].astype(float)
         for column in ("loss", "best_loss", "epochs"):

@@ -160,3 +160,17 @@ def test_a_ctrl_c_inside_a_finalizer_prints_no_traceback(tmp_path, monkeypatch):
     assert printed == [] and store.run_ids() == set()
     assert sys.unraisablehook == printed.append  # put back
     store.close()
+
+
+def test_a_database_from_an_earlier_optbench_is_migrated_without_loss(tmp_path):
+    db = tmp_path / "old.sqlite"
+    optbench.run("linear", "gd", seeds=2, db=db, max_steps=20)
+    with sqlite3.connect(db) as conn:  # as written before runs had metrics and traces epochs
+        conn.execute("ALTER TABLE traces DROP COLUMN epochs")
+        conn.execute("ALTER TABLE runs DROP COLUMN metrics")
+        before = conn.execute("SELECT run_id, fun FROM runs ORDER BY run_id").fetchall()
+    runs, traces = optbench.load_results(db)
+    assert sorted(zip(runs["run_id"], runs["fun"])) == before
+    assert (traces["epochs"] == traces["nfev"]).all()  # full-batch runs: one pass per evaluation
+    runs, _ = optbench.run("linear", "gd", seeds=3, db=db, max_steps=20)  # and it takes new runs
+    assert len(runs) == 3
