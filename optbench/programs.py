@@ -1,0 +1,204 @@
+"""The compiled programs of the shared loop: init, chunk and final, for one batch shape.
+
+The chunk program runs steps in blocks of ``BLOCK`` inside a ``lax.while_loop`` (each
+block a ``lax.scan``), applies the budget and stopping tests on the device, records loss
+and evaluation counts per step, and takes the problem's metrics on a schedule. A chunk
+ends after the first block at whose end no run in the batch is running.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from optbench.problem import Problem
+from optbench.result import Status
+from optbench.solver import NativeSolver, StepInfo
+
+BLOCK = 16  # steps between the device's checks whether any run in a batch still runs
+EXPLODE_FACTOR = 1e6
+
+# Status codes on the device; 0 means still running.
+CODES = {
+    1: Status.CONVERGED,
+    2: Status.TARGET_REACHED,
+    3: Status.DIVERGED,
+    4: Status.MAX_STEPS,
+    5: Status.MAX_EVALS,
+    6: Status.MAX_EPOCHS,
+}
+_CODE_OF = {status: code for code, status in CODES.items()}
+
+
+class _Carry(NamedTuple):
+    state: Any
+    step: Any
+    nfev: Any
+    njev: Any
+    ceiling: Any  # a loss above this (or NaN) counts as diverged
+    code: Any
+
+
+class Limits(NamedTuple):
+    max_steps: Any
+    max_evals: Any
+    target: Any
+    max_epoch_evals: Any  # the epoch budget as evaluations (each is a fixed share of an epoch)
+
+
+Build = Callable[[dict[str, Any]], NativeSolver]
+
+
+def compile_programs(problem: Problem, build: Build, length: int, seeds: Any, hyper: Any, data: Any, limits: Limits):
+    """Lower and compile the init, chunk and final programs for one batch shape."""
+    import jax
+    import jax.numpy as jnp
+
+    def init_one(seed, h, data):
+        solver = build(h)
+        init_key, run_key = jax.random.split(jax.random.PRNGKey(seed))
+        params = problem.init_params(init_key)
+        state = solver.init(problem, data, params, run_key)
+        zero = jnp.zeros((), jnp.int32)
+        # Measured by the harness once, not counted: the scale against which a loss "explodes".
+        start = jnp.abs(problem.value(params, data))
+        ceiling = jnp.where(jnp.isfinite(start), EXPLODE_FACTOR * (1.0 + start), jnp.inf)
+        return _Carry(state, zero, zero, zero, ceiling.astype(problem.dtype), zero)
+
+    def step_one(carry: _Carry, h, data, limits: Limits):
+        return _advance(build(h), problem, data, carry, limits)
+
+    def metrics_one(state, h):
+        return dict(problem.metrics(build(h).params(state)))
+
+    def chunk(carry, h, data, limits, first_block):
+        """``length`` steps: whole blocks of ``BLOCK`` steps, then the remainder, ending
+        after the first block at whose end no run in the batch is running, so stopped runs
+        cost little. Returns the records (steps, batch), how many steps were taken, and the
+        problem's metrics (blocks, batch) at the ends of the blocks ``record_metrics``
+        picks (NaN elsewhere); rows after a run stopped are marked not running."""
+        step = _batched(step_one, (0, 0, None, None), len(seeds))
+        measure = _batched(metrics_one, (0, 0), len(seeds))
+        blocks, rest = divmod(length, BLOCK)
+
+        def block(c, size):
+            return jax.lax.scan(lambda c, _: step(c, h, data, limits), c, None, length=size)
+
+        _, record = jax.eval_shape(lambda c: block(c, BLOCK), carry)
+        empty = tuple(jnp.zeros((blocks, *r.shape), r.dtype) for r in record)
+        shapes = jax.eval_shape(measure, carry.state, h) if problem.metrics is not None else {}
+        unmeasured = {k: jnp.full((blocks, *v.shape), jnp.nan, v.dtype) for k, v in shapes.items()}
+
+        def more(loop):
+            i, c, _, _ = loop
+            return (i < blocks) & jnp.any(c.code == 0)
+
+        def body(loop):
+            i, c, rows, measured = loop
+            c, record = block(c, BLOCK)
+            rows = tuple(r.at[i].set(new) for r, new in zip(rows, record))
+            if shapes:  # a real branch: the loop over blocks is outside the batch's vmap
+                nan = lambda s: {k: jnp.full(v.shape, jnp.nan, v.dtype) for k, v in shapes.items()}
+                values = jax.lax.cond(record_metrics(first_block + i + 1), lambda s: measure(s, h), nan, c.state)
+                measured = {k: measured[k].at[i].set(values[k]) for k in measured}
+            return i + 1, c, rows, measured
+
+        done, rows, measured = jnp.zeros((), jnp.int32), empty, unmeasured
+        if blocks:
+            done, carry, rows, measured = jax.lax.while_loop(more, body, (done, carry, empty, unmeasured))
+        rows = tuple(r.reshape(-1, *r.shape[2:]) for r in rows)
+        taken = done * BLOCK
+        if rest:
+            tail = lambda c: block(c, rest)
+            skip = lambda c: (c, jax.tree_util.tree_map(jnp.zeros_like, jax.eval_shape(tail, c)[1]))
+            carry, last = jax.lax.cond(jnp.any(carry.code == 0), tail, skip, carry)
+            rows = tuple(jnp.concatenate([r, new]) for r, new in zip(rows, last))
+            taken = jnp.where(done == blocks, taken + rest, taken)
+        return carry, rows, taken, measured
+
+    def final_one(state, h, data):
+        x = build(h).params(state)
+        metrics = problem.metrics(x) if problem.metrics is not None else {}
+        return x, problem.value(x, data), dict(metrics)
+
+    init_fn = jax.jit(_batched(init_one, (0, 0, None), len(seeds)))
+    carry = jax.eval_shape(init_fn, seeds, hyper, data)
+    chunk_fn = jax.jit(chunk).lower(carry, hyper, data, limits, np.int32(0)).compile()
+    final_fn = jax.jit(_batched(final_one, (0, 0, None), len(seeds))).lower(carry.state, hyper, data).compile()
+    return init_fn.lower(seeds, hyper, data).compile(), chunk_fn, final_fn
+
+
+def record_metrics(block: Any) -> Any:
+    """Whether the problem's metrics are taken after global block ``block`` (1-based) of
+    ``BLOCK`` steps: after blocks 1, 2, 4, 8 and every 8th block, so after steps 16, 32,
+    64, 128, 256, 384, ... (and always at the end of a run). Early progress is seen, and
+    the cost stays below one metric evaluation per 128 steps."""
+    return ((block & (block - 1)) == 0) | (block % 8 == 0)
+
+
+def _batched(fn: Callable, in_axes: tuple, size: int) -> Callable:
+    """``vmap`` for a batch of several runs; for one run, the plain function on a batch
+    axis of length one. Under ``vmap`` a ``lax.cond`` computes both branches, so a single
+    run keeps real control flow (a solver then evaluates only what it asks for)."""
+    import jax
+
+    if size > 1:
+        return jax.vmap(fn, in_axes=in_axes)
+
+    def single(*args):
+        args = [jax.tree_util.tree_map(lambda a: a[0], a) if axis == 0 else a for a, axis in zip(args, in_axes)]
+        return jax.tree_util.tree_map(lambda a: a[None], fn(*args))
+
+    return single
+
+
+def _normal(info: StepInfo, dtype: str) -> StepInfo:
+    """A solver's report in fixed dtypes, so the scan carry keeps its types (a Python int
+    or an int64 from ``jnp.where`` would otherwise change the counters' type)."""
+    import jax.numpy as jnp
+
+    return StepInfo(
+        jnp.asarray(info.loss, dtype),
+        jnp.asarray(info.nfev, jnp.int32),
+        jnp.asarray(info.njev, jnp.int32),
+        jnp.asarray(info.converged, bool),
+    )
+
+
+def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, limits: Limits):
+    """One step of one run, with the budget and stopping tests applied on the device."""
+    import jax
+    import jax.numpy as jnp
+
+    running = carry.code == 0
+    new_state, info = solver.step(problem, data, carry.state)
+    info = _normal(info, problem.dtype)
+    loss = info.loss
+    nfev = carry.nfev + info.nfev
+    njev = carry.njev + info.njev
+    diverged = ~(loss <= carry.ceiling)  # true for NaN and +inf too
+    reached = loss <= limits.target
+    stays = diverged | reached | info.converged
+    # The first test that holds decides the status, in this order of precedence.
+    tests = {
+        Status.DIVERGED: diverged,
+        Status.TARGET_REACHED: reached,
+        Status.CONVERGED: info.converged,
+        Status.MAX_STEPS: carry.step + 1 >= limits.max_steps,
+        Status.MAX_EVALS: nfev >= limits.max_evals,
+        Status.MAX_EPOCHS: nfev >= limits.max_epoch_evals,
+    }
+    code = jnp.select(list(tests.values()), [_CODE_OF[s] for s in tests], 0)
+    advance = running & ~stays
+    state = jax.tree_util.tree_map(lambda new, old: jnp.where(advance, new, old), new_state, carry.state)
+    out = _Carry(
+        state=state,
+        step=jnp.where(advance, carry.step + 1, carry.step),
+        nfev=jnp.where(running, nfev, carry.nfev),
+        njev=jnp.where(running, njev, carry.njev),
+        ceiling=carry.ceiling,
+        code=jnp.where(running, code, carry.code),
+    )
+    return out, (loss, out.nfev, out.njev, running)
