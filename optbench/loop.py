@@ -61,9 +61,10 @@ def run_batch(
     # with two concurrent executions of the Levenberg-Marquardt program; see the note on
     # issue 3 before trying again.
     per_eval = build(hypers[0]).epochs_per_evaluation(problem)
-    programs, compile_s = _programs(problem, build, solver_key, budget, seeds, hypers, per_eval)
+    arguments = _arguments(problem, budget, seeds, hypers, per_eval)
+    programs, compile_s = _programs(problem, build, solver_key, budget, tuple(sorted(hypers[0])), arguments)
     measure = budget.target if target is None else target
-    return _execute(programs, problem, budget, seeds, hypers, measure, compile_s, per_eval)
+    return _execute(programs, problem, budget, arguments, measure, compile_s, per_eval)
 
 
 def _epoch_evals(budget: Budget, per_eval: float) -> int:
@@ -87,13 +88,13 @@ def _arguments(problem: Problem, budget: Budget, seeds: list[int], hypers: list[
     return seed_array, hyper, limits
 
 
-def _programs(problem: Problem, build: Build, solver_key: Any, budget: Budget, seeds, hypers, per_eval: float):
+def _programs(problem: Problem, build: Build, solver_key: Any, budget: Budget, hyper_names: tuple, arguments):
     """The compiled programs for this batch shape, from the cache or compiled now."""
     length = chunk_length(budget)
-    cache_key = (problem, solver_key, length, len(seeds), tuple(sorted(hypers[0])))
+    seed_array, hyper, limits = arguments
+    cache_key = (problem, solver_key, length, len(seed_array), hyper_names)
 
     def make():
-        seed_array, hyper, limits = _arguments(problem, budget, seeds, hypers, per_eval)
         return compile_programs(problem, build, length, seed_array, hyper, problem.data, limits)
 
     started = time.perf_counter()
@@ -101,29 +102,24 @@ def _programs(problem: Problem, build: Build, solver_key: Any, budget: Budget, s
     return programs, (time.perf_counter() - started) if made else 0.0
 
 
-def _execute(
-    programs, problem: Problem, budget: Budget, seeds, hypers, target, compile_s, per_eval: float
-) -> list[Result]:
+def _execute(programs, problem: Problem, budget: Budget, arguments, target, compile_s, per_eval: float) -> list[Result]:
     """Run a batch chunk by chunk, checking the time budget between chunks."""
     import jax
 
     init_fn, chunk_fn, final_fn = programs
-    seed_array, hyper, limits = _arguments(problem, budget, seeds, hypers, per_eval)
-    data, size = problem.data, len(seeds)
+    seed_array, hyper, limits = arguments
+    data, size, length = problem.data, len(seed_array), chunk_length(budget)
     started = time.perf_counter()
     carry = init_fn(seed_array, hyper, data)
     chunks, times, counts, scheduled = [], [], [], []
-    length = None
     timed_out = False
     while True:
-        first_block = np.int32(sum(counts) // BLOCK)
-        carry, record, steps, metrics = chunk_fn(carry, hyper, data, limits, first_block)
+        start = len(counts) * length  # every chunk before this one ran in full
+        carry, record, steps, metrics = chunk_fn(carry, hyper, data, limits, np.int32(start // BLOCK))
         record, metrics = jax.device_get((record, metrics))
-        length = length or len(record[0])
         chunks.append(record)
         # Metrics taken at the end of block i of this chunk belong to trace row (step) s.
-        at = len(counts) * length + (np.arange(length // BLOCK) + 1) * BLOCK
-        scheduled.append((at, metrics))
+        scheduled.append((start + (np.arange(length // BLOCK) + 1) * BLOCK, metrics))
         counts.append(int(steps))
         elapsed = time.perf_counter() - started
         times.append(elapsed)

@@ -120,8 +120,7 @@ def compile_programs(problem: Problem, build: Build, length: int, seeds: Any, hy
 
     def final_one(state, h, data):
         x = build(h).params(state)
-        metrics = problem.metrics(x) if problem.metrics is not None else {}
-        return x, problem.value(x, data), dict(metrics)
+        return x, problem.value(x, data), metrics_one(state, h) if problem.metrics is not None else {}
 
     init_fn = jax.jit(_batched(init_one, (0, 0, None), len(seeds)))
     carry = jax.eval_shape(init_fn, seeds, hyper, data)

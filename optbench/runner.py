@@ -166,10 +166,8 @@ def run_group(problem: Problem, batch: list[RunSpec]) -> list[Result]:
         reason = f"{config.name} requires {', '.join(sorted(missing))}, which {problem.name} does not offer"
         return [Result.failed(Status.SKIPPED, reason) for _ in batch]
     limit = config.entry.max_params
-    if limit is not None and problem.n_params > limit:
-        reason = (
-            f"{config.name} keeps dense state for at most {limit:,} parameters; {problem.name} has {problem.n_params:,}"
-        )
+    if limit is not None and (size := problem.n_params) > limit:
+        reason = f"{config.name} keeps dense state for at most {limit:,} parameters; {problem.name} has {size:,}"
         return [Result.failed(Status.SKIPPED, reason) for _ in batch]
     try:
         solver = config.build(config.floats)  # a factory that rejects its arguments fails here, clearly

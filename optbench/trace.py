@@ -82,7 +82,6 @@ def build_results(
         taken = during.get("", np.zeros(0, int))
         taken = taken[taken < last]
         keep = np.union1d(thin_index(len(steps)), taken[thin_index(len(taken))])  # long runs: thinned too
-        keep = keep[keep <= last]
         trace = pd.DataFrame({"step": steps[keep], **{k: v[keep] for k, v in {**columns, **measured}.items()}})
         results.append(
             Result(

@@ -109,10 +109,11 @@ def _styles(runs: pd.DataFrame, hue: str | None) -> dict[str, tuple[str, dict[st
     scale = np.log10 if (numbers > 0).all() else (lambda v: v)
     low, high = scale(numbers.min()), scale(numbers.max())
     cmap = matplotlib.colormaps["viridis"]
-    names = list(dict.fromkeys(configs.set_index("optimizer").loc[list(values), "optimizer_name"]))
+    name_of = configs.set_index("optimizer")["optimizer_name"]
+    names = list(dict.fromkeys(name_of[list(values)]))
     styles = {}
     for optimizer, value in sorted(values.items(), key=lambda item: item[1]):
-        name = configs.set_index("optimizer").loc[optimizer, "optimizer_name"]
+        name = name_of[optimizer]
         where = 0.5 if high == low else (scale(value) - low) / (high - low)
         style = {"color": cmap(0.9 * where), "linestyle": LINESTYLES[names.index(name) % len(LINESTYLES)]}
         styles[optimizer] = (f"{name} {hue}={value:.3g}", style)
