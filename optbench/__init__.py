@@ -27,12 +27,14 @@ _EXPORTS = {
     "Budget": "optbench.budget",
     "Result": "optbench.result",
     "Status": "optbench.result",
+    "Front": "optbench.result",
     "NativeSolver": "optbench.solver",
     "StepInfo": "optbench.solver",
     "FirstOrder": "optbench.optimizers.first_order",
     "minimize": "optbench.api",
     "run": "optbench.api",
     "load_results": "optbench.store",
+    "load_fronts": "optbench.store",
     "OptbenchError": "optbench.errors",
 }
 

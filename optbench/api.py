@@ -40,6 +40,7 @@ def minimize(
     """
     from optbench.bridge import run_host
     from optbench.loop import run_batch
+    from optbench.population_bridge import PopulationSolver, run_population
     from optbench.runner import RunSpec, run_group
 
     budget = Budget(max_steps, max_evals, max_time, target, max_epochs)
@@ -52,6 +53,8 @@ def minimize(
     try:
         solver = as_solver(optimizer, type(optimizer).__name__)
         target = measured_target(budget, prob.f_opt)
+        if isinstance(solver, PopulationSolver):
+            return run_population(prob, solver, budget, seed, target)
         if isinstance(solver, HostSolver):
             return run_host(prob, solver, budget, seed, target)
         return run_batch(prob, lambda _: solver, ("object", optimizer), [{}], [seed], budget, target=target)[0]

@@ -12,6 +12,7 @@ hypervolume; Coello & Reyes Sierra (2004) for IGD; Ishibuchi et al. (2015) for I
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 
@@ -28,8 +29,10 @@ def dominance(objectives: Any) -> Any:
     import jax.numpy as jnp
 
     f = _finite(objectives)
-    no_worse = jnp.all(f[:, None, :] <= f[None, :, :], axis=-1)
-    better = jnp.any(f[:, None, :] < f[None, :, :], axis=-1)
+    # One objective at a time: XLA handles (N, N) planes far faster than an (N, N, M) cube
+    # reduced over its short last axis.
+    no_worse = functools.reduce(jnp.logical_and, [f[:, None, k] <= f[None, :, k] for k in range(f.shape[1])])
+    better = functools.reduce(jnp.logical_or, [f[:, None, k] < f[None, :, k] for k in range(f.shape[1])])
     return no_worse & better
 
 
@@ -108,19 +111,23 @@ def hypervolume_2d(objectives: Any, reference: Any) -> Any:
 def igd(objectives: Any, front: Any) -> Any:
     """Inverted generational distance: the mean, over points of the true ``front``, of
     the Euclidean distance to the nearest point found."""
-    import jax.numpy as jnp
-
-    f, z = _finite(objectives), jnp.asarray(front)
-    distance = jnp.sqrt(jnp.sum((z[:, None, :] - f[None, :, :]) ** 2, axis=-1))
-    return jnp.mean(jnp.min(distance, axis=1))
+    return igd_and_igd_plus(objectives, front)[0]
 
 
 def igd_plus(objectives: Any, front: Any) -> Any:
     """IGD+: as IGD, but counting only how far a found point is worse than the true front
     point in each objective (a Pareto-compliant variant)."""
+    return igd_and_igd_plus(objectives, front)[1]
+
+
+def igd_and_igd_plus(objectives: Any, front: Any) -> tuple[Any, Any]:
+    """IGD and IGD+ together, from one set of differences."""
     import jax.numpy as jnp
 
     f, z = _finite(objectives), jnp.asarray(front)
-    worse = jnp.maximum(f[None, :, :] - z[:, None, :], 0.0)
-    distance = jnp.sqrt(jnp.sum(worse**2, axis=-1))
-    return jnp.mean(jnp.min(distance, axis=1))
+    plain = plus = 0.0
+    for k in range(f.shape[1]):  # (front, found) planes, one objective at a time
+        difference = f[None, :, k] - z[:, None, k]
+        plain = plain + difference**2
+        plus = plus + jnp.maximum(difference, 0.0) ** 2
+    return jnp.mean(jnp.sqrt(jnp.min(plain, axis=1))), jnp.mean(jnp.sqrt(jnp.min(plus, axis=1)))

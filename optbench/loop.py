@@ -22,8 +22,8 @@ from optbench.programs import BLOCK, CODES, Build, Limits, compile_programs
 from optbench.result import Result, Status
 from optbench.trace import build_results
 
-MAX_CHUNK = 5000
-TIMED_CHUNK = 100
+MAX_CHUNK = 4992  # a whole number of blocks: no separately compiled remainder
+TIMED_CHUNK = 96
 
 _INT_MAX = np.iinfo(np.int32).max
 
@@ -128,7 +128,7 @@ def _execute(programs, problem: Problem, budget: Budget, arguments, target, comp
         if budget.max_time is not None and elapsed / size >= budget.max_time:
             timed_out = True
             break
-    params, final_loss, final_metrics = jax.device_get(final_fn(carry.state, hyper, data))
+    params, final_loss, final_metrics, final_indicators, front = jax.device_get(final_fn(carry.state, hyper, data))
     total = time.perf_counter() - started
     statuses = [CODES.get(int(c), Status.MAX_TIME if timed_out else Status.MAX_STEPS) for c in carry.code]
     return build_results(
@@ -140,6 +140,8 @@ def _execute(programs, problem: Problem, budget: Budget, arguments, target, comp
         statuses=statuses,
         final_loss=np.asarray(final_loss),
         final_metrics={k: np.asarray(v) for k, v in final_metrics.items()},
+        final_indicators={k: np.asarray(v) for k, v in final_indicators.items()},
+        fronts=front,
         params=params,
         total_time=total,
         compile_s=compile_s,

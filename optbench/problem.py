@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from optbench.errors import OptbenchError
 
 CAPABILITIES = ("value", "grad", "residuals", "objectives", "minibatch")
 _DTYPES = ("float32", "float64")
+FRONT_POINTS = 500  # points of a known Pareto front that IGD and IGD+ are measured against
 
 
 @dataclass(frozen=True, eq=False)
@@ -23,27 +25,33 @@ class Problem:
     Args:
         name: short name, as registered.
         loss: a pure JAX scalar function, ``loss(params)`` or ``loss(params, batch)``;
-            ``batch=None`` means the full training data.
+            ``batch=None`` means the full training data. A multi-objective problem may
+            leave it out and give ``objectives`` instead.
         init: the starting point (a pytree of arrays) or a function ``key -> pytree``
             drawing one per seed.
         description: one line saying what the problem is.
         dtype: ``"float64"`` (curve fitting) or ``"float32"``; data and parameters are cast to it.
         residuals: ``residuals(params, batch=None)``, the residual vector of a least-squares
             problem whose loss is their mean square.
-        objectives: ``objectives(params)``, a vector of objectives for Pareto search.
+        objectives: ``objectives(params)``, a vector of objectives (all minimized) for
+            Pareto search; such a problem needs ``bounds`` and a ``reference_point``.
+        reference_point: the point hypervolume is measured against, one value per objective.
+        pareto_front: ``pareto_front(n) -> (n, m) array``, n points spread over the true
+            Pareto front, where it is known; IGD and IGD+ are measured against it.
         data: the training data, a pytree of arrays sharing a leading axis of examples;
             minibatches are slices of it along that axis.
         batch_size: default minibatch size for stochastic methods.
         bounds: ``(lower, upper)`` box that population methods sample from.
         metrics: ``metrics(params) -> dict[str, scalar]``, extra scores recorded in the trace.
-        f_opt: the known (or certified) optimal loss; x_opt: a minimizer.
+        f_opt: the known (or certified) optimal loss; x_opt: a minimizer. For a
+            multi-objective problem, minus the hypervolume of the true front.
         starts: fixed named starting points.
         differentiable: False when JAX cannot differentiate ``loss``.
     """
 
     name: str
-    loss: Callable[..., Any]
-    init: Any
+    loss: Callable[..., Any] | None = None
+    init: Any = None
     description: str = ""
     dtype: str = "float64"
     residuals: Callable[..., Any] | None = None
@@ -54,6 +62,8 @@ class Problem:
     metrics: Callable[[Any], Mapping[str, Any]] | None = None
     f_opt: float | None = None
     x_opt: Any = None
+    reference_point: Any = None
+    pareto_front: Callable[[int], Any] | None = None
     starts: Mapping[str, Any] = field(default_factory=dict)
     differentiable: bool = True
     spec: str = ""
@@ -62,8 +72,18 @@ class Problem:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise OptbenchError("a Problem needs a non-empty name")
-        if not callable(self.loss):
-            raise OptbenchError(f"problem {self.name!r}: loss must be callable")
+        if self.loss is None and self.objectives is None:
+            raise OptbenchError(f"problem {self.name!r}: give a loss, or objectives for Pareto search")
+        for what in ("loss", "objectives", "pareto_front"):
+            if getattr(self, what) is not None and not callable(getattr(self, what)):
+                raise OptbenchError(f"problem {self.name!r}: {what} must be callable")
+        if self.objectives is not None:
+            if self.bounds is None:
+                raise OptbenchError(f"problem {self.name!r}: a multi-objective problem needs bounds to sample from")
+            if self.reference_point is None:
+                raise OptbenchError(
+                    f"problem {self.name!r}: a multi-objective problem needs a reference_point for its hypervolume"
+                )
         if self.init is None:
             raise OptbenchError(f"problem {self.name!r}: give a starting point (init)")
         if self.dtype not in _DTYPES:
@@ -76,6 +96,8 @@ class Problem:
     @property
     def takes_batch(self) -> bool:
         """Whether ``loss`` accepts a batch argument."""
+        if self.loss is None:
+            return False
         params = [
             p
             for p in inspect.signature(self.loss).parameters.values()
@@ -86,9 +108,11 @@ class Problem:
     @property
     def capabilities(self) -> frozenset[str]:
         """What this problem offers, derived from its fields."""
-        caps = {"value"}
-        if self.differentiable:
-            caps.add("grad")
+        caps = set()
+        if self.loss is not None:
+            caps.add("value")
+            if self.differentiable:
+                caps.add("grad")
         if self.residuals is not None:
             caps.add("residuals")
         if self.objectives is not None:
@@ -113,6 +137,13 @@ class Problem:
 
         shapes = jax.eval_shape(self.init_params, jax.random.PRNGKey(0))
         return sum(int(np.prod(s.shape)) for s in jax.tree_util.tree_leaves(shapes))
+
+    @functools.cached_property
+    def true_front(self) -> Any:
+        """``FRONT_POINTS`` points of the known Pareto front as a numpy array, or None."""
+        if self.pareto_front is None:
+            return None
+        return np.asarray(self.pareto_front(FRONT_POINTS), dtype=np.float64)
 
     def value(self, params: Any, batch: Any = None) -> Any:
         """The loss at ``params`` on ``batch`` (the full training data when None)."""

@@ -56,6 +56,9 @@ def compile_programs(problem: Problem, build: Build, length: int, seeds: Any, hy
     import jax
     import jax.numpy as jnp
 
+    # A Pareto method's answer is a front, not a point the problem's metrics could score.
+    scores_points = problem.metrics is not None and problem.loss is not None
+
     def init_one(seed, h, data):
         solver = build(h)
         init_key, run_key = jax.random.split(jax.random.PRNGKey(seed))
@@ -63,7 +66,7 @@ def compile_programs(problem: Problem, build: Build, length: int, seeds: Any, hy
         state = solver.init(problem, data, params, run_key)
         zero = jnp.zeros((), jnp.int32)
         # Measured by the harness once, not counted: the scale against which a loss "explodes".
-        start = jnp.abs(problem.value(params, data))
+        start = jnp.abs(solver.measured_loss(problem, data, state))
         ceiling = jnp.where(jnp.isfinite(start), EXPLODE_FACTOR * (1.0 + start), jnp.inf)
         return _Carry(state, zero, zero, zero, ceiling.astype(problem.dtype), zero)
 
@@ -87,8 +90,9 @@ def compile_programs(problem: Problem, build: Build, length: int, seeds: Any, hy
             return jax.lax.scan(lambda c, _: step(c, h, data, limits), c, None, length=size)
 
         _, record = jax.eval_shape(lambda c: block(c, BLOCK), carry)
-        empty = tuple(jnp.zeros((blocks, *r.shape), r.dtype) for r in record)
-        shapes = jax.eval_shape(measure, carry.state, h) if problem.metrics is not None else {}
+        tree = jax.tree_util.tree_map
+        empty = tree(lambda r: jnp.zeros((blocks, *r.shape), r.dtype), record)
+        shapes = jax.eval_shape(measure, carry.state, h) if scores_points else {}
         unmeasured = {k: jnp.full((blocks, *v.shape), jnp.nan, v.dtype) for k, v in shapes.items()}
 
         def more(loop):
@@ -98,7 +102,7 @@ def compile_programs(problem: Problem, build: Build, length: int, seeds: Any, hy
         def body(loop):
             i, c, rows, measured = loop
             c, record = block(c, BLOCK)
-            rows = tuple(r.at[i].set(new) for r, new in zip(rows, record))
+            rows = tree(lambda r, new: r.at[i].set(new), rows, record)
             if shapes:  # a real branch: the loop over blocks is outside the batch's vmap
                 nan = lambda s: {k: jnp.full(v.shape, jnp.nan, v.dtype) for k, v in shapes.items()}
                 values = jax.lax.cond(record_metrics(first_block + i + 1), lambda s: measure(s, h), nan, c.state)
@@ -108,19 +112,22 @@ def compile_programs(problem: Problem, build: Build, length: int, seeds: Any, hy
         done, rows, measured = jnp.zeros((), jnp.int32), empty, unmeasured
         if blocks:
             done, carry, rows, measured = jax.lax.while_loop(more, body, (done, carry, empty, unmeasured))
-        rows = tuple(r.reshape(-1, *r.shape[2:]) for r in rows)
+        rows = tree(lambda r: r.reshape(-1, *r.shape[2:]), rows)
         taken = done * BLOCK
         if rest:
             tail = lambda c: block(c, rest)
-            skip = lambda c: (c, jax.tree_util.tree_map(jnp.zeros_like, jax.eval_shape(tail, c)[1]))
+            skip = lambda c: (c, tree(jnp.zeros_like, jax.eval_shape(tail, c)[1]))
             carry, last = jax.lax.cond(jnp.any(carry.code == 0), tail, skip, carry)
-            rows = tuple(jnp.concatenate([r, new]) for r, new in zip(rows, last))
+            rows = tree(lambda r, new: jnp.concatenate([r, new]), rows, last)
             taken = jnp.where(done == blocks, taken + rest, taken)
         return carry, rows, taken, measured
 
     def final_one(state, h, data):
-        x = build(h).params(state)
-        return x, problem.value(x, data), metrics_one(state, h) if problem.metrics is not None else {}
+        solver = build(h)
+        x = solver.params(state)
+        metrics = metrics_one(state, h) if scores_points else {}
+        end = (solver.measured_loss(problem, data, state), metrics, solver.indicators(problem, state))
+        return x, *end, solver.front(state)
 
     init_fn = jax.jit(_batched(init_one, (0, 0, None), len(seeds)))
     carry = jax.eval_shape(init_fn, seeds, hyper, data)
@@ -167,7 +174,9 @@ def _normal(info: StepInfo, dtype: str) -> StepInfo:
 
 
 def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, limits: Limits):
-    """One step of one run, with the budget and stopping tests applied on the device."""
+    """One step of one run, with the budget and stopping tests applied on the device.
+    Records the loss at the step's start, the counters after it, whether the run was
+    running, and the solver's indicators of the state at the step's start."""
     import jax
     import jax.numpy as jnp
 
@@ -200,4 +209,4 @@ def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, l
         ceiling=carry.ceiling,
         code=jnp.where(running, code, carry.code),
     )
-    return out, (loss, out.nfev, out.njev, running)
+    return out, (loss, out.nfev, out.njev, running, solver.indicators(problem, carry.state))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,6 +34,14 @@ class Status(StrEnum):
         return self in (Status.MAX_STEPS, Status.MAX_EVALS, Status.MAX_TIME, Status.MAX_EPOCHS)
 
 
+class Front(NamedTuple):
+    """The non-dominated set a Pareto run ended with, sorted by the first objective:
+    ``objectives`` (k, m) and the flat parameter vectors that produced them (k, n)."""
+
+    objectives: Any
+    params: Any
+
+
 @dataclass
 class Result:
     """One run: final point and loss, how it ended, what it cost, and its trace.
@@ -43,6 +51,10 @@ class Result:
     stationary point far from the optimum has not succeeded. ``time_s`` excludes
     compilation, which is in ``compile_s``. The trace has one row per
     recorded step (step, nfev, njev, time_s, loss, best_loss, and problem metrics).
+
+    A Pareto run's ``fun`` is minus the hypervolume of its final front (``x`` is None),
+    its ``front`` the final non-dominated set, and its ``metrics`` and trace hold the
+    hypervolume, IGD and IGD+ (the last two where the true front is known).
     """
 
     x: Any
@@ -59,6 +71,7 @@ class Result:
     time_to_target: float = float("nan")
     batch_size: int = 1
     metrics: dict[str, float] = field(default_factory=dict)
+    front: Front | None = None
     success: bool = None  # type: ignore[assignment]  # set from the status when not given
 
     def __post_init__(self) -> None:

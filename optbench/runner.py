@@ -148,9 +148,12 @@ def _interrupts() -> Iterator[threading.Event]:
 def _run_host(problem: Problem, run: RunSpec) -> Result:
     """A library solver runs one run at a time, each with its own hyperparameters."""
     from optbench.bridge import run_host
+    from optbench.population_bridge import PopulationSolver, run_population
 
     try:
         solver = run.optimizer.build(run.optimizer.floats)
+        if isinstance(solver, PopulationSolver):
+            return run_population(problem, solver, run.budget, run.seed, run.target)
         return run_host(problem, solver, run.budget, run.seed, run.target)
     except Exception as err:  # one failing run must not stop the others
         return Result.from_error(err)

@@ -71,4 +71,19 @@ class NativeSolver(ABC):
 
     @abstractmethod
     def params(self, state: Any) -> Any:
-        """The current point of a state."""
+        """The current point of a state (None for a Pareto method, whose answer is a front)."""
+
+    def measured_loss(self, problem: Problem, data: Any, state: Any) -> Any:
+        """The loss a state stands for, measured by the harness (not counted): at the start
+        as the scale for divergence, at the end as the run's ``fun``."""
+        return problem.value(self.params(state), data)
+
+    def indicators(self, problem: Problem, state: Any) -> dict[str, Any]:
+        """Scalars describing a state without evaluating the problem, recorded in the trace
+        at every step and at the end (a Pareto method's hypervolume and IGD)."""
+        return {}
+
+    def front(self, state: Any) -> tuple[Any, Any, Any] | None:
+        """A Pareto method's population: objectives (P, m), flat parameters (P, n), and
+        which members are non-dominated; None for single-objective methods."""
+        return None

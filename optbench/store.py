@@ -69,6 +69,13 @@ _SCHEMA = (
     epochs REAL
 );
 CREATE INDEX IF NOT EXISTS traces_run ON traces(run_id);
+CREATE TABLE IF NOT EXISTS fronts (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    point INTEGER NOT NULL,
+    objectives TEXT NOT NULL,
+    params TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS fronts_run ON fronts(run_id);
 """
 )
 
@@ -170,7 +177,36 @@ class ResultStore:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 trace_rows,
             )
+            if result.front is not None:
+                front = zip(result.front.objectives.tolist(), result.front.params.tolist())
+                self.conn.executemany(
+                    "INSERT INTO fronts (run_id, point, objectives, params) VALUES (?, ?, ?, ?)",
+                    [(run.run_id, i, json.dumps(f), json.dumps(x)) for i, (f, x) in enumerate(front)],
+                )
         return True
+
+    def fronts(self, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
+        """The stored Pareto fronts: one row per point, with ``run_id``, ``point``, one
+        column per objective (``f1``, ``f2``, ...) and ``x``, the flat parameter vector."""
+        import numpy as np
+        import pandas as pd
+
+        if not _has_fronts(self.conn):  # a database from an earlier optbench, read as it is
+            return pd.DataFrame(columns=["run_id", "point", "f1", "f2", "x"])
+        rows = self.conn.execute("SELECT run_id, point, objectives, params FROM fronts ORDER BY run_id, point")
+        wanted = None if run_ids is None else set(run_ids)
+        records = [r for r in rows if wanted is None or r[0] in wanted]
+        objectives = [json.loads(r[2]) for r in records]
+        m = max((len(f) for f in objectives), default=2)
+        table = pd.DataFrame(
+            {
+                "run_id": [r[0] for r in records],
+                "point": [r[1] for r in records],
+                **{f"f{k + 1}": [f[k] for f in objectives] for k in range(m)},
+            }
+        )
+        table["x"] = [np.asarray(json.loads(r[3])) for r in records]
+        return table
 
     def load(self, run_ids: Iterable[str] | None = None) -> Results:
         """The runs and traces, all of them or those with the given ids."""
@@ -204,6 +240,19 @@ def load_results(path: str | Path = DEFAULT_DB) -> Results:
         return store.load()
     finally:
         store.close()
+
+
+def load_fronts(path: str | Path = DEFAULT_DB) -> pd.DataFrame:
+    """Load the Pareto fronts of a results database (see ``ResultStore.fronts``)."""
+    store = ResultStore(path, create=False)
+    try:
+        return store.fronts()
+    finally:
+        store.close()
+
+
+def _has_fronts(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='fronts'").fetchone() is not None
 
 
 def _expand_metrics(table: pd.DataFrame) -> pd.DataFrame:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optbench.result import Result, Status
+from optbench.result import Front, Result, Status
 
 # Statuses where the run stops at the point it had just evaluated, without stepping on.
 _STAYS = (Status.CONVERGED, Status.TARGET_REACHED, Status.DIVERGED)
@@ -24,6 +24,8 @@ def build_results(
     statuses: list[Status],
     final_loss: np.ndarray,
     final_metrics: dict[str, np.ndarray],
+    final_indicators: dict[str, np.ndarray] | None = None,
+    fronts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     params: Any,
     total_time: float,
     compile_s: float,
@@ -35,11 +37,15 @@ def build_results(
     chunk, the trace rows (steps) at which the problem's metrics were taken during the run
     and their values (row, batch member); epochs are nfev times ``epochs_per_evaluation``.
     Times inside a chunk are interpolated between the chunk's measured start and end, and
-    shared evenly among the batch's members.
+    shared evenly among the batch's members. A solver's indicators (recorded per step, the
+    fifth record of a chunk) become trace columns and, at the end, entries of ``metrics``;
+    ``fronts`` (objectives, parameters, non-dominated mask per member) become ``Result.front``.
     """
     import jax
 
     loss, nfev, njev, running = (np.concatenate([c[i][:n] for c, n in zip(chunks, chunk_steps)]) for i in range(4))
+    final_indicators = final_indicators or {}
+    per_step = {k: np.concatenate([c[4][k][:n] for c, n in zip(chunks, chunk_steps)]) for k in final_indicators}
     during = _metrics_during(scheduled_metrics)
     size = loss.shape[1]
     starts = np.concatenate([[0.0], chunk_times[:-1]])
@@ -56,6 +62,7 @@ def build_results(
             "epochs": nfev[rows, b] * epochs_per_evaluation,
             "time_s": step_time[rows],
             "loss": loss[rows, b].astype(np.float64),
+            **{k: v[rows, b].astype(np.float64) for k, v in per_step.items()},
         }
         nit = len(columns["loss"]) - 1 if status in _STAYS else len(columns["loss"])
         if status not in _STAYS:  # the final point, after the last step, was not evaluated in the loop
@@ -65,6 +72,7 @@ def build_results(
                 "epochs": columns["epochs"][-1],
                 "time_s": total_time / size,
                 "loss": float(final_loss[b]),
+                **{k: float(v[b]) for k, v in final_indicators.items()},
             }
             columns = {k: np.append(v, extra[k]) for k, v in columns.items()}
         columns["best_loss"] = np.fmin.accumulate(columns["loss"])
@@ -98,11 +106,22 @@ def build_results(
                 nfev_to_target=float(columns["nfev"][hit[0]]) if len(hit) else float("nan"),
                 time_to_target=float(columns["time_s"][hit[0]]) if len(hit) else float("nan"),
                 batch_size=size,
-                metrics={name: float(values[b]) for name, values in final_metrics.items()},
+                metrics={name: float(values[b]) for name, values in {**final_metrics, **final_indicators}.items()},
+                front=None if fronts is None else front_of(*(a[b] for a in fronts)),
                 success=status.success and (target is None or float(final_loss[b]) <= target),
             )
         )
     return results
+
+
+def front_of(objectives: np.ndarray, params: np.ndarray, nondominated: np.ndarray) -> Front:
+    """The non-dominated members of a final population, each distinct objective vector once."""
+    objectives, params = np.asarray(objectives, np.float64), np.asarray(params, np.float64)
+    keep = np.asarray(nondominated, bool) & np.isfinite(objectives).all(axis=1)
+    _, first = np.unique(objectives[keep], axis=0, return_index=True)
+    chosen = np.flatnonzero(keep)[np.sort(first)]
+    order = chosen[np.argsort(objectives[chosen, 0], kind="stable")]
+    return Front(objectives[order], params[order])
 
 
 def _metrics_during(scheduled: list[tuple[np.ndarray, dict[str, np.ndarray]]]) -> dict[str, Any]:
