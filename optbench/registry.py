@@ -26,6 +26,10 @@ _OPTIMIZER_MODULES = (
     "optbench.optimizers.direct_search",
     "optbench.optimizers.quasi_newton",
     "optbench.optimizers.scipy_adapters",
+    "optbench.optimizers.evolutionary",
+    "optbench.optimizers.pareto",
+    "optbench.optimizers.deap_adapters",
+    "optbench.optimizers.pymoo_adapters",
 )
 
 

@@ -1,0 +1,163 @@
+"""The bridge from a JAX problem to population libraries that own their loop (DEAP, pymoo).
+
+A library hands over whole populations: ``evaluate`` scores one with a single compiled,
+batched call and counts every individual; ``population`` records the population a
+generation ended with (its best loss, or for Pareto search minus its hypervolume and its
+indicators) and stops the library, by raising ``Stop``, when a budget is spent. Steps are
+generations; the initial population is step 0.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import abstractmethod
+from typing import Any
+
+import numpy as np
+
+from optbench.bridge import Stop
+from optbench.budget import Budget
+from optbench.cache import CompiledCache
+from optbench.problem import Problem
+from optbench.result import Result, Status
+from optbench.solver import HostSolver
+from optbench.trace import front_of, thin_index
+
+_COMPILED = CompiledCache(32)
+
+
+class PopulationSolver(HostSolver):
+    """A library's evolutionary algorithm, driven through a ``PopulationBridge``."""
+
+    pop_size: int = 100
+
+    def solve(self, bridge: Any, x0: Any) -> tuple[Any, Status, str]:  # pragma: no cover - not used
+        raise NotImplementedError("population solvers run through run_population")
+
+    @abstractmethod
+    def evolve(self, bridge: PopulationBridge) -> tuple[Status, str]:
+        """Run the library until it stops or the bridge raises ``Stop``."""
+
+
+class PopulationBridge:
+    """A problem seen as batched numpy functions of a population of flat vectors."""
+
+    def __init__(self, problem: Problem, budget: Budget, target: float | None, seed: int, pop_size: int):
+        import jax
+        from jax.flatten_util import ravel_pytree
+
+        from optbench.population import search_box
+
+        init_key = jax.random.split(jax.random.PRNGKey(seed))[0]
+        x0, self.unravel = ravel_pytree(problem.init_params(init_key))
+        lower, upper = search_box(problem, x0)
+        self.lower, self.upper = np.asarray(lower, np.float64), np.asarray(upper, np.float64)
+        self.problem, self.budget, self.measure, self.seed = problem, budget, target, seed
+        self.multi = problem.objectives is not None
+        self.pop_size, self.n = pop_size, int(x0.shape[0])
+        self.nfev = self.nit = 0
+        self.rows: list[dict[str, float]] = []
+        self.last: tuple[np.ndarray, np.ndarray] | None = None
+        started = time.perf_counter()  # compile before the clock starts
+        self._evaluate, self._indicators = _COMPILED.get((problem, pop_size), self._compile)[0]
+        self.compile_s = time.perf_counter() - started
+        self.started = time.perf_counter()
+
+    def _compile(self) -> tuple[Any, Any]:
+        import jax
+        import jax.numpy as jnp
+
+        from optbench.population import check_two_objectives, front_indicators, loss_values, objective_vectors
+
+        shape = jnp.zeros((self.pop_size, self.n), self.problem.dtype)
+        if not self.multi:
+            return jax.jit(loss_values(self.problem, self.problem.data)).lower(shape).compile(), None
+        evaluate = jax.jit(objective_vectors(self.problem)).lower(shape).compile()
+        m = jax.eval_shape(objective_vectors(self.problem), shape).shape[1]
+        check_two_objectives(self.problem, m)
+        objectives = jnp.zeros((self.pop_size, m), self.problem.dtype)
+        indicators = jax.jit(lambda f: front_indicators(self.problem, f)).lower(objectives).compile()
+        return evaluate, indicators
+
+    def evaluate(self, population: Any) -> np.ndarray:
+        """Losses (P,) or objective vectors (P, m) of a population, every individual counted;
+        non-finite values are +inf. Batches of another size are padded, not counted."""
+        x = np.asarray(population, dtype=self.problem.dtype).reshape(-1, self.n)
+        count = x.shape[0]
+        out = []
+        for start in range(0, count, self.pop_size):
+            part = x[start : start + self.pop_size]
+            padded = np.concatenate([part, np.repeat(part[:1], self.pop_size - len(part), axis=0)])
+            out.append(np.asarray(self._evaluate(padded), dtype=np.float64)[: len(part)])
+        self.nfev += count
+        return np.concatenate(out) if out else np.zeros((0,))
+
+    def population(self, population: Any, scores: Any) -> None:
+        """Record the population a generation ended with (the initial one is step 0), then
+        stop the library if a budget is spent or the target reached."""
+        x, scores = np.asarray(population, np.float64), np.asarray(scores, np.float64)
+        self.last = (x, scores)
+        if self.multi:
+            indicators = {k: float(v) for k, v in self._indicators(scores.astype(self.problem.dtype)).items()}
+            loss = -indicators["hypervolume"]
+        else:
+            indicators, loss = {}, float(np.min(scores))
+        elapsed = time.perf_counter() - self.started
+        self.rows.append({"step": self.nit, "nfev": self.nfev, "time_s": elapsed, "loss": loss, **indicators})
+        if self.budget.target is not None and loss <= self.budget.target:
+            raise Stop(Status.TARGET_REACHED)
+        if self.budget.max_steps is not None and self.nit >= self.budget.max_steps:
+            raise Stop(Status.MAX_STEPS)
+        for limit, status in ((self.budget.max_evals, Status.MAX_EVALS), (self.budget.max_epochs, Status.MAX_EPOCHS)):
+            if limit is not None and self.nfev >= limit:
+                raise Stop(status)
+        if self.budget.max_time is not None and elapsed >= self.budget.max_time:
+            raise Stop(Status.MAX_TIME)
+        self.nit += 1
+
+    def result(self, status: Status, message: str) -> Result:
+        import pandas as pd
+
+        total = time.perf_counter() - self.started
+        if self.last is None:
+            return Result.failed(Status.FAILED, f"the library stopped before its first population ({message})")
+        x, scores = self.last
+        trace = pd.DataFrame(self.rows)
+        trace.insert(2, "njev", 0)
+        trace.insert(3, "epochs", trace["nfev"].astype(float))  # each evaluation uses the full data
+        trace["best_loss"] = np.fmin.accumulate(trace["loss"].to_numpy())
+        trace = trace.iloc[thin_index(len(trace))].reset_index(drop=True)
+        losses = trace["loss"].to_numpy()
+        hit = np.flatnonzero(losses <= self.measure) if self.measure is not None else []
+        common = {
+            "status": status,
+            "message": message,
+            "nit": self.rows[-1]["step"],
+            "nfev": self.nfev,
+            "time_s": total,
+            "compile_s": self.compile_s,
+            "trace": trace,
+            "nfev_to_target": float(trace["nfev"].iloc[hit[0]]) if len(hit) else float("nan"),
+            "time_to_target": float(trace["time_s"].iloc[hit[0]]) if len(hit) else float("nan"),
+        }
+        fun = float(self.rows[-1]["loss"])
+        success = status.success and (self.measure is None or fun <= self.measure)
+        if self.multi:
+            from optbench.fronts import nondominated_ranks
+
+            first = np.asarray(nondominated_ranks(scores)) == 0
+            metrics = {k: v for k, v in self.rows[-1].items() if k not in ("step", "nfev", "time_s", "loss")}
+            front = front_of(scores, x, first)
+            return Result(x=None, fun=fun, front=front, metrics=metrics, success=success, **common)
+        best = x[int(np.argmin(scores))]
+        return Result(x=self.unravel(best), fun=fun, success=success, **common)
+
+
+def run_population(problem: Problem, solver: PopulationSolver, budget: Budget, seed: int, target: float | None):
+    """One run of a library's evolutionary algorithm, stopped by the budget."""
+    bridge = PopulationBridge(problem, budget, target, seed, solver.pop_size)
+    try:
+        status, message = solver.evolve(bridge)
+    except Stop as stop:
+        status, message = stop.status, f"stopped by the budget ({stop.status.value})"
+    return bridge.result(status, message)
