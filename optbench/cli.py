@@ -80,7 +80,13 @@ def _parser() -> argparse.ArgumentParser:
     _filters(table)
     table.set_defaults(handler=_table)
 
-    plot = sub.add_parser("plot", help="convergence plots of the stored runs")
+    plot = sub.add_parser("plot", help="convergence plots (or Pareto fronts) of the stored runs")
+    plot.add_argument(
+        "--kind",
+        choices=["convergence", "front"],
+        default="convergence",
+        help="convergence curves (default), or the final Pareto fronts of multi-objective runs",
+    )
     plot.add_argument(
         "--x", choices=["steps", "evals", "epochs", "time"], default="steps", help="x axis (default: steps)"
     )
@@ -231,6 +237,8 @@ def _plot(args: argparse.Namespace) -> int:
     from optbench.analysis.plots import convergence
     from optbench.errors import OptbenchError
 
+    if args.kind == "front":
+        return _plot_fronts(args)
     runs, traces = _load(args)
     problems = list(dict.fromkeys(runs["problem"]))
     output = Path(args.output or "results/plots")
@@ -244,6 +252,40 @@ def _plot(args: argparse.Namespace) -> int:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fig = convergence(runs, traces[traces["run_id"].isin(runs["run_id"])], problem, args.x, args.hue)
+            fig.savefig(path, dpi=120)
+            plt.close(fig)
+        except OSError as err:
+            raise OptbenchError(f"cannot write plot {str(path)!r}: {err}") from None
+        print(path)
+    return 0
+
+
+def _plot_fronts(args: argparse.Namespace) -> int:
+    """One plot of final Pareto fronts per multi-objective problem among the runs."""
+    import matplotlib.pyplot as plt
+
+    from optbench.analysis.front_plots import front_plot, known_front
+    from optbench.errors import OptbenchError
+    from optbench.store import ResultStore
+
+    runs, _ = _load(args)
+    store = ResultStore(args.db, create=False)
+    try:
+        fronts = store.fronts(runs["run_id"])
+    finally:
+        store.close()
+    problems = list(dict.fromkeys(runs.loc[runs["run_id"].isin(fronts["run_id"]), "problem"]))
+    if not problems:
+        raise OptbenchError("no stored Pareto fronts match the filters; run a Pareto method (nsga2) first")
+    output = Path(args.output or "results/plots")
+    single = output.suffix.lower() in (".png", ".pdf", ".svg")
+    if single and len(problems) > 1:
+        raise OptbenchError(f"{len(problems)} problems match; give --problem, or a folder as the output")
+    for problem in problems:
+        path = output if single else output / f"{_file_name(problem)}_front.png"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fig = front_plot(runs, fronts, problem, known_front(problem))
             fig.savefig(path, dpi=120)
             plt.close(fig)
         except OSError as err:

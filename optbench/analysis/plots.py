@@ -43,15 +43,19 @@ def convergence(
         raise OptbenchError(f"no finished runs of {problem!r} to plot")
     f_opt = mine["f_opt"].dropna()
     known = not f_opt.empty
+    # Pareto runs: their loss is minus the hypervolume; without a known front the
+    # hypervolume itself is drawn, on a linear axis.
+    pareto = "hypervolume" in traces and traces.loc[traces["run_id"].isin(mine["run_id"]), "hypervolume"].notna().any()
+    value = "hypervolume" if pareto and not known else "loss"
     fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
-    ax.set_yscale("log")
+    ax.set_yscale("linear" if value == "hypervolume" else "log")
     styles = _styles(mine, hue)
     crosses, starts = [], []
     for optimizer, group in mine.groupby("optimizer", sort=False):
         if optimizer not in styles:
             continue
         curves = [
-            _curve(traces[traces["run_id"] == rid], column, row.f_opt if known else None, row.status)
+            _curve(traces[traces["run_id"] == rid], column, row.f_opt if known else None, row.status, value)
             for rid, row in zip(group["run_id"], group.itertuples())
         ]
         grid, values = _on_grid(curves)
@@ -71,14 +75,15 @@ def convergence(
                 crosses.append((xs[end[-1]], ys[end[-1]], line.get_color()))
     # A diverged run must not squash the others: the y axis stops at 100x the highest
     # starting value, and a cross beyond that sits on the top edge.
-    top = 100 * np.max(np.concatenate(starts)) if starts and np.concatenate(starts).size else None
+    top = 100 * np.max(np.concatenate(starts)) if starts and np.concatenate(starts).size and value == "loss" else None
     bottom = min(ax.get_ylim()[0], top or np.inf)
     for x_end, y_end, color in crosses:
         ax.plot(x_end, y_end if top is None else min(y_end, top), "x", color=color, markersize=8, mew=2, clip_on=False)
     if crosses and top is not None:
         ax.set_ylim(bottom, top)
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("loss - optimum" if known else "loss")
+    labels = {"loss": "loss - optimum" if known else "loss", "hypervolume": "hypervolume (higher is better)"}
+    ax.set_ylabel("hypervolume gap to the true front" if pareto and known else labels[value])
     if x != "time":
         ax.set_xscale("symlog", linthresh=1)
         ax.set_xlim(left=0)
@@ -120,9 +125,11 @@ def _styles(runs: pd.DataFrame, hue: str | None) -> dict[str, tuple[str, dict[st
     return styles
 
 
-def _curve(trace: pd.DataFrame, column: str, f_opt: float | None, status: str) -> tuple[np.ndarray, np.ndarray, bool]:
+def _curve(
+    trace: pd.DataFrame, column: str, f_opt: float | None, status: str, value: str = "loss"
+) -> tuple[np.ndarray, np.ndarray, bool]:
     xs = trace[column].to_numpy(dtype=float)
-    ys = trace["loss"].to_numpy(dtype=float)
+    ys = trace[value].to_numpy(dtype=float)
     if f_opt is not None:
         # Below rounding error the distance to the optimum is noise; floor it for the log axis.
         ys = np.maximum(ys - f_opt, np.finfo(float).eps * max(abs(f_opt), 1e-300))
