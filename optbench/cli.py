@@ -235,35 +235,17 @@ def _table(args: argparse.Namespace) -> int:
 
 def _plot(args: argparse.Namespace) -> int:
     from optbench.analysis.plots import convergence
-    from optbench.errors import OptbenchError
 
     if args.kind == "front":
         return _plot_fronts(args)
     runs, traces = _load(args)
-    problems = list(dict.fromkeys(runs["problem"]))
-    output = Path(args.output or "results/plots")
-    single = output.suffix.lower() in (".png", ".pdf", ".svg")
-    if single and len(problems) > 1:
-        raise OptbenchError(f"{len(problems)} problems match; give --problem, or a folder as the output")
-    import matplotlib.pyplot as plt
-
-    for problem in problems:
-        path = output if single else output / f"{_file_name(problem)}_{args.x}.png"
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fig = convergence(runs, traces[traces["run_id"].isin(runs["run_id"])], problem, args.x, args.hue)
-            fig.savefig(path, dpi=120)
-            plt.close(fig)
-        except OSError as err:
-            raise OptbenchError(f"cannot write plot {str(path)!r}: {err}") from None
-        print(path)
-    return 0
+    traces = traces[traces["run_id"].isin(runs["run_id"])]
+    draw = lambda problem: convergence(runs, traces, problem, args.x, args.hue)
+    return _save_plots(list(dict.fromkeys(runs["problem"])), args.output, args.x, draw)
 
 
 def _plot_fronts(args: argparse.Namespace) -> int:
     """One plot of final Pareto fronts per multi-objective problem among the runs."""
-    import matplotlib.pyplot as plt
-
     from optbench.analysis.front_plots import front_plot, known_front
     from optbench.errors import OptbenchError
     from optbench.store import ResultStore
@@ -277,15 +259,26 @@ def _plot_fronts(args: argparse.Namespace) -> int:
     problems = list(dict.fromkeys(runs.loc[runs["run_id"].isin(fronts["run_id"]), "problem"]))
     if not problems:
         raise OptbenchError("no stored Pareto fronts match the filters; run a Pareto method (nsga2) first")
-    output = Path(args.output or "results/plots")
-    single = output.suffix.lower() in (".png", ".pdf", ".svg")
+    draw = lambda problem: front_plot(runs, fronts, problem, known_front(problem))
+    return _save_plots(problems, args.output, "front", draw)
+
+
+def _save_plots(problems: list[str], output: str | None, suffix: str, draw) -> int:
+    """Save ``draw(problem)`` for each problem: to ``output`` when it names one image file
+    (one problem only), else as ``PROBLEM_SUFFIX.png`` in the folder ``output``."""
+    import matplotlib.pyplot as plt
+
+    from optbench.errors import OptbenchError
+
+    folder = Path(output or "results/plots")
+    single = folder.suffix.lower() in (".png", ".pdf", ".svg")
     if single and len(problems) > 1:
         raise OptbenchError(f"{len(problems)} problems match; give --problem, or a folder as the output")
     for problem in problems:
-        path = output if single else output / f"{_file_name(problem)}_front.png"
+        path = folder if single else folder / f"{_file_name(problem)}_{suffix}.png"
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fig = front_plot(runs, fronts, problem, known_front(problem))
+            fig = draw(problem)
             fig.savefig(path, dpi=120)
             plt.close(fig)
         except OSError as err:
