@@ -16,7 +16,7 @@ from optbench.budget import Budget
 from optbench.cache import CompiledCache
 from optbench.problem import Problem
 from optbench.result import Result, Status
-from optbench.trace import thin_index
+from optbench.trace import kept_rows
 
 _COMPILED = CompiledCache(64)
 
@@ -41,6 +41,11 @@ class Bridge:
         self.x0 = np.asarray(x0, dtype=np.float64)
         self.problem, self.budget, self.measure = problem, budget, target
         self.nfev = self.njev = self.nit = 0
+        # A trace row's step is the iteration its evaluation belongs to. Least-squares
+        # libraries start an iteration with its Jacobian (``nit`` counts it already);
+        # the others count an iteration in a callback at its end, so their evaluations
+        # after the starting point's belong to iteration ``nit + 1``.
+        self._ahead = 0 if "jacobian" in needs else 1
         self.rows: list[tuple[int, int, int, float, float]] = []  # step, nfev, njev, time_s, loss
         self.best = (np.inf, self.x0)
         started = time.perf_counter()  # compile what the solver calls before the clock starts
@@ -122,7 +127,8 @@ class Bridge:
             raise Stop(Status.MAX_STEPS)
 
     def _record(self, x: np.ndarray, loss: float) -> None:
-        self.rows.append((self.nit, self.nfev, self.njev, time.perf_counter() - self.started, loss))
+        step = self.nit + (self._ahead if self.nfev > 1 else 0)
+        self.rows.append((step, self.nfev, self.njev, time.perf_counter() - self.started, loss))
         if loss < self.best[0]:
             self.best = (loss, np.array(x, copy=True))
         if self.budget.target is not None and loss <= self.budget.target:
@@ -139,10 +145,11 @@ class Bridge:
         if not np.isfinite(fun) and status in (Status.CONVERGED, Status.MAX_STEPS, Status.MAX_EVALS):
             status, message = Status.DIVERGED, f"loss is not finite at the end ({message})"
         rows = np.array([*self.rows, (self.nit, self.nfev, self.njev, total, fun)], dtype=float)
+        rows[:, 0] = np.minimum(rows[:, 0], self.nit)  # trials of an iteration that never completed
         trace = pd.DataFrame(rows, columns=["step", "nfev", "njev", "time_s", "loss"])
         trace.insert(3, "epochs", trace["nfev"])  # a library evaluates on the full data: one pass each
         trace["best_loss"] = np.fmin.accumulate(trace["loss"].to_numpy())
-        trace = trace.iloc[thin_index(len(trace))].reset_index(drop=True)
+        trace = trace.iloc[kept_rows(trace["best_loss"].to_numpy(), self.problem.f_opt)].reset_index(drop=True)
         trace = trace.astype({"step": int, "nfev": int, "njev": int})
         hit = np.flatnonzero(rows[:, 4] <= self.measure) if self.measure is not None else []
         return Result(

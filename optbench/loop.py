@@ -146,4 +146,5 @@ def _execute(programs, problem: Problem, budget: Budget, arguments, target, comp
         total_time=total,
         compile_s=compile_s,
         target=target,
+        f_opt=problem.f_opt,
     )

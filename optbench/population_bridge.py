@@ -21,7 +21,7 @@ from optbench.cache import CompiledCache
 from optbench.problem import Problem
 from optbench.result import Result, Status
 from optbench.solver import HostSolver
-from optbench.trace import front_of, thin_index
+from optbench.trace import front_of, kept_rows
 
 _COMPILED = CompiledCache(32)
 
@@ -126,9 +126,10 @@ class PopulationBridge:
         trace.insert(2, "njev", 0)
         trace.insert(3, "epochs", trace["nfev"].astype(float))  # each evaluation uses the full data
         trace["best_loss"] = np.fmin.accumulate(trace["loss"].to_numpy())
-        trace = trace.iloc[thin_index(len(trace))].reset_index(drop=True)
-        losses = trace["loss"].to_numpy()
-        hit = np.flatnonzero(losses <= self.measure) if self.measure is not None else []
+        # Measured on every generation, before the trace is thinned.
+        hit = np.flatnonzero(trace["loss"].to_numpy() <= self.measure) if self.measure is not None else []
+        hit_at = trace.iloc[hit[0]] if len(hit) else None
+        trace = trace.iloc[kept_rows(trace["best_loss"].to_numpy(), self.problem.f_opt)].reset_index(drop=True)
         common = {
             "status": status,
             "message": message,
@@ -137,8 +138,8 @@ class PopulationBridge:
             "time_s": total,
             "compile_s": self.compile_s,
             "trace": trace,
-            "nfev_to_target": float(trace["nfev"].iloc[hit[0]]) if len(hit) else float("nan"),
-            "time_to_target": float(trace["time_s"].iloc[hit[0]]) if len(hit) else float("nan"),
+            "nfev_to_target": float(hit_at["nfev"]) if hit_at is not None else float("nan"),
+            "time_to_target": float(hit_at["time_s"]) if hit_at is not None else float("nan"),
         }
         fun = float(self.rows[-1]["loss"])
         success = status.success and (self.measure is None or fun <= self.measure)

@@ -130,7 +130,7 @@ class Problem:
 
         return int(jax.tree_util.tree_leaves(self.data)[0].shape[0])
 
-    @property
+    @functools.cached_property
     def n_params(self) -> int:
         """The number of scalar parameters."""
         import jax

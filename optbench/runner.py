@@ -35,6 +35,9 @@ class RunSpec:
     budget: Budget
     suite: str = ""
     f_opt: float | None = None
+    # Facts about the problem, stored with the run; not part of its id.
+    n_params: int | None = None
+    dtype: str = "float64"
 
     @property
     def run_id(self) -> str:
@@ -82,7 +85,9 @@ def plan(
     for problem in built:
         for config in configs:
             for seed in seed_list:
-                run = RunSpec(problem.spec, config, int(seed), budget, suite, problem.f_opt)
+                run = RunSpec(
+                    problem.spec, config, int(seed), budget, suite, problem.f_opt, problem.n_params, problem.dtype
+                )
                 runs.setdefault(run.run_id, run)
     return list(runs.values())
 

@@ -49,9 +49,18 @@ _RUNS = {
     "metrics": "TEXT",  # JSON; a loaded runs table has one column per metric instead
     "version": "TEXT NOT NULL",
     "created": "REAL NOT NULL",
+    # Added after the first release: NULL in rows an earlier optbench wrote.
+    "n_params": "INTEGER",
+    "host": "TEXT",
+    "device": "TEXT",
+    "float64": "INTEGER",
+    "versions": "TEXT",  # JSON: package -> version
 }
+_ADDED = ("n_params", "host", "device", "float64", "versions")
 # The columns of a loaded runs table; anything else in it is a problem metric.
 RUN_COLUMNS = frozenset(_RUNS) - {"metrics"}
+# Columns the analysis adds to a runs table (see optbench.analysis.selection).
+DERIVED_COLUMNS = frozenset({"config", "budget_label"})
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS runs (\n"
@@ -121,7 +130,9 @@ class ResultStore:
     def add(self, run: RunSpec, result: Result) -> bool:
         """Store one finished run and its trace in one transaction; False if already stored."""
         from optbench import __version__
+        from optbench.execution.provenance import provenance
 
+        where = provenance()
         row = {
             "run_id": run.run_id,
             "suite": run.suite,
@@ -150,6 +161,11 @@ class ResultStore:
             "metrics": json.dumps(result.metrics) if result.metrics else None,
             "version": __version__,
             "created": time.time(),
+            "n_params": run.n_params,
+            "host": where["host"],
+            "device": where["device"],
+            "float64": int(where["float64"] and run.dtype == "float64"),
+            "versions": where["versions"],
         }
         metric_names = [c for c in result.trace.columns if c not in TRACE_COLUMNS]
         trace_rows = [
@@ -210,27 +226,42 @@ class ResultStore:
 
     def load(self, run_ids: Iterable[str] | None = None) -> Results:
         """The runs and traces, all of them or those with the given ids."""
+        runs = self.runs(run_ids)
+        return Results(runs, self.traces(None if run_ids is None else runs["run_id"]))
+
+    def runs(self, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
+        """The runs table (one row per run, a column per metric), all or the given ids."""
         import pandas as pd
 
-        where = ""
-        if run_ids is not None:
-            ids = list(run_ids)
-            self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (run_id TEXT PRIMARY KEY)")
-            self.conn.execute("DELETE FROM wanted")
-            self.conn.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", [(i,) for i in ids])
-            where = " WHERE run_id IN (SELECT run_id FROM wanted)"
-        runs = pd.read_sql_query(f"SELECT * FROM runs{where} ORDER BY created, run_id", self.conn)
-        traces = pd.read_sql_query(f"SELECT * FROM traces{where} ORDER BY run_id, step", self.conn)
+        runs = pd.read_sql_query(f"SELECT * FROM runs{self._where(run_ids)} ORDER BY created, run_id", self.conn)
         # A database from an earlier optbench, read without writing to it.
-        if "metrics" not in runs:
-            runs["metrics"] = None
-        if "epochs" not in traces:
-            traces["epochs"] = traces["nfev"]  # full-batch runs only then: one pass per evaluation
+        for name in ("metrics", *_ADDED):
+            if name not in runs:
+                runs[name] = None
         for column in ("fun", "f_opt", "target", "nfev_to_target", "time_to_target"):
             runs[column] = runs[column].astype(float)
+        return _expand_metrics(runs)
+
+    def traces(self, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
+        """The trace rows of all runs or of the given ids, each run's rows in trace order."""
+        import pandas as pd
+
+        # Insertion order is trace order (a library run records several rows per step).
+        traces = pd.read_sql_query(f"SELECT * FROM traces{self._where(run_ids)} ORDER BY run_id, rowid", self.conn)
+        if "epochs" not in traces:  # an earlier optbench: full-batch runs only, one pass per evaluation
+            traces["epochs"] = traces["nfev"]
         for column in ("loss", "best_loss", "epochs"):
             traces[column] = traces[column].astype(float)
-        return Results(_expand_metrics(runs), _expand_metrics(traces))
+        return _expand_metrics(traces)
+
+    def _where(self, run_ids: Iterable[str] | None) -> str:
+        """A WHERE clause selecting ``run_ids`` (through a temporary table), or none."""
+        if run_ids is None:
+            return ""
+        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (run_id TEXT PRIMARY KEY)")
+        self.conn.execute("DELETE FROM wanted")
+        self.conn.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", [(i,) for i in run_ids])
+        return " WHERE run_id IN (SELECT run_id FROM wanted)"
 
 
 def load_results(path: str | Path = DEFAULT_DB) -> Results:
@@ -272,6 +303,10 @@ def _migrate(conn: sqlite3.Connection) -> None:
     if "metrics" not in columns:
         with conn:
             conn.execute("ALTER TABLE runs ADD COLUMN metrics TEXT")
+    for name in _ADDED:
+        if name not in columns:
+            with conn:
+                conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {_RUNS[name]}")
     if "epochs" not in {row[1] for row in conn.execute("PRAGMA table_info(traces)")}:
         with conn:  # earlier runs were full-batch only: one pass per evaluation
             conn.execute("ALTER TABLE traces ADD COLUMN epochs REAL")

@@ -12,6 +12,10 @@ from optbench.result import Front, Result, Status
 # Statuses where the run stops at the point it had just evaluated, without stepping on.
 _STAYS = (Status.CONVERGED, Status.TARGET_REACHED, Status.DIVERGED)
 MAX_TRACE_ROWS = 500
+# COCO's precision targets, f - f_opt <= 10**k for k = 2, 1.8, ..., -8. Where the optimum
+# is known, a thinned trace keeps the row at which each is first reached (COCO's
+# target-triggered logging), so hitting times measured at them stay exact.
+PRECISIONS = 10.0 ** (np.arange(10, -41, -1) / 5)
 
 
 def build_results(
@@ -30,6 +34,7 @@ def build_results(
     total_time: float,
     compile_s: float,
     target: float | None,
+    f_opt: float | None = None,
 ) -> list[Result]:
     """One Result per batch member from the records of every chunk.
 
@@ -40,6 +45,7 @@ def build_results(
     shared evenly among the batch's members. A solver's indicators (recorded per step, the
     fifth record of a chunk) become trace columns and, at the end, entries of ``metrics``;
     ``fronts`` (objectives, parameters, non-dominated mask per member) become ``Result.front``.
+    ``f_opt``, where known, sets the precision targets whose first crossings the trace keeps.
     """
     import jax
 
@@ -89,7 +95,7 @@ def build_results(
             measured[name] = column
         taken = during.get("", np.zeros(0, int))
         taken = taken[taken < last]
-        keep = np.union1d(thin_index(len(steps)), taken[thin_index(len(taken))])  # long runs: thinned too
+        keep = np.union1d(kept_rows(columns["best_loss"], f_opt), taken[thin_index(len(taken))])
         trace = pd.DataFrame({"step": steps[keep], **{k: v[keep] for k, v in {**columns, **measured}.items()}})
         results.append(
             Result(
@@ -139,6 +145,25 @@ def _metrics_during(scheduled: list[tuple[np.ndarray, dict[str, np.ndarray]]]) -
         return {}
     at = np.concatenate(rows)
     return {"": at, **{name: (at, np.concatenate(v)) for name, v in values.items()}}
+
+
+def first_reached(best_loss: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Per target, the index of the first row whose best-so-far loss is at or below it;
+    ``len(best_loss)`` where it is never reached. ``best_loss`` is non-increasing (leading
+    NaN rows, before any finite loss, reach nothing)."""
+    falling = -np.where(np.isnan(best_loss), np.inf, best_loss)  # non-decreasing
+    return np.searchsorted(falling, -np.asarray(targets, dtype=float), side="left")
+
+
+def kept_rows(best_loss: np.ndarray, f_opt: float | None, max_rows: int = MAX_TRACE_ROWS) -> np.ndarray:
+    """The rows a long trace keeps: ``thin_index``, plus, where the optimum is known, the
+    first row at or below each of COCO's precision targets ``f_opt + PRECISIONS``."""
+    n = len(best_loss)
+    keep = thin_index(n, max_rows)
+    if f_opt is None or n <= max_rows:
+        return keep
+    crossings = first_reached(np.asarray(best_loss, dtype=float), f_opt + PRECISIONS)
+    return np.union1d(keep, crossings[crossings < n])
 
 
 def thin_index(n: int, max_rows: int = MAX_TRACE_ROWS) -> np.ndarray:

@@ -1,0 +1,1 @@
+"""Where runs execute: the machine and software they ran on (and, to come, executors)."""
