@@ -1,0 +1,167 @@
+"""Statistics for a comparison: pairwise tests with Holm's correction, bootstrap
+confidence intervals, and average ranks with Friedman's test across problems."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from optbench.errors import OptbenchError
+
+
+def holm(pvalues: Sequence[float]) -> np.ndarray:
+    """Holm's step-down adjusted p-values: with the m p-values sorted ascending,
+    ``p_adj(i) = max over j <= i of min(1, (m - j + 1) * p(j))`` (ranks from 1), returned
+    in the input order. Rejecting ``p_adj <= alpha`` controls the family-wise error rate.
+
+    Reference: Holm, "A simple sequentially rejective multiple test procedure",
+    Scand. J. Statist. 6(2), 1979.
+    """
+    p = np.asarray(pvalues, dtype=float)
+    m = len(p)
+    order = np.argsort(p, kind="stable")
+    scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
+    adjusted = np.empty(m)
+    adjusted[order] = np.maximum.accumulate(scaled)
+    return adjusted
+
+
+def pairwise_tests(values: pd.DataFrame, alpha: float = 0.05, measure: str = "value") -> pd.DataFrame:
+    """Two-sided Mann-Whitney U tests between every pair of configs on each problem,
+    Holm-corrected over the pairs of that problem.
+
+    ``values`` has columns ``problem``, ``config`` and ``value`` (lower is better: a final
+    loss, or a hitting time with inf for a run that never reached the target, so that
+    failures rank worst). Returns per pair: the medians, ``U``, ``p``, ``p_holm``,
+    ``significant`` (``p_holm <= alpha``) and ``better``, the config with the lower values
+    where the difference is significant. ``measure`` names what was compared.
+
+    Reference: Mann and Whitney, Ann. Math. Statist. 18(1), 1947; scipy.stats.mannwhitneyu.
+    """
+    from scipy.stats import mannwhitneyu
+
+    _check_alpha(alpha)
+    rows = []
+    for problem, group in values.groupby("problem", sort=False):
+        samples = {c: g["value"].to_numpy(dtype=float) for c, g in group.groupby("config", sort=False)}
+        first = len(rows)
+        for a, b in itertools.combinations(samples, 2):
+            x, y = samples[a], samples[b]
+            x, y = x[~np.isnan(x)], y[~np.isnan(y)]
+            if len(x) == 0 or len(y) == 0:
+                continue
+            pooled = np.concatenate([x, y])
+            if np.all(pooled == pooled[0]):
+                u, p = len(x) * len(y) / 2.0, 1.0  # every value tied: no evidence of a difference
+            else:
+                u, p = mannwhitneyu(x, y, alternative="two-sided")
+            rows.append(
+                {
+                    "problem": problem,
+                    "measure": measure,
+                    "a": a,
+                    "b": b,
+                    "n_a": len(x),
+                    "n_b": len(y),
+                    "median_a": float(np.median(x)),
+                    "median_b": float(np.median(y)),
+                    "U": float(u),
+                    "p": float(p),
+                    "_mean_rank_diff": _rank_difference(x, y),
+                }
+            )
+        adjusted = holm([r["p"] for r in rows[first:]])
+        for row, p_holm in zip(rows[first:], adjusted):
+            row["p_holm"] = float(p_holm)
+            row["significant"] = bool(p_holm <= alpha)
+            row["better"] = (row["a"] if row["_mean_rank_diff"] < 0 else row["b"]) if row["significant"] else ""
+    table = pd.DataFrame(rows)
+    return table.drop(columns="_mean_rank_diff") if not table.empty else table
+
+
+def bootstrap_ci(
+    values: Sequence[float],
+    statistic: Callable[[np.ndarray], float] = np.median,
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """A percentile bootstrap confidence interval of ``statistic`` over ``values``
+    (scipy.stats.bootstrap, seeded: the same data give the same interval). The interval
+    is (nan, nan) for fewer than two values. A statistic may be infinite (an ERT with no
+    success in a resample); the interval then reaches inf.
+
+    Reference: Efron and Tibshirani, "An introduction to the bootstrap", 1993, chapter 13.
+    """
+    from scipy.stats import bootstrap
+
+    data = np.asarray(values, dtype=float)
+    if len(data) < 2:
+        return (float("nan"), float("nan"))
+    result = bootstrap(
+        (data,),
+        lambda x, axis=-1: np.apply_along_axis(statistic, axis, x),
+        confidence_level=confidence,
+        n_resamples=n_resamples,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+        vectorized=True,
+    )
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
+class Ranks(NamedTuple):
+    """Average ranks per config (1 is best), Friedman's chi-square and p-value, and the
+    problems the ranks were taken over."""
+
+    average: pd.Series
+    statistic: float
+    p: float
+    problems: list[str]
+
+
+def average_ranks(scores: pd.DataFrame) -> Ranks:
+    """Average ranks of configs across problems, and Friedman's test that they are equal.
+
+    ``scores`` has one row per problem and one column per config (lower is better; inf
+    ranks last; NaN means not run). Ranks need every config on every problem: the configs
+    not run everywhere are left out, or the problems lacking a config, whichever keeps
+    more of the table. Friedman's statistic and p-value are NaN with fewer than 3 configs
+    or 2 problems.
+
+    Reference: Friedman, J. Amer. Statist. Assoc. 32(200), 1937; Demšar, "Statistical
+    comparisons of classifiers over multiple data sets", JMLR 7, 2006.
+    """
+    from scipy.stats import friedmanchisquare, rankdata
+
+    by_config, by_problem = scores.dropna(axis=1, how="any"), scores.dropna(axis=0, how="any")
+    complete = by_config if by_config.size >= by_problem.size and by_config.shape[1] >= 2 else by_problem
+    if complete.empty:
+        raise OptbenchError("average ranks need problems on which every config ran")
+    values = complete.to_numpy(dtype=float)
+    ranks = rankdata(np.where(np.isfinite(values), values, np.inf), axis=1)
+    mean = pd.Series(ranks.mean(axis=0), index=complete.columns, name="average_rank")
+    problems = list(complete.index)
+    if values.shape[1] < 3 or values.shape[0] < 2:
+        return Ranks(mean, float("nan"), float("nan"), problems)
+    if np.all(ranks == ranks[:, :1]):
+        return Ranks(mean, 0.0, 1.0, problems)
+    statistic, p = friedmanchisquare(*ranks.T)
+    return Ranks(mean, float(statistic), float(p), problems)
+
+
+def _rank_difference(x: np.ndarray, y: np.ndarray) -> float:
+    """Mean rank of x minus mean rank of y in the pooled sample (negative: x lower)."""
+    from scipy.stats import rankdata
+
+    ranks = rankdata(np.concatenate([x, y]))
+    return float(ranks[: len(x)].mean() - ranks[len(x) :].mean())
+
+
+def _check_alpha(alpha: float) -> None:
+    if not 0 < alpha < 1:
+        raise OptbenchError(f"alpha must be between 0 and 1, got {alpha}")
