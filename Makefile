@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+APT := DEBIAN_FRONTEND=noninteractive apt-get install -y -q >/dev/null
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench lint clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +18,18 @@ $(STAMP): $(BIN)/python pyproject.toml
 run: $(STAMP)
 	$(BIN)/optbench run default
 	@echo "Plots:"
-	@$(BIN)/optbench plot --suite default -o results/plots
+	@$(BIN)/optbench plot --suite default --output results/plots
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
+
+# The report's browser test drives Debian's chromium; installed here where apt can, else
+# that test is skipped and says why.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  { $(APT) chromium chromium-driver || { apt-get update -q >/dev/null && $(APT) chromium chromium-driver; }; }; } || \
+	echo "make test: chromium and chromium-driver could not be installed; the browser test will be skipped"
 
 bench: $(STAMP)
 	$(BIN)/python -m pytest tests/benchmarks --benchmark-enable --benchmark-only \

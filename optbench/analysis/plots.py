@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optbench.analysis.selection import ensure_configs
+from optbench.analysis.styles import distinct_styles, panels
 from optbench.errors import OptbenchError
 
 X_AXES = {
@@ -21,11 +23,23 @@ X_AXES = {
 LINESTYLES = ("-", "--", ":", "-.")
 
 
+def default_axis(runs: pd.DataFrame) -> str:
+    """``evals`` where the configurations plotted together differ in evaluations per step
+    by more than 2x (a ``ga`` step is a whole population), else ``steps``."""
+    ran = runs[~runs["status"].isin(["skipped", "failed"])]
+    if ran.empty:
+        return "steps"
+    per_step = (ran["nfev"] / ran["nit"].clip(lower=1)).groupby(ran["optimizer"]).median()
+    return "evals" if per_step.max() > 2 * per_step.min() else "steps"
+
+
 def convergence(
     runs: pd.DataFrame, traces: pd.DataFrame, problem: str, x: str = "steps", hue: str | None = None
 ) -> Any:
     """A matplotlib figure of loss (or suboptimality, when the optimum is known) against
-    steps, evaluations, epochs or time for every optimizer configuration run on ``problem``.
+    steps, evaluations, epochs or time for every optimizer configuration run on ``problem``:
+    the median over seeds and the band between the quartiles. Every configuration has a
+    style of its own; more than ten are drawn in panels, one per optimizer family.
 
     With ``hue`` (a hyperparameter such as ``learning_rate``) the lines are coloured along
     a colour scale by its value, one line style per optimizer. A run that diverged ends
@@ -38,75 +52,111 @@ def convergence(
     if x not in X_AXES:
         raise OptbenchError(f"unknown x axis {x!r}; choose one of {', '.join(X_AXES)}")
     column, xlabel = X_AXES[x]
-    mine = runs[(runs["problem"] == problem) & (runs["status"] != "skipped") & (runs["status"] != "failed")]
+    runs = ensure_configs(runs)
+    mine = runs[(runs["problem"] == problem) & ~runs["status"].isin(["skipped", "failed"])]
     if mine.empty:
         raise OptbenchError(f"no finished runs of {problem!r} to plot")
-    f_opt = mine["f_opt"].dropna()
-    known = not f_opt.empty
+    traces = traces[traces["run_id"].isin(mine["run_id"])]
+    known = mine["f_opt"].notna().any()
     # Pareto runs: their loss is minus the hypervolume; without a known front the
     # hypervolume itself is drawn, on a linear axis.
-    pareto = "hypervolume" in traces and traces.loc[traces["run_id"].isin(mine["run_id"]), "hypervolume"].notna().any()
+    pareto = "hypervolume" in traces and traces["hypervolume"].notna().any()
     value = "hypervolume" if pareto and not known else "loss"
-    fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
-    ax.set_yscale("linear" if value == "hypervolume" else "log")
-    styles = _styles(mine, hue)
-    crosses, starts = [], []
-    for optimizer, group in mine.groupby("optimizer", sort=False):
-        if optimizer not in styles:
-            continue
-        curves = [
-            _curve(traces[traces["run_id"] == rid], column, row.f_opt if known else None, row.status, value)
-            for rid, row in zip(group["run_id"], group.itertuples())
-        ]
-        grid, values = _on_grid(curves)
+    if hue is None:
+        configs = dict(zip(mine["config"], mine["optimizer_name"]))
+        groups = panels(configs)
+        styles = {c: (c, s) for part in groups.values() for c, s in distinct_styles(part).items()}
+    else:
+        styles = _styles(mine, hue)
+        groups = {"": list(styles)}
+    n = len(groups)
+    ncols = min(n, 3)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(7 if n == 1 else 5.2 * ncols, 4.5 if n == 1 else 3.9 * nrows),
+        layout="constrained",
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
+    curves = {c: _curves(g, traces, column, known, value) for c, g in mine.groupby("config", sort=False)}
+    starts = [v[np.isfinite(v)][:1] for c in curves.values() for _, v, _ in c]
+    top = None
+    if value == "loss" and starts and np.concatenate(starts).size:
+        top = 100 * np.max(np.concatenate(starts))
+    for ax in axes.flat[:n]:
+        ax.set_yscale("linear" if value == "hypervolume" else "log")
+    diverged = False
+    for ax, (title, members) in zip(axes.flat, groups.items()):
+        diverged |= _draw_panel(ax, [m for m in members if m in curves], curves, styles, mine, hue, top)
+        ax.set_title(title, fontsize="medium")
+    if diverged and top is not None:  # after every panel is drawn: the bottom fits them all
+        axes.flat[0].set_ylim(top=top)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    for ax in axes.flat[:n]:
+        ax.grid(True, which="major", alpha=0.3)
+        if x != "time":
+            ax.set_xscale("symlog", linthresh=1)
+            ax.set_xlim(left=0)
+    labels = {"loss": "loss - optimum" if known else "loss", "hypervolume": "hypervolume (higher is better)"}
+    fig.supxlabel(xlabel, fontsize="medium")
+    fig.supylabel("hypervolume gap to the true front" if pareto and known else labels[value], fontsize="medium")
+    fig.suptitle(f"{problem}: median and quartiles over seeds" + (" (x: diverged)" if diverged else ""))
+    return fig
+
+
+def _curves(group: pd.DataFrame, traces: pd.DataFrame, column: str, known: bool, value: str) -> list:
+    rows = traces.groupby("run_id", sort=False)
+    return [
+        _curve(rows.get_group(rid) if rid in rows.groups else traces.iloc[:0], column, f if known else None, s, value)
+        for rid, f, s in zip(group["run_id"], group["f_opt"], group["status"])
+    ]
+
+
+def _draw_panel(
+    ax: Any, members: list[str], curves: dict, styles: dict, runs: pd.DataFrame, hue: Any, top: Any
+) -> bool:
+    """Median lines and quartile bands of the ``members``; crosses where runs diverged."""
+    crosses = []
+    counts = runs["config"].value_counts()
+    for config in members:
+        grid, values = _on_grid(curves[config])
         if grid.size == 0:
             continue
         with warnings.catch_warnings():  # grid points that no run reaches are all-NaN columns
             warnings.simplefilter("ignore", RuntimeWarning)
             median = np.nanmedian(values, axis=0)
             low, high = np.nanquantile(values, [0.25, 0.75], axis=0)
-        label, style = styles[optimizer]
-        (line,) = ax.plot(grid, median, label=f"{label} (n={len(group)})", **style)
-        starts.append(median[np.isfinite(median)][:1])
-        ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.15 if hue else 0.2, linewidth=0)
-        for xs, ys, finished in curves:
+        label, style = styles[config]
+        label = f"{label} (n={counts[config]})"
+        (line,) = ax.plot(grid, median, label=label, **style)
+        color = line.get_color()
+        ax.fill_between(grid, low, high, color=color, alpha=0.15 if hue else 0.2, linewidth=0, label=f"_band {label}")
+        for xs, ys, finished in curves[config]:
             end = np.flatnonzero(np.isfinite(ys))
             if not finished and len(end):  # diverged: a cross at its last finite point
-                crosses.append((xs[end[-1]], ys[end[-1]], line.get_color()))
+                crosses.append((xs[end[-1]], ys[end[-1]], color, label))
     # A diverged run must not squash the others: the y axis stops at 100x the highest
     # starting value, and a cross beyond that sits on the top edge.
-    top = 100 * np.max(np.concatenate(starts)) if starts and np.concatenate(starts).size and value == "loss" else None
-    bottom = min(ax.get_ylim()[0], top or np.inf)
-    for x_end, y_end, color in crosses:
-        ax.plot(x_end, y_end if top is None else min(y_end, top), "x", color=color, markersize=8, mew=2, clip_on=False)
-    if crosses and top is not None:
-        ax.set_ylim(bottom, top)
-    ax.set_xlabel(xlabel)
-    labels = {"loss": "loss - optimum" if known else "loss", "hypervolume": "hypervolume (higher is better)"}
-    ax.set_ylabel("hypervolume gap to the true front" if pareto and known else labels[value])
-    if x != "time":
-        ax.set_xscale("symlog", linthresh=1)
-        ax.set_xlim(left=0)
-    ax.set_title(f"{problem}: median and quartiles over seeds" + (" (x: diverged)" if crosses else ""))
-    ax.grid(True, which="major", alpha=0.3)
-    if len(styles) > 8:  # a long legend goes beside the axes, not over the curves
-        fig.set_size_inches(11, 5)
-        fig.legend(loc="outside right upper", fontsize="x-small")
-    else:
-        ax.legend(fontsize="small")
-    return fig
+    for x_end, y_end, color, label in crosses:
+        y = y_end if top is None else min(y_end, top)
+        ax.plot(x_end, y, "x", color=color, markersize=8, mew=2, clip_on=False, label=f"_cross {label}")
+    if members:
+        ax.legend(fontsize="x-small" if len(members) > 6 else "small")
+    return bool(crosses)
 
 
-def _styles(runs: pd.DataFrame, hue: str | None) -> dict[str, tuple[str, dict[str, Any]]]:
-    """Optimizer configuration -> (legend label, line style). Without ``hue``, matplotlib's
-    colour cycle; with it, a colour per value along a colour scale (log scale for positive
-    values), a line style per optimizer, and only the configurations that have ``hue``."""
-    configs = runs.drop_duplicates("optimizer")
-    if hue is None:
-        return {name: (name, {}) for name in configs["optimizer"]}
+def _styles(runs: pd.DataFrame, hue: str) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Config -> (legend label, line style): a colour per value of ``hue`` along a colour
+    scale (log scale for positive values), a line style per optimizer, and only the
+    configurations that have ``hue``."""
     import matplotlib
 
-    values = {row.optimizer: json.loads(row.params).get(hue) for row in configs.itertuples()}
+    configs = runs.drop_duplicates("config")
+    values = {row.config: json.loads(row.params).get(hue) for row in configs.itertuples()}
     values = {k: v for k, v in values.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     if not values:
         raise OptbenchError(f"no optimizer run on this problem has a numeric hyperparameter {hue!r}")
@@ -114,14 +164,16 @@ def _styles(runs: pd.DataFrame, hue: str | None) -> dict[str, tuple[str, dict[st
     scale = np.log10 if (numbers > 0).all() else (lambda v: v)
     low, high = scale(numbers.min()), scale(numbers.max())
     cmap = matplotlib.colormaps["viridis"]
-    name_of = configs.set_index("optimizer")["optimizer_name"]
+    name_of = configs.set_index("config")["optimizer_name"]
     names = list(dict.fromkeys(name_of[list(values)]))
+    budget_of = configs.set_index("config")["budget_label"] if runs["budget_label"].nunique() > 1 else None
     styles = {}
-    for optimizer, value in sorted(values.items(), key=lambda item: item[1]):
-        name = name_of[optimizer]
+    for config, value in sorted(values.items(), key=lambda item: item[1]):
+        name = name_of[config]
         where = 0.5 if high == low else (scale(value) - low) / (high - low)
         style = {"color": cmap(0.9 * where), "linestyle": LINESTYLES[names.index(name) % len(LINESTYLES)]}
-        styles[optimizer] = (f"{name} {hue}={value:.3g}", style)
+        budget = "" if budget_of is None else f" ({budget_of[config]})"
+        styles[config] = (f"{name} {hue}={value:.3g}{budget}", style)
     return styles
 
 

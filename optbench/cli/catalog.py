@@ -1,0 +1,102 @@
+"""``optbench list`` and ``optbench describe``: what is registered, without running anything.
+
+Listing reads only the registry (factories and their signatures), never builds a problem,
+so it takes well under a second; ``describe`` builds the one problem it is asked about.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import textwrap
+
+from optbench.errors import UnknownNameError
+
+
+def list_command(args: argparse.Namespace) -> int:
+    from optbench.registry import REGISTRY
+
+    REGISTRY.load_plugins(args.plugins)
+    if args.what == "suites":
+        from optbench.suite import list_suites
+
+        for suite in list_suites(args.plugins):
+            print(f"{suite.name:<20} {suite.description}")
+        return 0
+    if args.what == "optimizers":
+        for name in REGISTRY.names("optimizer"):
+            entry = REGISTRY.get("optimizer", name)
+            print(f"{name:<18} {entry.family:<14} requires {','.join(sorted(entry.requires)):<16} {entry.description}")
+        return 0
+    for name in REGISTRY.names("problem"):
+        print(f"{name:<18} {REGISTRY.get('problem', name).description}")
+    print("\n`optbench describe NAME` shows a problem's parameters, what it offers and what is known about it.")
+    return 0
+
+
+def describe_command(args: argparse.Namespace) -> int:
+    from optbench.registry import REGISTRY
+    from optbench.spec import parse_spec
+
+    REGISTRY.load_plugins(args.plugins)
+    name = parse_spec(args.name).name
+    found = [kind for kind in ("problem", "optimizer") if name in REGISTRY.names(kind)]
+    if not found:
+        REGISTRY.get("problem" if "[" in args.name else "optimizer", name)  # raises, with a suggestion
+        raise UnknownNameError(f"unknown problem or optimizer {name!r}")
+    for kind in found:
+        print(_problem(args.name) if kind == "problem" else _optimizer(name))
+    return 0
+
+
+def _problem(spec: str) -> str:
+    from optbench.registry import REGISTRY
+    from optbench.spec import parse_spec
+
+    entry = REGISTRY.get("problem", parse_spec(spec).name)
+    problem = REGISTRY.problem(spec)
+    known = "unknown" if problem.f_opt is None else f"{problem.f_opt:.10g}"
+    lines = [
+        f"problem {entry.name}" + (f"  (from {entry.source})" if entry.source not in ("", "optbench") else ""),
+        *_doc(entry.factory),
+        "parameters (spec: name[param=value,...]):",
+        *_parameters(entry.factory),
+        f"{problem.spec}:",
+        f"  offers: {', '.join(sorted(problem.capabilities))}",
+        f"  parameters to fit: {problem.n_params:,}, dtype {problem.dtype}, known optimum (f_opt): {known}",
+    ]
+    if problem.data is not None:
+        lines.append(f"  training examples: {problem.n_examples:,}")
+    if entry.tags:
+        lines.append(f"  tags: {', '.join(sorted(entry.tags))}")
+    return "\n".join(lines) + "\n"
+
+
+def _optimizer(name: str) -> str:
+    from optbench.registry import REGISTRY
+
+    entry = REGISTRY.get("optimizer", name)
+    limit = f", at most {entry.max_params:,} parameters" if entry.max_params else ""
+    lines = [
+        f"optimizer {name}  (family {entry.family})",
+        *_doc(entry.factory),
+        f"requires: {', '.join(sorted(entry.requires)) or 'nothing'}{limit}",
+        "hyperparameters (spec: name[param=value,...]; a list is a grid):",
+        *_parameters(entry.factory),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _doc(factory: object) -> list[str]:
+    doc = inspect.getdoc(factory) or "(no description)"
+    return [textwrap.indent(doc, "  "), ""]
+
+
+def _parameters(factory: object) -> list[str]:
+    rows = []
+    for p in inspect.signature(factory).parameters.values():  # type: ignore[arg-type]
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        kind = type(p.default).__name__ if p.default is not None else "any"
+        rows.append(f"  {p.name}: {kind} = {p.default!r}")
+    return rows or ["  (none)"]

@@ -1,0 +1,167 @@
+"""The command line's arguments. Every command that reads stored runs takes the same
+filters, and ``-p``/``-o`` mean ``--problem``/``--optimizer`` in every command."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+DEFAULT_DB = "results/optbench.sqlite"
+COSTS = ["evals", "grads", "steps", "epochs", "time"]
+VIEWS = ["summary", "ert", "stats", "profile", "fixed-budget"]
+PLOT_KINDS = ["convergence", "ecdf", "profile", "data-profile", "fixed-budget", "front"]
+
+
+def _handler(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    """A command's handler, imported only when the command runs."""
+
+    def handle(args: argparse.Namespace) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(f"optbench.cli.{module}"), name)(args)
+
+    return handle
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="optbench",
+        description="Compare optimization algorithms on the same problems under the same budget.",
+        epilog="Spec strings set parameters: 'quadratic[n=500,noise=0.2]', 'adam[learning_rate=[0.1,0.01]]' "
+        "(a list is a grid: one configuration per value).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    lister = sub.add_parser("list", help="list problems, optimizers or suites")
+    lister.add_argument("what", choices=["problems", "optimizers", "suites"])
+    _plugins(lister)
+    lister.set_defaults(handler=_handler("catalog", "list_command"))
+
+    describe = sub.add_parser("describe", help="a problem's or optimizer's parameters, defaults and description")
+    describe.add_argument("name", help="a problem or optimizer name (or spec)")
+    _plugins(describe)
+    describe.set_defaults(handler=_handler("catalog", "describe_command"))
+
+    runner = sub.add_parser("run", help="run a suite, or problems x optimizers, and store the runs")
+    runner.add_argument("suite", nargs="?", help="a suite name (see `optbench list suites`) or a .toml file")
+    _specs(runner, "repeatable; lists make grids")
+    runner.add_argument("--seeds", type=int, help="number of seeds (default: the suite's, else 1)")
+    runner.add_argument("--max-steps", type=int, help="step budget per run")
+    runner.add_argument("--max-evals", type=int, help="function-evaluation budget per run")
+    runner.add_argument("--max-time", type=float, metavar="SECONDS", help="wall-time budget per run")
+    runner.add_argument("--max-epochs", type=float, help="budget in passes over the training data per run")
+    runner.add_argument("--target", type=float, metavar="LOSS", help="stop a run once its loss is at or below LOSS")
+    runner.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
+    _db(runner)
+    _plugins(runner)
+    runner.set_defaults(handler=_handler("running", "run_command"))
+
+    table = sub.add_parser("table", help="tables of the stored runs: summary, ERT, statistics, profiles")
+    table.add_argument(
+        "--view",
+        choices=VIEWS,
+        default="summary",
+        help="summary (default): per problem and configuration; ert: expected running time to targets; "
+        "stats: pairwise tests and average ranks; profile: performance-profile scores; "
+        "fixed-budget: best loss at budgets",
+    )
+    table.add_argument("--format", choices=["markdown", "csv", "latex"], default="markdown")
+    table.add_argument("--output", "--out", metavar="FILE", help="write the table to FILE instead of printing it")
+    table.add_argument("--nist", action="store_true", help="only the per-optimizer NIST StRD accuracy summary")
+    table.add_argument("--alpha", type=float, default=0.05, help="significance level of the stats view")
+    _analysis(table)
+    _db(table)
+    _filters(table)
+    table.set_defaults(handler=_handler("views", "table_command"))
+
+    plot = sub.add_parser("plot", help="plots of the stored runs: convergence, ECDF, profiles, fixed budget, fronts")
+    plot.add_argument("--kind", choices=PLOT_KINDS, default="convergence", help="what to draw (default: convergence)")
+    plot.add_argument(
+        "--x",
+        "--cost",
+        dest="x",
+        choices=COSTS,
+        help="cost axis (default: evals where optimizers with different costs per step share a plot, else steps)",
+    )
+    plot.add_argument(
+        "--hue",
+        metavar="PARAM",
+        help="convergence: one line per value of this hyperparameter, on a colour scale (e.g. learning_rate)",
+    )
+    plot.add_argument(
+        "--output",
+        "--out",
+        metavar="PATH",
+        help="a .png/.pdf/.svg file (one figure), or a folder (default: results/plots)",
+    )
+    _analysis(plot, cost=False)
+    _db(plot)
+    _filters(plot)
+    plot.set_defaults(handler=_handler("views", "plot_command"))
+
+    report = sub.add_parser("report", help="one self-contained HTML report of the stored runs")
+    report.add_argument("--output", "--out", metavar="FILE", default="results/report.html", help="the HTML file")
+    report.add_argument("--alpha", type=float, default=0.05, help="significance level of the tests")
+    _analysis(report)
+    _db(report)
+    _filters(report)
+    report.set_defaults(handler=_handler("views", "report_command"))
+
+    export = sub.add_parser("export", help="export runs, traces and fronts as CSV, Parquet or IOHprofiler files")
+    export.add_argument("--format", choices=["csv", "parquet", "ioh"], required=True)
+    export.add_argument("--output", "--out", metavar="DIR", default="results/export", help="the folder to write")
+    _db(export)
+    _filters(export)
+    export.set_defaults(handler=_handler("views", "export_command"))
+    return parser
+
+
+def _specs(parser: argparse.ArgumentParser, how: str) -> None:
+    parser.add_argument("-p", "--problem", action="append", default=[], metavar="SPEC", help=f"problem spec ({how})")
+    parser.add_argument(
+        "-o", "--optimizer", action="append", default=[], metavar="SPEC", help=f"optimizer spec ({how})"
+    )
+
+
+def _filters(parser: argparse.ArgumentParser) -> None:
+    _specs(parser, "only these; a name matches every configuration of it")
+    parser.add_argument("--suite", action="append", default=[], help="only runs of this suite (repeatable)")
+    parser.add_argument(
+        "--by",
+        action="append",
+        default=[],
+        metavar="COLUMN",
+        help="also keep runs apart by this column: device, host, float64, versions, version (repeatable)",
+    )
+
+
+def _analysis(parser: argparse.ArgumentParser, cost: bool = True) -> None:
+    if cost:
+        parser.add_argument("--cost", choices=COSTS, default="evals", help="cost axis of fixed-target views")
+    parser.add_argument(
+        "--targets",
+        choices=["auto", "precision", "tau"],
+        default="auto",
+        help="precision: f - f_opt <= 10^k (COCO); tau: More-Wild's test against the best loss found; "
+        "auto (default): precision where the optimum is known",
+    )
+    parser.add_argument(
+        "--level",
+        type=float,
+        help="the target of profiles and tests: a precision (default 1e-6) or a tau (default 1e-3)",
+    )
+
+
+def _db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", default=DEFAULT_DB, metavar="PATH", help=f"results database (default: {DEFAULT_DB})")
+
+
+def _plugins(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--plugins",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="load problem and optimizer files from DIR (repeatable)",
+    )

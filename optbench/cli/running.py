@@ -1,0 +1,69 @@
+"""``optbench run``: plan a suite, run what is not stored yet, store each run, summarize."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import pandas as pd
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from optbench.budget import Budget
+    from optbench.errors import OptbenchError
+    from optbench.progress import Progress
+    from optbench.registry import REGISTRY
+    from optbench.runner import execute, plan
+    from optbench.store import ResultStore
+    from optbench.suite import find_suite, load_suite
+
+    REGISTRY.load_plugins(args.plugins)
+    suite = load_suite(find_suite(args.suite, args.plugins)) if args.suite else None
+    problems = args.problem or (suite.problems if suite else [])
+    optimizers = args.optimizer or (suite.optimizers if suite else [])
+    if not problems or not optimizers:
+        raise OptbenchError("give a suite name, or at least one -p PROBLEM and one -o OPTIMIZER")
+    given = {
+        "max_steps": args.max_steps,
+        "max_evals": args.max_evals,
+        "max_time": args.max_time,
+        "target": args.target,
+        "max_epochs": args.max_epochs,
+    }
+    given = {k: v for k, v in given.items() if v is not None}
+    # Budget options on the command line replace the suite's budget as a whole.
+    budget = Budget(**given) if given or suite is None else suite.budget
+    seeds = args.seeds if args.seeds is not None else (suite.seeds if suite else 1)
+    runs = plan(problems, optimizers, seeds, budget, suite.name if suite else "")
+    store = ResultStore(args.db)  # opened after every check passed, so bad input leaves it untouched
+    try:
+        stored = store.run_ids()
+        todo = sum(run.run_id not in stored for run in runs)
+        print(f"{len(runs)} runs planned, {len(runs) - todo} already stored, {todo} to run", file=sys.stderr)
+        progress = Progress(todo, show=not args.no_progress)
+        try:
+            execute(runs, store, progress.update)
+        finally:
+            progress.close()
+        finished = store.load([r.run_id for r in runs]).runs
+    finally:
+        store.close()
+    from optbench.analysis.terminal import summary_text
+
+    print(summary_text(finished), end="")
+    print(not_run_summary(finished), end="", file=sys.stderr)
+    print(f"stored in {args.db}", file=sys.stderr)
+    return 0
+
+
+def not_run_summary(runs: pd.DataFrame) -> str:
+    """The skipped and failed runs, one line per distinct reason with its count."""
+    lines = []
+    for status in ("skipped", "failed"):
+        mine = runs[runs["status"] == status]
+        if mine.empty:
+            continue
+        lines.append(f"{len(mine)} run{'s' * (len(mine) != 1)} {status}:")
+        for message, n in mine["message"].value_counts(sort=True).items():
+            lines.append(f"  {n:>4} x {message}")
+    return "\n".join(lines) + "\n" if lines else ""

@@ -1,0 +1,207 @@
+"""``optbench table``, ``plot``, ``report`` and ``export``: views of the stored runs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from optbench.errors import OptbenchError
+
+IMAGE_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+class Selection:
+    """The stored runs the filters select, with their config labels; traces on demand."""
+
+    def __init__(self, args: argparse.Namespace):
+        from optbench.analysis.selection import filter_runs, with_configs
+        from optbench.store import ResultStore
+
+        _refuse_paths(args.optimizer)
+        self.db = args.db
+        store = ResultStore(args.db, create=False)
+        try:
+            runs = store.runs()
+        finally:
+            store.close()
+        if runs.empty:
+            raise OptbenchError(f"the results database {args.db} holds no runs; `optbench run` adds some")
+        runs = filter_runs(runs, args.problem, args.optimizer, args.suite)
+        if runs.empty:
+            raise OptbenchError(
+                f"no stored runs in {args.db} match the filters (problem, optimizer and suite together)"
+            )
+        self.runs = with_configs(runs, args.by)
+        self._traces: pd.DataFrame | None = None
+
+    @property
+    def traces(self) -> pd.DataFrame:
+        if self._traces is None:
+            from optbench.store import ResultStore
+
+            store = ResultStore(self.db, create=False)
+            try:
+                self._traces = store.traces(self.runs["run_id"])
+            finally:
+                store.close()
+        return self._traces
+
+    def fronts(self) -> pd.DataFrame:
+        from optbench.store import ResultStore
+
+        store = ResultStore(self.db, create=False)
+        try:
+            return store.fronts(self.runs["run_id"])
+        finally:
+            store.close()
+
+
+def table_command(args: argparse.Namespace) -> int:
+    from optbench.analysis.terminal import summary_text, view_text
+
+    selection = Selection(args)
+    if args.view == "summary":
+        text = summary_text(selection.runs, args.format, args.nist)
+    else:
+        text = view_text(args.view, selection.runs, selection.traces, _options(args), args.format)
+    if args.output:
+        _write(Path(args.output), lambda path: path.write_text(text))
+        print(args.output)
+    else:
+        print(text, end="")
+    return 0
+
+
+def plot_command(args: argparse.Namespace) -> int:
+    from optbench.analysis import plots
+
+    selection = Selection(args)
+    runs = selection.runs
+    if args.kind == "front":
+        return _plot_fronts(args, selection)
+    if args.kind == "convergence":
+        x = args.x or plots.default_axis(runs)
+        draw = lambda problem: plots.convergence(runs, selection.traces, problem, x, args.hue)
+        problems = list(dict.fromkeys(runs.loc[~runs["status"].isin(["skipped", "failed"]), "problem"]))
+        if not problems:
+            raise OptbenchError("every selected run was skipped or failed: nothing to plot")
+        single = _single_problem(args, runs, problems)
+        return _save(single or problems, args.output, x, draw)
+    from optbench.analysis import profile_plots
+
+    options = _options(args, cost=args.x or "evals")
+    if args.kind == "fixed-budget":
+        draw = lambda problem: profile_plots.fixed_budget_figure(runs, selection.traces, problem, options.cost)
+        problems = list(dict.fromkeys(runs["problem"]))
+        return _save(_single_problem(args, runs, problems) or problems, args.output, "fixed_budget", draw)
+    draw = lambda _: profile_plots.FIGURES[args.kind](runs, selection.traces, options)
+    return _save(["all"], args.output, args.kind.replace("-", "_"), draw, name=args.kind.replace("-", "_"))
+
+
+def report_command(args: argparse.Namespace) -> int:
+    from optbench.analysis.report import write_report
+
+    selection = Selection(args)
+    path = Path(args.output)
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise OptbenchError(f"the report is an HTML file; give --output with .html, not {str(path)!r}")
+    html = write_report(selection, _options(args))
+    _write(path, lambda p: p.write_text(html, encoding="utf-8"))
+    print(path)
+    return 0
+
+
+def export_command(args: argparse.Namespace) -> int:
+    from optbench.analysis.export import export
+
+    selection = Selection(args)
+    written = export(selection.runs, selection.traces, selection.fronts(), args.format, Path(args.output))
+    print(f"{len(written)} files in {args.output}", file=sys.stderr)
+    for path in written:
+        print(path)
+    return 0
+
+
+def _plot_fronts(args: argparse.Namespace, selection: Selection) -> int:
+    """One plot of final Pareto fronts per multi-objective problem among the runs."""
+    from optbench.analysis.front_plots import front_plot, known_front
+
+    runs, fronts = selection.runs, selection.fronts()
+    problems = list(dict.fromkeys(runs.loc[runs["run_id"].isin(fronts["run_id"]), "problem"]))
+    if not problems:
+        raise OptbenchError("no stored Pareto fronts match the filters; run a Pareto method (nsga2) first")
+    draw = lambda problem: front_plot(runs, fronts, problem, known_front(problem))
+    return _save(_single_problem(args, runs, problems) or problems, args.output, "front", draw)
+
+
+def _single_problem(args: argparse.Namespace, runs: pd.DataFrame, problems: list[str]) -> list[str] | None:
+    """Where one image file is asked for and several problems match: the one the
+    --problem filter names exactly, else a clear error naming them."""
+    from optbench.analysis.selection import exact_problem
+
+    if not _is_image(args.output) or len(problems) <= 1:
+        return None
+    exact = exact_problem(runs, args.problem) if args.problem else None
+    if exact in problems:
+        return [exact]
+    listed = ", ".join(problems[:6]) + (", ..." if len(problems) > 6 else "")
+    raise OptbenchError(
+        f"{len(problems)} problems match ({listed}) but {args.output} is one image; "
+        "give one problem spec with --problem, or a folder as --output"
+    )
+
+
+def _save(problems: list[str], output: str | None, suffix: str, draw: Callable[[str], Any], name: str = "") -> int:
+    """Save ``draw(problem)`` for each problem: to ``output`` when it names one image file
+    (one problem only), else as ``PROBLEM_SUFFIX.png`` (or ``NAME.png``) in the folder ``output``."""
+    import matplotlib.pyplot as plt
+
+    folder = Path(output or "results/plots")
+    single = _is_image(output)
+    for problem in problems:
+        path = folder if single else folder / f"{name or _file_name(problem) + '_' + suffix}.png"
+        fig = draw(problem)
+        _write(path, lambda p, fig=fig: fig.savefig(p, dpi=120))
+        plt.close(fig)
+        print(path)
+    return 0
+
+
+def _write(path: Path, write: Callable[[Path], Any]) -> None:
+    """Write a file through a temporary sibling, renamed into place: never half a file."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.partial{path.suffix}")
+        write(partial)
+        partial.replace(path)
+    except OSError as err:
+        raise OptbenchError(f"cannot write {str(path)!r}: {err.strerror or err}") from None
+
+
+def _options(args: argparse.Namespace, cost: str | None = None) -> Any:
+    from optbench.analysis.views import Options
+
+    if not 0 < args.alpha < 1 if hasattr(args, "alpha") else False:
+        raise OptbenchError(f"--alpha must be between 0 and 1, got {args.alpha}")
+    if args.level is not None and not args.level > 0:
+        raise OptbenchError(f"--level must be positive, got {args.level}")
+    return Options(cost or args.cost, args.targets, args.level, getattr(args, "alpha", 0.05))
+
+
+def _refuse_paths(optimizers: list[str]) -> None:
+    for value in optimizers:
+        if "/" in value or value.lower().endswith((*IMAGE_SUFFIXES, ".html", ".csv")):
+            raise OptbenchError(f"-o means --optimizer in every command; to write to {value!r}, use --output {value}")
+
+
+def _is_image(output: str | None) -> bool:
+    return output is not None and Path(output).suffix.lower() in IMAGE_SUFFIXES
+
+
+def _file_name(spec: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in spec).strip("_")

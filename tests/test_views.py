@@ -1,0 +1,258 @@
+"""Tables, plots and views as a user reads them: comparable runs only, successes shown, a
+terminal-sized table, filters that know the defaults, the same flags everywhere."""
+
+import io
+import json
+import textwrap
+
+import jax
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import run_cli
+
+import optbench
+from optbench.analysis.fixed_target import ert
+from optbench.analysis.plots import convergence, default_axis
+from optbench.analysis.profiles import instance_costs, profile_score
+from optbench.analysis.selection import filter_runs, with_configs
+from optbench.analysis.targets import hitting_times
+from optbench.analysis.views import Options, ert_view, profile_view
+from optbench.cli import main
+
+
+@pytest.fixture(scope="module")
+def comparison(tmp_path_factory):
+    """Curve fits with a known optimum, a network without one, two budgets for gd."""
+    db = tmp_path_factory.mktemp("views") / "runs.sqlite"
+    optbench.run(
+        ["linear", "quadratic", "quadratic[n=50]", "xor"],
+        ["gd", "adam[learning_rate=[0.1,0.01]]", "lm", "scipy_bfgs"],
+        seeds=3,
+        max_steps=150,
+        db=db,
+    )
+    optbench.run(["linear"], ["gd"], seeds=2, max_steps=50, db=db)
+    return db
+
+
+def _table(db, *args):
+    code = main(["table", "--db", str(db), *args])
+    assert code == 0
+    return code
+
+
+def test_runs_of_different_budgets_are_separate_rows_with_their_budget(comparison, capsys):
+    _table(comparison, "-p", "linear", "-o", "gd", "--format", "csv")
+    table = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert sorted(zip(table["optimizer"], table["n_runs"])) == [("gd (150 steps)", 3), ("gd (50 steps)", 2)]
+    _table(comparison, "-p", "linear", "-o", "gd")
+    out = capsys.readouterr().out
+    assert "| budget" in out and "150 steps" in out and "50 steps" in out
+
+
+def test_terminal_summary_fits_120_columns_and_shows_successes(comparison, capsys):
+    _table(comparison)
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 120
+    header = out.splitlines()[0]
+    assert "| ok " in header and "| reached " in header
+    runs, _ = optbench.load_results(comparison)
+    lm = runs[(runs["problem"] == "quadratic") & (runs["optimizer"] == "lm")]
+    row = next(line for line in out.splitlines() if line.startswith("| quadratic ") and "| lm " in line)
+    assert f"| {int(lm['success'].sum())}/{len(lm)} " in row
+    assert "target: the budget's target loss when given, else f_opt + 1e-6*|f_opt| + 1e-12" in out
+
+
+def test_csv_keeps_every_column_and_the_success_target(comparison, capsys):
+    _table(comparison, "--format", "csv")
+    header = capsys.readouterr().out.splitlines()[0].split(",")
+    for column in ("statuses", "n_success", "target", "fun_q25", "fun_q75", "compile_s_median", "budget"):
+        assert column in header
+
+
+def test_filters_match_specs_with_explicit_defaults(comparison):
+    runs, _ = optbench.load_results(comparison)
+    adam = filter_runs(runs, optimizers=["adam[learning_rate=0.01]"])
+    assert set(adam["optimizer"]) == {"adam"}  # 0.01 is adam's default
+    assert set(filter_runs(runs, problems=["quadratic[n=100]"])["problem"]) == {"quadratic"}
+    assert set(filter_runs(runs, problems=["quadratic"])["problem"]) == {"quadratic", "quadratic[n=50]"}
+    grid = filter_runs(runs, optimizers=["adam[learning_rate=[0.1,0.01]]"])
+    assert set(grid["optimizer"]) == {"adam", "adam[learning_rate=0.1]"}
+
+
+def test_a_plot_of_one_problem_takes_the_spec_named_exactly(comparison, tmp_path, capsys):
+    image = tmp_path / "q.png"
+    assert main(["plot", "--db", str(comparison), "--problem", "quadratic", "--output", str(image)]) == 0
+    assert image.read_bytes()[:4] == b"\x89PNG"
+    assert (
+        main(["plot", "--db", str(comparison), "-p", "linear", "-p", "xor", "--output", str(tmp_path / "x.png")]) == 2
+    )
+    err = capsys.readouterr().err
+    assert "2 problems match (linear, xor)" in err and "--output" in err
+
+
+def test_o_means_optimizer_in_every_command(comparison, tmp_path, capsys):
+    folder = tmp_path / "plots"
+    assert main(["plot", "--db", str(comparison), "-o", "lm", "--output", str(folder)]) == 0
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "linear_steps.png",
+        "quadratic_n_50_steps.png",
+        "quadratic_steps.png",
+    ]  # lm skipped xor: nothing to draw there
+    assert main(["plot", "--db", str(comparison), "-o", str(tmp_path / "adam.png")]) == 2
+    assert "-o means --optimizer in every command" in capsys.readouterr().err
+    assert not (tmp_path / "adam").exists() and not (tmp_path / "adam.png").exists()
+
+
+def test_every_configuration_gets_its_own_style_and_many_are_drawn_in_panels():
+    rows, traces = [], []
+    names = [f"gd[learning_rate={r}]" for r in range(8)] + [f"lm[ftol={r}]" for r in range(5)] + ["ga"] * 3
+    for i, name in enumerate(dict.fromkeys(names)):
+        rows.append(
+            {"run_id": f"r{i}", "problem": "p", "optimizer": name, "optimizer_name": name.split("[")[0],
+             "status": "max_steps", "f_opt": 0.0, "budget": "{}", "params": "{}"}
+        )  # fmt: skip
+        traces += [{"run_id": f"r{i}", "step": s, "nfev": s + 1, "loss": (i + 1) / (s + 1)} for s in range(5)]
+    runs = pd.DataFrame(rows)
+    fig = convergence(runs, pd.DataFrame(traces), "p")
+    titled = [ax for ax in fig.axes if ax.get_visible()]
+    assert sorted(ax.get_title() for ax in titled) == ["evolutionary", "first_order", "least_squares"]
+    for ax in titled:
+        styles = [(line.get_color(), line.get_linestyle(), line.get_marker()) for line in ax.get_legend().get_lines()]
+        assert len(set(styles)) == len(styles)
+    assert sum(len(ax.get_legend().get_lines()) for ax in titled) == 14
+
+
+def test_the_default_x_axis_is_evaluations_when_step_costs_differ():
+    runs = pd.DataFrame(
+        {"optimizer": ["gd", "ga"], "status": ["max_steps"] * 2, "nfev": [100, 10_100], "nit": [100, 100]}
+    )
+    assert default_axis(runs) == "evals"
+    assert default_axis(runs[runs["optimizer"] == "gd"]) == "steps"
+
+
+def test_library_and_native_traces_start_at_the_initial_loss(comparison):
+    runs, traces = optbench.load_results(comparison)
+    mine = runs[(runs["problem"] == "quadratic") & (runs["seed"] == 0)].set_index("optimizer")["run_id"]
+    native = traces[traces["run_id"] == mine["gd"]]
+    library = traces[traces["run_id"] == mine["scipy_bfgs"]]
+    assert library["step"].iloc[0] == 0 and (library["step"] == 0).sum() == 1  # only the starting point
+    assert library["loss"].iloc[0] == pytest.approx(native["loss"].iloc[0], rel=1e-12)
+    assert library["step"].is_monotonic_increasing
+
+
+def test_listing_problems_builds_none_and_describe_shows_parameters(tmp_path):
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "slow.py").write_text(
+        textwrap.dedent('''
+        import optbench
+
+        @optbench.register_problem("never_built")
+        def never_built(size: int = 3, scale: float = 2.0):
+            """A problem whose factory fails: listing must not call it."""
+            raise RuntimeError("built")
+    ''')
+    )
+    listed = run_cli("list", "problems", "--plugins", str(plugins))
+    assert listed.returncode == 0 and "never_built" in listed.stdout and "factory fails" in listed.stdout
+    described = run_cli("describe", "never_built", "--plugins", str(plugins))
+    assert described.returncode == 2 and "built" in described.stderr and "Traceback" not in described.stderr
+    quadratic = run_cli("describe", "quadratic")
+    assert quadratic.returncode == 0
+    for text in ("n: int = 100", "noise: float = 0.5", "offers: grad, minibatch, residuals, value", "least-squares"):
+        assert text in quadratic.stdout
+    adam = run_cli("describe", "adam")
+    assert "learning_rate: float = 0.01" in adam.stdout and "Kingma" in adam.stdout
+
+
+def test_every_run_records_its_provenance_and_tables_can_group_by_it(comparison, capsys):
+    runs, _ = optbench.load_results(comparison)
+    versions = json.loads(runs["versions"].iloc[0])
+    assert versions["jax"] == jax.__version__ and versions["numpy"] == np.__version__ and "optax" in versions
+    assert runs["device"].str.startswith("cpu").all() and runs["host"].notna().all()
+    assert set(runs.loc[runs["problem"] == "xor", "float64"]) == {0}  # the network computes in float32
+    assert set(runs.loc[runs["problem"] == "linear", "float64"]) == {1}
+    grouped = with_configs(runs, ["device"])
+    assert grouped["config"].str.contains(r"\[device=cpu").all()
+    _table(comparison, "--by", "device", "-p", "linear", "-o", "lm")
+    assert "[device=cpu" in capsys.readouterr().out
+    assert main(["table", "--db", str(comparison), "--by", "colour"]) == 2
+    assert "cannot group by colour" in capsys.readouterr().err
+
+
+def test_the_ert_view_is_the_ert_of_the_hitting_times(comparison, capsys):
+    runs, traces = optbench.load_results(comparison)
+    runs = with_configs(runs)
+    view = ert_view(runs, traces, Options()).set_index(["problem", "optimizer", "level"])
+    direct = ert(hitting_times(runs, traces)).set_index(["problem", "config", "level"])
+    key = ("quadratic", "adam (150 steps)", 1e-2)
+    assert view.loc[key, "ert"] == direct.loc[key, "ert"]
+    assert view.loc[key, "ert_ci_low"] <= view.loc[key, "ert"] <= view.loc[key, "ert_ci_high"]
+    _table(comparison, "--view", "ert")
+    out = capsys.readouterr().out
+    assert "<=1e-02" in out and "tau=1e-01" in out
+    assert "no known optimum for xor" in out  # its targets fall back to the best loss found
+
+
+def test_the_profile_view_scores_the_instance_costs(comparison, capsys):
+    runs, traces = optbench.load_results(comparison)
+    runs = with_configs(runs[runs["problem"] != "xor"])
+    table = profile_view(runs, traces, Options()).set_index("optimizer")
+    costs = instance_costs(hitting_times(runs, traces, kind="precision"), 1e-6)
+    assert table["score"].to_dict() == pytest.approx(profile_score(costs).to_dict())
+    assert table["instances"].iloc[0] == 9  # linear, quadratic and quadratic[n=50], 3 seeds each
+    for view in ("stats", "profile", "fixed-budget"):
+        _table(comparison, "--view", view)
+        assert "optimizer" in capsys.readouterr().out
+
+
+def test_run_prints_each_skip_and_failure_reason_once_with_a_count(tmp_path):
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "broken.py").write_text(
+        textwrap.dedent('''
+        import optbench
+
+        @optbench.register_optimizer("broken")
+        def broken(learning_rate: float = 0.1):
+            """Fails when it is built."""
+            raise ValueError("no such method")
+    ''')
+    )
+    ran = run_cli(
+        *("run", "--plugins", str(plugins), "-p", "xor", "-p", "linear", "-o", "lm", "-o", "broken", "-o", "gd"),
+        *("--seeds", "2", "--max-steps", "20", "--db", str(tmp_path / "db.sqlite"), "--no-progress"),
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "2 runs skipped:" in ran.stderr and "2 x lm requires residuals, which xor does not offer" in ran.stderr
+    assert "4 runs failed:" in ran.stderr and "4 x ValueError: no such method" in ran.stderr
+
+
+BAD_VIEWS = [
+    (["table", "--view", "ert", "--targets", "precision", "-p", "xor"], "precision targets need a known optimum"),
+    (["table", "--view", "profile", "--level", "-1"], "--level must be positive"),
+    (["table", "--view", "stats", "--alpha", "2"], "--alpha must be between 0 and 1"),
+    (["plot", "--kind", "data-profile", "--x", "time"], "data profiles count evaluations"),
+    (["report", "--output", "report.pdf"], "the report is an HTML file"),
+    (["table", "-o", "nosuch"], "--optimizer 'nosuch' matches no stored run"),
+]
+
+
+@pytest.mark.parametrize("args, message", BAD_VIEWS)
+def test_bad_view_requests_are_one_message_and_exit_2(comparison, args, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main([*args, "--db", str(comparison)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.startswith("optbench: error:") and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_an_empty_database_says_so(tmp_path, capsys):
+    from optbench.store import ResultStore
+
+    ResultStore(tmp_path / "empty.sqlite").close()
+    for command in (["table"], ["plot"], ["report"], ["export", "--format", "csv"]):
+        assert main([*command, "--db", str(tmp_path / "empty.sqlite")]) == 2
+        assert "holds no runs" in capsys.readouterr().err
