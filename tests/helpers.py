@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -24,3 +25,11 @@ def db_rows(path: Path) -> list[tuple]:
             conn.execute("SELECT * FROM runs ORDER BY run_id").fetchall()
             + conn.execute("SELECT * FROM traces ORDER BY run_id, step").fetchall()
         )
+
+
+def plugin_dir(folder: Path, source: str, name: str = "plugin.py") -> Path:
+    """A plugin folder under ``folder`` holding one file with ``source`` (dedented)."""
+    plugins = folder / "plugins"
+    plugins.mkdir(exist_ok=True)
+    (plugins / name).write_text(textwrap.dedent(source))
+    return plugins

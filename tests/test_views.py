@@ -3,13 +3,12 @@ terminal-sized table, filters that know the defaults, the same flags everywhere.
 
 import io
 import json
-import textwrap
 
 import jax
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import run_cli
+from helpers import plugin_dir, run_cli
 
 import optbench
 from optbench.analysis.fixed_target import ert
@@ -17,7 +16,7 @@ from optbench.analysis.plots import convergence, default_axis
 from optbench.analysis.profiles import instance_costs, profile_score
 from optbench.analysis.selection import filter_runs, with_configs
 from optbench.analysis.targets import hitting_times
-from optbench.analysis.views import Options, ert_view, profile_view
+from optbench.analysis.views import Comparison, Options
 from optbench.cli import main
 
 
@@ -143,17 +142,16 @@ def test_library_and_native_traces_start_at_the_initial_loss(comparison):
 
 
 def test_listing_problems_builds_none_and_describe_shows_parameters(tmp_path):
-    plugins = tmp_path / "plugins"
-    plugins.mkdir()
-    (plugins / "slow.py").write_text(
-        textwrap.dedent('''
+    plugins = plugin_dir(
+        tmp_path,
+        '''
         import optbench
 
         @optbench.register_problem("never_built")
         def never_built(size: int = 3, scale: float = 2.0):
             """A problem whose factory fails: listing must not call it."""
             raise RuntimeError("built")
-    ''')
+        ''',
     )
     listed = run_cli("list", "problems", "--plugins", str(plugins))
     assert listed.returncode == 0 and "never_built" in listed.stdout and "factory fails" in listed.stdout
@@ -185,7 +183,7 @@ def test_every_run_records_its_provenance_and_tables_can_group_by_it(comparison,
 def test_the_ert_view_is_the_ert_of_the_hitting_times(comparison, capsys):
     runs, traces = optbench.load_results(comparison)
     runs = with_configs(runs)
-    view = ert_view(runs, traces, Options()).set_index(["problem", "optimizer", "level"])
+    view = Comparison(runs, traces, Options()).ert_table().set_index(["problem", "optimizer", "level"])
     direct = ert(hitting_times(runs, traces)).set_index(["problem", "config", "level"])
     key = ("quadratic", "adam (150 steps)", 1e-2)
     assert view.loc[key, "ert"] == direct.loc[key, "ert"]
@@ -199,7 +197,7 @@ def test_the_ert_view_is_the_ert_of_the_hitting_times(comparison, capsys):
 def test_the_profile_view_scores_the_instance_costs(comparison, capsys):
     runs, traces = optbench.load_results(comparison)
     runs = with_configs(runs[runs["problem"] != "xor"])
-    table = profile_view(runs, traces, Options()).set_index("optimizer")
+    table = Comparison(runs, traces, Options()).profile_table().set_index("optimizer")
     costs = instance_costs(hitting_times(runs, traces, kind="precision"), 1e-6)
     assert table["score"].to_dict() == pytest.approx(profile_score(costs).to_dict())
     assert table["instances"].iloc[0] == 9  # linear, quadratic and quadratic[n=50], 3 seeds each
@@ -209,17 +207,16 @@ def test_the_profile_view_scores_the_instance_costs(comparison, capsys):
 
 
 def test_run_prints_each_skip_and_failure_reason_once_with_a_count(tmp_path):
-    plugins = tmp_path / "plugins"
-    plugins.mkdir()
-    (plugins / "broken.py").write_text(
-        textwrap.dedent('''
+    plugins = plugin_dir(
+        tmp_path,
+        '''
         import optbench
 
         @optbench.register_optimizer("broken")
         def broken(learning_rate: float = 0.1):
             """Fails when it is built."""
             raise ValueError("no such method")
-    ''')
+        ''',
     )
     ran = run_cli(
         *("run", "--plugins", str(plugins), "-p", "xor", "-p", "linear", "-o", "lm", "-o", "broken", "-o", "gd"),

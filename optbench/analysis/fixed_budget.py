@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from optbench.analysis.targets import cost_column, finished
+from optbench.analysis.targets import cost_column, finished, run_slices
 
 
 def best_at_budgets(
@@ -27,17 +27,15 @@ def best_at_budgets(
     if budgets is None:
         budgets = default_budgets(traces[column])
     budgets = np.asarray(budgets, dtype=float)
-    ids = traces["run_id"].to_numpy()
-    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
-    ends = np.r_[starts[1:], len(ids)]
+    where = run_slices(traces)
     best, costs = traces["best_loss"].to_numpy(dtype=float), traces[column].to_numpy(dtype=float)
-    values = np.full((len(starts), len(budgets)), np.nan)
-    for i, (lo, hi) in enumerate(zip(starts, ends)):
-        last = np.searchsorted(costs[lo:hi], budgets, side="right") - 1
-        values[i, last >= 0] = best[lo:hi][last[last >= 0]]
-    info = runs.set_index("run_id").loc[ids[starts], ["problem", "config", "seed", "f_opt"]].reset_index()
+    values = np.full((len(where), len(budgets)), np.nan)
+    for i, rows in enumerate(where.values()):
+        last = np.searchsorted(costs[rows], budgets, side="right") - 1
+        values[i, last >= 0] = best[rows][last[last >= 0]]
+    info = runs.set_index("run_id").loc[list(where), ["problem", "config", "seed", "f_opt"]].reset_index()
     table = info.loc[info.index.repeat(len(budgets))].reset_index(drop=True)
-    table["budget"] = np.tile(budgets, len(starts))
+    table["budget"] = np.tile(budgets, len(where))
     table["best_loss"] = values.ravel()
     table["gap"] = table["best_loss"] - table.pop("f_opt")
     return table

@@ -22,7 +22,7 @@ def front_plot(runs: pd.DataFrame, fronts: pd.DataFrame, problem: str, true_fron
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    mine = runs[(runs["problem"] == problem) & runs["run_id"].isin(fronts["run_id"])]
+    mine = runs[(runs["problem"] == problem) & runs["run_id"].isin(fronts["run_id"].unique())]
     if mine.empty:
         raise OptbenchError(f"no stored Pareto fronts of {problem!r}; run a Pareto method (nsga2) on it first")
     fig, ax = plt.subplots(figsize=(6.5, 5), layout="constrained")

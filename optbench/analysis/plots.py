@@ -12,6 +12,7 @@ import pandas as pd
 
 from optbench.analysis.selection import ensure_configs
 from optbench.analysis.styles import distinct_styles, panels
+from optbench.analysis.targets import finished, run_slices
 from optbench.errors import OptbenchError
 
 X_AXES = {
@@ -56,7 +57,7 @@ def convergence(
     mine = runs[(runs["problem"] == problem) & ~runs["status"].isin(["skipped", "failed"])]
     if mine.empty:
         raise OptbenchError(f"no finished runs of {problem!r} to plot")
-    traces = traces[traces["run_id"].isin(mine["run_id"])]
+    mine, traces = finished(mine, traces)
     known = mine["f_opt"].notna().any()
     # Pareto runs: their loss is minus the hypervolume; without a known front the
     # hypervolume itself is drawn, on a linear axis.
@@ -81,7 +82,15 @@ def convergence(
         sharey=True,
         squeeze=False,
     )
-    curves = {c: _curves(g, traces, column, known, value) for c, g in mine.groupby("config", sort=False)}
+    where = run_slices(traces)
+    xs, ys = traces[column].to_numpy(dtype=float), traces[value].to_numpy(dtype=float)
+    curves = {
+        config: [
+            _curve(xs[where[r]], ys[where[r]], f if known else None, status)
+            for r, f, status in zip(group["run_id"], group["f_opt"], group["status"])
+        ]
+        for config, group in mine.groupby("config", sort=False)
+    }
     starts = [v[np.isfinite(v)][:1] for c in curves.values() for _, v, _ in c]
     top = None
     if value == "loss" and starts and np.concatenate(starts).size:
@@ -108,14 +117,6 @@ def convergence(
     return fig
 
 
-def _curves(group: pd.DataFrame, traces: pd.DataFrame, column: str, known: bool, value: str) -> list:
-    rows = traces.groupby("run_id", sort=False)
-    return [
-        _curve(rows.get_group(rid) if rid in rows.groups else traces.iloc[:0], column, f if known else None, s, value)
-        for rid, f, s in zip(group["run_id"], group["f_opt"], group["status"])
-    ]
-
-
 def _draw_panel(
     ax: Any, members: list[str], curves: dict, styles: dict, runs: pd.DataFrame, hue: Any, top: Any
 ) -> bool:
@@ -135,9 +136,9 @@ def _draw_panel(
         (line,) = ax.plot(grid, median, label=label, **style)
         color = line.get_color()
         ax.fill_between(grid, low, high, color=color, alpha=0.15 if hue else 0.2, linewidth=0, label=f"_band {label}")
-        for xs, ys, finished in curves[config]:
+        for xs, ys, carry_on in curves[config]:
             end = np.flatnonzero(np.isfinite(ys))
-            if not finished and len(end):  # diverged: a cross at its last finite point
+            if not carry_on and len(end):  # diverged: a cross at its last finite point
                 crosses.append((xs[end[-1]], ys[end[-1]], color, label))
     # A diverged run must not squash the others: the y axis stops at 100x the highest
     # starting value, and a cross beyond that sits on the top edge.
@@ -177,11 +178,7 @@ def _styles(runs: pd.DataFrame, hue: str) -> dict[str, tuple[str, dict[str, Any]
     return styles
 
 
-def _curve(
-    trace: pd.DataFrame, column: str, f_opt: float | None, status: str, value: str = "loss"
-) -> tuple[np.ndarray, np.ndarray, bool]:
-    xs = trace[column].to_numpy(dtype=float)
-    ys = trace[value].to_numpy(dtype=float)
+def _curve(xs: np.ndarray, ys: np.ndarray, f_opt: float | None, status: str) -> tuple[np.ndarray, np.ndarray, bool]:
     if f_opt is not None:
         # Below rounding error the distance to the optimum is noise; floor it for the log axis.
         ys = np.maximum(ys - f_opt, np.finfo(float).eps * max(abs(f_opt), 1e-300))

@@ -12,7 +12,8 @@ from optbench.analysis.fixed_budget import best_at_budgets
 from optbench.analysis.fixed_target import runtime_ecdf
 from optbench.analysis.profiles import data_profile, performance_profile, performance_ratios
 from optbench.analysis.styles import distinct_styles
-from optbench.analysis.targets import COST_LABELS, hitting_times
+from optbench.analysis.targets import COST_LABELS
+from optbench.analysis.views import Comparison, Options
 from optbench.errors import OptbenchError
 
 
@@ -41,10 +42,10 @@ def _steps(ax: Any, table: pd.DataFrame, x: str, y: str, by: str) -> int:
     return len(styles)
 
 
-def ecdf_figure(runs: pd.DataFrame, traces: pd.DataFrame, options: Any) -> Any:
+def ecdf_figure(comparison: Comparison) -> Any:
     """Runtime ECDF per config, aggregated over the problems and every target level
     (COCO's 51 precisions where the optimum is known, More-Wild's taus elsewhere)."""
-    hits = hitting_times(runs, traces, options.cost, kind=options.kind)
+    hits, options = comparison.hits, comparison.options
     table = runtime_ecdf(hits)
     fig, ax = _figure()
     n = _steps(ax, table, "cost", "fraction", "config")
@@ -60,12 +61,10 @@ def ecdf_figure(runs: pd.DataFrame, traces: pd.DataFrame, options: Any) -> Any:
     return fig
 
 
-def profile_figure(runs: pd.DataFrame, traces: pd.DataFrame, options: Any) -> Any:
+def profile_figure(comparison: Comparison) -> Any:
     """The Dolan-Moré performance profile of the cost to reach the options' level, over
     (problem, seed) instances."""
-    from optbench.analysis.views import profile_costs
-
-    costs = profile_costs(runs, traces, options)
+    costs, options = comparison.profile_costs(), comparison.options
     ratios = performance_ratios(costs).to_numpy()
     top = ratios[np.isfinite(ratios)].max() if np.isfinite(ratios).any() else 2.0
     taus = np.unique(np.concatenate([[1.0], np.geomspace(1.0, max(top, 2.0) * 1.5, 300)]))
@@ -83,15 +82,14 @@ def profile_figure(runs: pd.DataFrame, traces: pd.DataFrame, options: Any) -> An
     return fig
 
 
-def data_profile_figure(runs: pd.DataFrame, traces: pd.DataFrame, options: Any) -> Any:
+def data_profile_figure(comparison: Comparison) -> Any:
     """Moré-Wild data profile: the share of instances solved within alpha simplex
     gradients (n + 1 evaluations)."""
-    from optbench.analysis.views import profile_costs
-
+    options = comparison.options
     if options.cost != "evals":
         raise OptbenchError("data profiles count evaluations: use --x evals")
-    costs = profile_costs(runs, traces, options)
-    sizes = _n_params(runs)
+    costs = comparison.profile_costs()
+    sizes = _n_params(comparison.runs)
     n = pd.Series([sizes.get(p, np.nan) for p, _ in costs.columns], index=costs.columns)
     if n.isna().any():
         raise OptbenchError("data profiles need the number of parameters of each problem; rerun with this optbench")
@@ -149,7 +147,7 @@ def fixed_budget_figure(runs: pd.DataFrame, traces: pd.DataFrame, problem: str, 
 FIGURES = {"ecdf": ecdf_figure, "profile": profile_figure, "data-profile": data_profile_figure}
 
 
-def _level_text(options: Any) -> str:
+def _level_text(options: Options) -> str:
     return f"precision {options.level_of('precision'):g} / tau {options.level_of('tau'):g}"
 
 

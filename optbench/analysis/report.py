@@ -25,17 +25,18 @@ TEXT_COLUMNS = {"problem", "optimizer", "budget", "statuses", "measure", "optimi
 
 def write_report(selection: Any, options: views.Options) -> str:
     """The report's HTML for the runs of a ``Selection`` (see ``optbench.cli.views``)."""
-    runs, traces = selection.runs, selection.traces
+    runs = selection.runs
     sections = [
-        ("setup", "What was run", _setup(runs, selection.db)),
+        ("setup", "What was run", _setup(runs)),
         ("summary", "Summary", _summary(runs)),
     ]
     if (~runs["status"].isin(["skipped", "failed"])).any():
+        comparison = views.Comparison(runs, selection.traces, options)
         sections += [
-            ("fixed-target", "Fixed-target views", _fixed_target(runs, traces, options)),
-            ("ert", "Expected running time", _ert(runs, traces, options)),
-            ("stats", "Statistics", _stats(runs, traces, options)),
-            ("convergence", "Convergence per problem", _convergence(runs, traces)),
+            ("fixed-target", "Fixed-target views", _fixed_target(comparison)),
+            ("ert", "Expected running time", _ert(comparison)),
+            ("stats", "Statistics", _stats(comparison)),
+            ("convergence", "Convergence per problem", _convergence(comparison)),
         ]
     fronts = selection.fronts()
     if not fronts.empty:
@@ -64,7 +65,7 @@ entry to hide or show its line, double-click to show it alone.</p>
 """
 
 
-def _setup(runs: pd.DataFrame, db: str) -> str:
+def _setup(runs: pd.DataFrame) -> str:
     seeds = runs.groupby(["problem", "config"])["seed"].nunique()
     facts = {
         "suites": ", ".join(sorted(s or "(command line)" for s in set(runs["suite"]))),
@@ -105,45 +106,62 @@ def _summary(runs: pd.DataFrame) -> str:
     return out
 
 
-def _fixed_target(runs: pd.DataFrame, traces: pd.DataFrame, options: views.Options) -> str:
+def _fixed_target(comparison: views.Comparison) -> str:
     from optbench.analysis import profile_plots
 
-    note = views.reference_note(runs, traces, options)
-    parts = [f'<p class="note">Cost axis: {options.cost}. {html.escape(note)}</p>']
-    parts.append(figure(profile_plots.ecdf_figure(runs, traces, options), "ecdf",
-                        "Runtime ECDF: the share of (run, target) pairs reached within a cost, over every problem "
-                        "and target (COCO's precisions 10^2 ... 10^-8 where the optimum is known)."))  # fmt: skip
-    parts.append(figure(profile_plots.profile_figure(runs, traces, options), "profile",
-                        "Dolan-Moré performance profile over (problem, seed) instances: the share of instances on "
-                        "which a configuration was within a factor tau of the fastest."))  # fmt: skip
-    if options.cost == "evals" and runs["n_params"].notna().all():
-        parts.append(figure(profile_plots.data_profile_figure(runs, traces, options), "data-profile",
-                            "Moré-Wild data profile: the share of instances solved within alpha simplex "
-                            "gradients (n + 1 evaluations)."))  # fmt: skip
-    parts.append("<h3>Profile scores</h3>" + table(views.profile_view(runs, traces, options)))
-    parts.append('<p class="note">solved: share of instances reaching the target; rho_1, rho_2, rho_4: the '
-                 "performance profile at tau = 1, 2, 4; score: AlgoPerf's area under the profile over tau in "
-                 "[1, 4], divided by 3.</p>")  # fmt: skip
+    options = comparison.options
+    parts = [f'<p class="note">Cost axis: {options.cost}. {html.escape(comparison.reference_note())}</p>']
+    parts.append(
+        figure(
+            profile_plots.ecdf_figure(comparison),
+            "ecdf",
+            "Runtime ECDF: the share of (run, target) pairs reached within a cost, over every problem "
+            "and target (COCO's precisions 10^2 ... 10^-8 where the optimum is known).",
+        )
+    )
+    parts.append(
+        figure(
+            profile_plots.profile_figure(comparison),
+            "profile",
+            "Dolan-Moré performance profile over (problem, seed) instances: the share of instances on "
+            "which a configuration was within a factor tau of the fastest.",
+        )
+    )
+    if options.cost == "evals" and comparison.runs["n_params"].notna().all():
+        parts.append(
+            figure(
+                profile_plots.data_profile_figure(comparison),
+                "data-profile",
+                "Moré-Wild data profile: the share of instances solved within alpha simplex "
+                "gradients (n + 1 evaluations).",
+            )
+        )
+    parts.append("<h3>Profile scores</h3>" + table(comparison.profile_table()))
+    parts.append(
+        '<p class="note">solved: share of instances reaching the target; rho_1, rho_2, rho_4: the '
+        "performance profile at tau = 1, 2, 4; score: AlgoPerf's area under the profile over tau in "
+        "[1, 4], divided by 3.</p>"
+    )
     return "\n".join(parts)
 
 
-def _ert(runs: pd.DataFrame, traces: pd.DataFrame, options: views.Options) -> str:
-    table_ = views.ert_view(runs, traces, options).drop(columns=["level"])
-    return table(table_) + (
-        f'<p class="note">ERT: the {options.cost} a configuration needs on average to reach a target, counting the '
-        "whole cost of runs that missed it: (sum of hitting times + sum of the costs of runs that missed) / number "
-        "that reached it; inf when none did. ert_ci_low/high: 95% percentile bootstrap interval over the runs.</p>"
+def _ert(comparison: views.Comparison) -> str:
+    return table(comparison.ert_table().drop(columns=["level"])) + (
+        f'<p class="note">ERT: the {comparison.options.cost} a configuration needs on average to reach a target, '
+        "counting the whole cost of runs that missed it: (sum of hitting times + sum of the costs of runs that "
+        "missed) / number that reached it; inf when none did. ert_ci_low/high: 95% percentile bootstrap interval "
+        "over the runs.</p>"
     )
 
 
-def _stats(runs: pd.DataFrame, traces: pd.DataFrame, options: views.Options) -> str:
-    parts = views.stats_view(runs, traces, options)
+def _stats(comparison: views.Comparison) -> str:
+    parts, alpha = comparison.stats(), comparison.options.alpha
     tests = parts["tests"]
     out = "<h3>Medians with 95% bootstrap intervals</h3>" + table(parts["medians"])
     out += (
-        f"<h3>Pairwise tests (Mann-Whitney U, two-sided, Holm-corrected per problem, alpha {options.alpha:g})</h3>"
+        f"<h3>Pairwise tests (Mann-Whitney U, two-sided, Holm-corrected per problem, alpha {alpha:g})</h3>"
         + (table(tests, highlight="significant") if not tests.empty else "<p>No pairs to compare.</p>")
-        + f'<p class="note">{html.escape(views.power_note(tests, options.alpha))}</p>'
+        + f'<p class="note">{html.escape(views.power_note(tests, alpha))}</p>'
     )
     ranks, friedman = parts["ranks"], parts["friedman"].iloc[0]
     if not ranks.empty and ranks["problems"].max() >= 2:
@@ -156,21 +174,21 @@ def _stats(runs: pd.DataFrame, traces: pd.DataFrame, options: views.Options) -> 
     return out
 
 
-def _convergence(runs: pd.DataFrame, traces: pd.DataFrame) -> str:
+def _convergence(comparison: views.Comparison) -> str:
     from optbench.analysis.plots import convergence, default_axis
 
+    runs, traces = comparison.runs, comparison.traces
     x = default_axis(runs)
-    done = runs[~runs["status"].isin(["skipped", "failed"])]
     parts = []
-    for problem in dict.fromkeys(done["problem"]):
-        parts.append(figure(convergence(done, traces, problem, x), f"conv-{len(parts)}", f"{problem}, against {x}."))
+    for problem in dict.fromkeys(runs["problem"]):
+        parts.append(figure(convergence(runs, traces, problem, x), f"conv-{len(parts)}", f"{problem}, against {x}."))
     return "\n".join(parts)
 
 
 def _fronts(runs: pd.DataFrame, fronts: pd.DataFrame) -> str:
     from optbench.analysis.front_plots import front_plot, known_front
 
-    problems = dict.fromkeys(runs.loc[runs["run_id"].isin(fronts["run_id"]), "problem"])
+    problems = dict.fromkeys(runs.loc[runs["run_id"].isin(fronts["run_id"].unique()), "problem"])
     return "\n".join(
         figure(front_plot(runs, fronts, p, known_front(p)), f"front-{i}", f"{p}: final fronts.")
         for i, p in enumerate(problems)

@@ -85,13 +85,15 @@ def pairwise_tests(values: pd.DataFrame, alpha: float = 0.05, measure: str = "va
 
 def bootstrap_ci(
     values: Sequence[float],
-    statistic: Callable[[np.ndarray], float] = np.median,
+    statistic: Callable[..., np.ndarray] = np.median,
     confidence: float = 0.95,
     n_resamples: int = 2000,
     seed: int = 0,
 ) -> tuple[float, float]:
     """A percentile bootstrap confidence interval of ``statistic`` over ``values``
-    (scipy.stats.bootstrap, seeded: the same data give the same interval). The interval
+    (scipy.stats.bootstrap, seeded: the same data give the same interval). ``statistic``
+    is a numpy reduction taking ``axis`` (``np.median``, ``np.mean``), so every resample
+    is computed in one call. The interval
     is (nan, nan) for fewer than two values. A statistic may be infinite (an ERT with no
     success in a resample); the interval then reaches inf.
 
@@ -104,7 +106,7 @@ def bootstrap_ci(
         return (float("nan"), float("nan"))
     result = bootstrap(
         (data,),
-        lambda x, axis=-1: np.apply_along_axis(statistic, axis, x),
+        lambda x, axis=-1: statistic(x, axis=axis),
         confidence_level=confidence,
         n_resamples=n_resamples,
         method="percentile",

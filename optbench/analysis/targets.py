@@ -51,11 +51,21 @@ def cost_column(cost: str) -> str:
 
 def finished(runs: pd.DataFrame, traces: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The runs that have a trace (skipped and failed runs have none), and their traces."""
-    traced = runs[runs["run_id"].isin(traces["run_id"])]
-    mine = traces[traces["run_id"].isin(traced["run_id"])]
+    traced_ids = traces["run_id"].unique()  # membership tests against the unique ids: fast
+    traced = runs[runs["run_id"].isin(traced_ids)]
+    mine = traces if len(traced) == len(traced_ids) else traces[traces["run_id"].isin(traced["run_id"])]
     if not mine["run_id"].is_monotonic_increasing:  # each run's rows together, in trace order
         mine = mine.sort_values("run_id", kind="stable")
     return ensure_configs(traced), mine
+
+
+def run_slices(traces: pd.DataFrame) -> dict[str, slice]:
+    """Where each run's rows lie in ``traces``, whose rows are grouped by run (as
+    ``finished`` returns them)."""
+    ids = traces["run_id"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else np.zeros(0, int)
+    ends = np.r_[starts[1:], len(ids)]
+    return {ids[s]: slice(s, e) for s, e in zip(starts, ends)}
 
 
 def targets(
@@ -119,24 +129,18 @@ def hitting_times(
     if target_table is None:
         target_table = targets(runs, traces, kind)
     target_table = target_table[target_table["run_id"].isin(runs["run_id"])]
-    # Traces are stored in run order; one slice of the arrays per run.
-    ids = traces["run_id"].to_numpy()
     best = traces["best_loss"].to_numpy(dtype=float)
     costs = traces[column].to_numpy(dtype=float)
-    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
-    bounds = dict(zip(ids[starts], zip(starts, np.r_[starts[1:], len(ids)])))
-    by_run = target_table.groupby("run_id", sort=False)
+    where = run_slices(traces)
+    levels = target_table["target"].to_numpy(dtype=float)
     hit_cost = np.full(len(target_table), np.nan)
     spent = np.full(len(target_table), np.nan)
-    position = pd.Series(np.arange(len(target_table)), index=target_table.index)
-    for run_id, rows in by_run.indices.items():
-        lo, hi = bounds[run_id]
-        index = position.iloc[rows].to_numpy()
-        first = first_reached(best[lo:hi], target_table["target"].to_numpy()[rows])
-        reached = first < hi - lo
-        run_costs = costs[lo:hi]
-        hit_cost[index[reached]] = run_costs[first[reached]]
-        spent[index] = np.nanmax(run_costs)
+    for run_id, rows in target_table.groupby("run_id", sort=False).indices.items():
+        run_best, run_costs = best[where[run_id]], costs[where[run_id]]
+        first = first_reached(run_best, levels[rows])
+        reached = first < len(run_best)
+        hit_cost[rows[reached]] = run_costs[first[reached]]
+        spent[rows] = np.nanmax(run_costs)
     info = runs.set_index("run_id")[["problem", "config", "seed"]]
     out = target_table.join(info, on="run_id")
     out["hit"] = ~np.isnan(hit_cost)

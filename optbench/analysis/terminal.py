@@ -151,17 +151,17 @@ def summary_text(runs: pd.DataFrame, fmt: str = "markdown", nist_only: bool = Fa
     return text
 
 
-def view_text(view: str, runs: pd.DataFrame, traces: pd.DataFrame, options: views.Options, fmt: str) -> str:
+def view_text(view: str, comparison: views.Comparison, fmt: str) -> str:
     """A fixed-target or fixed-budget view (``ert``, ``stats``, ``profile``,
     ``fixed-budget``) as CSV, LaTeX or, for a terminal, markdown with its caption."""
     render = {"ert": _ert_text, "stats": _stats_text, "profile": _profile_text, "fixed-budget": _fixed_budget_text}
     if view not in render:
         raise OptbenchError(f"unknown view {view!r}; choose one of summary, {', '.join(render)}")
-    return render[view](runs, traces, options, fmt)
+    return render[view](comparison, fmt)
 
 
-def _ert_text(runs: pd.DataFrame, traces: pd.DataFrame, options: views.Options, fmt: str) -> str:
-    table = views.ert_view(runs, traces, options)
+def _ert_text(comparison: views.Comparison, fmt: str) -> str:
+    table = comparison.ert_table()
     if fmt != "markdown":
         return format_table(table, fmt)
     parts = [
@@ -170,50 +170,49 @@ def _ert_text(runs: pd.DataFrame, traces: pd.DataFrame, options: views.Options, 
         if not wide.empty
     ]
     caption = (
-        f"ERT: the expected {options.cost} to reach f - f_opt <= the column's precision (or More-Wild's test at "
-        "tau), with (runs that reached it/runs); a run that misses it adds its whole cost."
+        f"ERT: the expected {comparison.options.cost} to reach f - f_opt <= the column's precision (or More-Wild's "
+        "test at tau), with (runs that reached it/runs); a run that misses it adds its whole cost."
     )
-    return "\n".join(parts) + _wrap(caption) + _wrap(views.reference_note(runs, traces, options))
+    return "\n".join(parts) + _wrap(caption) + _wrap(comparison.reference_note())
 
 
-def _profile_text(runs: pd.DataFrame, traces: pd.DataFrame, options: views.Options, fmt: str) -> str:
-    table = views.profile_view(runs, traces, options)
+def _profile_text(comparison: views.Comparison, fmt: str) -> str:
+    table = comparison.profile_table()
     if fmt != "markdown":
         return format_table(table, fmt)
+    options = comparison.options
     caption = (
         f"Dolan-More performance profile of the {options.cost} to the target (precision "
         f"{options.level_of('precision'):g}, tau {options.level_of('tau'):g}) over (problem, seed) instances: "
         "solved, fastest, within 2x and 4x of the fastest; score: AlgoPerf's area under the profile up to 4x."
     )
-    return (
-        format_table(table, fmt, PROFILE_COLUMNS) + _wrap(caption) + _wrap(views.reference_note(runs, traces, options))
-    )
+    return format_table(table, fmt, PROFILE_COLUMNS) + _wrap(caption) + _wrap(comparison.reference_note())
 
 
-def _fixed_budget_text(runs: pd.DataFrame, traces: pd.DataFrame, options: views.Options, fmt: str) -> str:
-    table = views.fixed_budget_view(runs, traces, options)
+def _fixed_budget_text(comparison: views.Comparison, fmt: str) -> str:
+    table = comparison.fixed_budget_table()
     if fmt != "markdown":
         return format_table(table, fmt)
-    caption = f"median best loss (its gap to f_opt where known) once {options.cost} reached each budget"
+    caption = f"median best loss (its gap to f_opt where known) once {comparison.options.cost} reached each budget"
     return format_table(table, fmt, fixed_budget_columns(table)) + _wrap(caption)
 
 
-def _stats_text(runs: pd.DataFrame, traces: pd.DataFrame, options: views.Options, fmt: str) -> str:
-    parts = views.stats_view(runs, traces, options)
+def _stats_text(comparison: views.Comparison, fmt: str) -> str:
+    parts, alpha = comparison.stats(), comparison.options.alpha
     tests = parts["tests"]
     if fmt != "markdown":
         return format_table(tests, fmt)
     significant = tests[tests["significant"]] if not tests.empty else tests
-    text = f"Significant differences (Mann-Whitney U, two-sided, Holm per problem, alpha {options.alpha:g}):\n"
+    text = f"Significant differences (Mann-Whitney U, two-sided, Holm per problem, alpha {alpha:g}):\n"
     text += format_table(significant, fmt, TEST_COLUMNS) if not significant.empty else "  none\n"
     text += f"{len(tests) - len(significant)} of {len(tests)} pairs show no significant difference.\n"
-    text += _wrap(views.power_note(tests, options.alpha))
+    text += _wrap(views.power_note(tests, alpha))
     ranks = parts["ranks"]
     if not ranks.empty and ranks["problems"].max() >= 2:
         friedman = parts["friedman"].iloc[0]
         text += f"\nAverage ranks of the median final loss over {ranks['problems'].max()} problems"
         text += f" (Friedman p = {friedman['p']:.3g}):\n" + format_table(ranks.drop(columns="problems"), fmt)
-    return text + _wrap(views.reference_note(runs, traces, options))
+    return text + _wrap(comparison.reference_note())
 
 
 def _wrap(text: str) -> str:

@@ -1,8 +1,9 @@
-"""The tables behind ``optbench table --view``: each a DataFrame built from the stored
-runs and traces by the analysis functions, with the terminal columns that show it."""
+"""The tables behind ``optbench table --view`` and the report: each a DataFrame built by
+the analysis functions from one ``Comparison``, which computes the hitting times once."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,8 +14,9 @@ from optbench.analysis.fixed_target import ert
 from optbench.analysis.formatting import count, number
 from optbench.analysis.profiles import instance_costs, performance_profile, profile_score
 from optbench.analysis.stats import Ranks, average_ranks, bootstrap_ci, pairwise_tests
-from optbench.analysis.targets import finished, hitting_times, level_label, targets
+from optbench.analysis.targets import TAUS, finished, hitting_times, level_label, targets
 from optbench.errors import OptbenchError
+from optbench.trace import PRECISIONS
 
 DISPLAY_LEVELS = {"precision": (1e0, 1e-2, 1e-4, 1e-6, 1e-8), "tau": (1e-1, 1e-3, 1e-5, 1e-7)}
 DEFAULT_LEVEL = {"precision": 1e-6, "tau": 1e-3}
@@ -34,122 +36,133 @@ class Options:
         return DEFAULT_LEVEL[kind] if self.level is None else self.level
 
 
-def hits_for(runs: pd.DataFrame, traces: pd.DataFrame, options: Options, levels: dict | None = None) -> pd.DataFrame:
-    """Hitting times at the display levels (or ``levels`` per kind) and the options' level."""
-    levels = levels or DISPLAY_LEVELS
-    chosen = {k: sorted({*levels[k], options.level_of(k)}, reverse=True) for k in levels}
-    table = targets(runs, traces, options.kind, precisions=chosen["precision"], taus=chosen["tau"])
-    if table.empty:
-        raise OptbenchError("no finished runs with a trace to measure (every run was skipped or failed)")
-    return hitting_times(runs, traces, options.cost, table)
+class Comparison:
+    """The finished runs of a comparison, their traces, and what its views measure; the
+    hitting times (every target of the grid, on the options' cost axis) are computed
+    once and shared by every view and figure."""
 
+    def __init__(self, runs: pd.DataFrame, traces: pd.DataFrame, options: Options = Options()):
+        self.runs, self.traces = finished(runs, traces)
+        if self.runs.empty:
+            raise OptbenchError("no finished runs with a trace to measure (every run was skipped or failed)")
+        self.options = options
 
-def reference_note(runs: pd.DataFrame, traces: pd.DataFrame, options: Options) -> str:
-    """Which problems' targets are relative to the best loss found, and why."""
-    runs, _ = finished(runs, traces)
-    unknown = sorted(set(runs.loc[runs["f_opt"].isna(), "problem"]))
-    if options.kind == "precision" or not unknown:
-        return ""
-    if options.kind == "tau":
-        return "targets: More-Wild's test f(x0) - f(x) >= (1 - tau)(f(x0) - f_L); f_L is f_opt where known\n"
-    return (
-        f"no known optimum for {', '.join(unknown)}: their targets use More-Wild's test against f_L, "
-        "the best loss any run of the comparison found (tau levels)\n"
-    )
+    @functools.cached_property
+    def hits(self) -> pd.DataFrame:
+        """Hitting times at COCO's 51 precisions (or More-Wild's taus) and the level."""
+        precisions = sorted({*PRECISIONS, self.options.level_of("precision")}, reverse=True)
+        taus = sorted({*TAUS, self.options.level_of("tau")}, reverse=True)
+        table = targets(self.runs, self.traces, self.options.kind, precisions=precisions, taus=taus)
+        return hitting_times(self.runs, self.traces, self.options.cost, table)
 
+    def at_level(self) -> pd.DataFrame:
+        """The hitting times at the options' level (per kind of target)."""
+        hits = self.hits
+        level = hits["kind"].map({k: self.options.level_of(k) for k in ("precision", "tau")})
+        return hits[np.isclose(hits["level"], level, rtol=1e-12, atol=0.0)]
 
-def ert_view(runs: pd.DataFrame, traces: pd.DataFrame, options: Options) -> pd.DataFrame:
-    """ERT and success rate per problem, config and display level, with 95% percentile
-    bootstrap intervals of the ERT over the runs."""
-    hits = hits_for(runs, traces, options)
-    table = ert(hits)
-    low, high = [], []
-    for _, group in hits.groupby(["problem", "config", "kind", "level"], sort=False):
-        paid = np.where(group["hit"], group["cost"], group["spent"])
-        interval = _ert_interval(paid, group["hit"].to_numpy())
-        low.append(interval[0])
-        high.append(interval[1])
-    table["ert_ci_low"], table["ert_ci_high"] = low, high
-    table["target"] = [level_label(k, v) for k, v in zip(table["kind"], table["level"])]
-    return table.rename(columns={"config": "optimizer"})
+    def reference_note(self) -> str:
+        """Which problems' targets are relative to the best loss found, and why."""
+        unknown = sorted(set(self.runs.loc[self.runs["f_opt"].isna(), "problem"]))
+        if self.options.kind == "precision" or not unknown:
+            return ""
+        if self.options.kind == "tau":
+            return "targets: More-Wild's test f(x0) - f(x) >= (1 - tau)(f(x0) - f_L); f_L is f_opt where known\n"
+        return (
+            f"no known optimum for {', '.join(unknown)}: their targets use More-Wild's test against f_L, "
+            "the best loss any run of the comparison found (tau levels)\n"
+        )
 
+    def ert_table(self) -> pd.DataFrame:
+        """ERT and success rate per problem, config and display level (and the options'
+        level), with 95% percentile bootstrap intervals of the ERT over the runs."""
+        hits, keep = self.hits, np.zeros(len(self.hits), bool)
+        for kind, levels in DISPLAY_LEVELS.items():
+            wanted = np.array([*levels, self.options.level_of(kind)])
+            near = np.isclose(hits["level"].to_numpy()[:, None], wanted[None, :], rtol=1e-12, atol=0.0).any(axis=1)
+            keep |= (hits["kind"] == kind).to_numpy() & near
+        hits = hits[keep]
+        table = ert(hits)
+        intervals = [
+            _ert_interval(np.where(g["hit"], g["cost"], g["spent"]), g["hit"].to_numpy())
+            for _, g in hits.groupby(["problem", "config", "kind", "level"], sort=False)
+        ]
+        table["ert_ci_low"], table["ert_ci_high"] = zip(*intervals) if intervals else ([], [])
+        table["target"] = [level_label(k, v) for k, v in zip(table["kind"], table["level"])]
+        return table.rename(columns={"config": "optimizer"})
 
-def stats_view(runs: pd.DataFrame, traces: pd.DataFrame, options: Options) -> dict[str, pd.DataFrame]:
-    """``medians``: per problem and config, the median final loss and the ERT at the
-    options' level, each with a 95% bootstrap interval; ``tests``: pairwise Mann-Whitney
-    tests (Holm-corrected per problem) on the final loss and on the hitting time (failures
-    rank worst); ``ranks``: average ranks of the median final loss across problems, with
-    Friedman's test in ``friedman``."""
-    runs, traces = finished(runs, traces)
-    hits = hits_for(runs, traces, options, levels={"precision": (), "tau": ()})
-    hits = hits[[lvl == options.level_of(k) for k, lvl in zip(hits["kind"], hits["level"])]]
-    final = runs[["problem", "config", "fun"]].rename(columns={"fun": "value"})
-    reached = hits.assign(value=hits["cost"].where(hits["hit"], np.inf))
-    label = {k: level_label(k, options.level_of(k)) for k in ("precision", "tau")}
-    tests = pd.concat(
-        [
-            pairwise_tests(final, options.alpha, measure="final loss"),
-            *(
-                pairwise_tests(group, options.alpha, measure=f"{options.cost} to {label[kind]}")
-                for kind, group in reached.groupby("kind")
-            ),
-        ],
-        ignore_index=True,
-    )
-    medians = _medians(final, ert(hits), options)
-    scores = medians.pivot_table(index="problem", columns="optimizer", values="final_median", sort=False)
-    try:
-        ranks = average_ranks(scores)
-    except OptbenchError:
-        ranks = Ranks(pd.Series(dtype=float, name="average_rank"), float("nan"), float("nan"), [])
-    ranks_table = ranks.average.sort_values().rename_axis("optimizer").reset_index()
-    ranks_table["problems"] = len(ranks.problems)
-    significant = bool(ranks.p <= options.alpha)
-    friedman = pd.DataFrame([{"statistic": ranks.statistic, "p": ranks.p, "significant": significant}])
-    return {
-        "medians": medians,
-        "tests": tests.rename(columns={"a": "optimizer_a", "b": "optimizer_b"}),
-        "ranks": ranks_table,
-        "friedman": friedman,
-    }
-
-
-def profile_view(runs: pd.DataFrame, traces: pd.DataFrame, options: Options) -> pd.DataFrame:
-    """Per config, over problem instances (problem, seed): the share solved at the
-    options' level, the Dolan-Moré profile at tau = 1, 2 and 4, and AlgoPerf's score."""
-    costs = profile_costs(runs, traces, options)
-    rho = performance_profile(costs, [1.0, 2.0, 4.0, np.inf])
-    table = pd.DataFrame(
-        {
-            "optimizer": costs.index,
-            "instances": costs.shape[1],
-            "solved": rho[np.inf].to_numpy(),
-            "rho_1": rho[1.0].to_numpy(),
-            "rho_2": rho[2.0].to_numpy(),
-            "rho_4": rho[4.0].to_numpy(),
-            "score": profile_score(costs).to_numpy(),
+    def stats(self) -> dict[str, pd.DataFrame]:
+        """``medians``: per problem and config, the median final loss and the ERT at the
+        options' level, each with a 95% bootstrap interval; ``tests``: pairwise
+        Mann-Whitney tests (Holm-corrected per problem) on the final loss and on the
+        hitting time (failures rank worst); ``ranks``: average ranks of the median final
+        loss across problems, with Friedman's test in ``friedman``."""
+        options, hits = self.options, self.at_level()
+        final = self.runs[["problem", "config", "fun"]].rename(columns={"fun": "value"})
+        reached = hits.assign(value=hits["cost"].where(hits["hit"], np.inf))
+        label = {k: level_label(k, options.level_of(k)) for k in ("precision", "tau")}
+        tests = pd.concat(
+            [
+                pairwise_tests(final, options.alpha, measure="final loss"),
+                *(
+                    pairwise_tests(group, options.alpha, measure=f"{options.cost} to {label[kind]}")
+                    for kind, group in reached.groupby("kind")
+                ),
+            ],
+            ignore_index=True,
+        )
+        medians = _medians(final, ert(hits))
+        scores = medians.pivot_table(index="problem", columns="optimizer", values="final_median", sort=False)
+        try:
+            ranks = average_ranks(scores)
+        except OptbenchError:
+            ranks = Ranks(pd.Series(dtype=float, name="average_rank"), float("nan"), float("nan"), [])
+        ranks_table = ranks.average.sort_values().rename_axis("optimizer").reset_index()
+        ranks_table["problems"] = len(ranks.problems)
+        significant = bool(ranks.p <= options.alpha)
+        return {
+            "medians": medians,
+            "tests": tests.rename(columns={"a": "optimizer_a", "b": "optimizer_b"}),
+            "ranks": ranks_table,
+            "friedman": pd.DataFrame([{"statistic": ranks.statistic, "p": ranks.p, "significant": significant}]),
         }
-    )
-    return table.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
 
+    def profile_costs(self) -> pd.DataFrame:
+        """Profiles' costs: per config and instance (problem, seed), the cost to the level."""
+        hits = self.at_level()
+        parts = [
+            instance_costs(group, self.options.level_of(kind), kind) for kind, group in hits.groupby("kind", sort=False)
+        ]
+        return pd.concat(parts, axis=1) if len(parts) > 1 else parts[0]
 
-def profile_costs(runs: pd.DataFrame, traces: pd.DataFrame, options: Options) -> pd.DataFrame:
-    """The costs table of profiles: per config and instance, the cost to reach the level."""
-    hits = hits_for(runs, traces, options, levels={"precision": (), "tau": ()})
-    parts = [instance_costs(group, options.level_of(kind), kind) for kind, group in hits.groupby("kind", sort=False)]
-    return pd.concat(parts, axis=1) if len(parts) > 1 else parts[0]
+    def profile_table(self) -> pd.DataFrame:
+        """Per config, over problem instances (problem, seed): the share solved at the
+        options' level, the Dolan-Moré profile at tau = 1, 2 and 4, and AlgoPerf's score."""
+        costs = self.profile_costs()
+        rho = performance_profile(costs, [1.0, 2.0, 4.0, np.inf])
+        table = pd.DataFrame(
+            {
+                "optimizer": costs.index,
+                "instances": costs.shape[1],
+                "solved": rho[np.inf].to_numpy(),
+                "rho_1": rho[1.0].to_numpy(),
+                "rho_2": rho[2.0].to_numpy(),
+                "rho_4": rho[4.0].to_numpy(),
+                "score": profile_score(costs).to_numpy(),
+            }
+        )
+        return table.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
 
-
-def fixed_budget_view(runs: pd.DataFrame, traces: pd.DataFrame, options: Options) -> pd.DataFrame:
-    """Per problem and config, the median best loss (gap to the optimum where known) at
-    budgets of 1, 10, 100, ... evaluations (or the chosen cost) and at the largest spent."""
-    table = best_at_budgets(runs, traces, None, options.cost)
-    table["value"] = table["gap"].fillna(table["best_loss"])
-    wide = table.pivot_table(
-        index=["problem", "config"], columns="budget", values="value", aggfunc="median", sort=False
-    )
-    wide.columns = [f"{options.cost}<={count(b) if b >= 1 else number(b, 3)}" for b in wide.columns]
-    return wide.reset_index().rename(columns={"config": "optimizer"})
+    def fixed_budget_table(self) -> pd.DataFrame:
+        """Per problem and config, the median best loss (gap to the optimum where known)
+        at budgets of ..., 100, 1,000 evaluations (or the chosen cost) and the largest spent."""
+        table = best_at_budgets(self.runs, self.traces, None, self.options.cost)
+        table["value"] = table["gap"].fillna(table["best_loss"])
+        wide = table.pivot_table(
+            index=["problem", "config"], columns="budget", values="value", aggfunc="median", sort=False
+        )
+        wide.columns = [f"{self.options.cost}<={count(b) if b >= 1 else number(b, 3)}" for b in wide.columns]
+        return wide.reset_index().rename(columns={"config": "optimizer"})
 
 
 def power_note(tests: pd.DataFrame, alpha: float) -> str:
@@ -173,7 +186,7 @@ def power_note(tests: pd.DataFrame, alpha: float) -> str:
     )
 
 
-def _medians(final: pd.DataFrame, erts: pd.DataFrame, options: Options) -> pd.DataFrame:
+def _medians(final: pd.DataFrame, erts: pd.DataFrame) -> pd.DataFrame:
     rows = []
     erts = erts.set_index(["problem", "config"])
     for (problem, config), group in final.groupby(["problem", "config"], sort=False):

@@ -69,11 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--format", choices=["markdown", "csv", "latex"], default="markdown")
     table.add_argument("--output", "--out", metavar="FILE", help="write the table to FILE instead of printing it")
     table.add_argument("--nist", action="store_true", help="only the per-optimizer NIST StRD accuracy summary")
-    table.add_argument("--alpha", type=float, default=0.05, help="significance level of the stats view")
-    _analysis(table)
-    _db(table)
-    _filters(table)
-    table.set_defaults(handler=_handler("views", "table_command"))
+    _reads_runs(table, "table_command", cost=True, alpha=True)
 
     plot = sub.add_parser("plot", help="plots of the stored runs: convergence, ECDF, profiles, fixed budget, fronts")
     plot.add_argument("--kind", choices=PLOT_KINDS, default="convergence", help="what to draw (default: convergence)")
@@ -95,25 +91,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="a .png/.pdf/.svg file (one figure), or a folder (default: results/plots)",
     )
-    _analysis(plot, cost=False)
-    _db(plot)
-    _filters(plot)
-    plot.set_defaults(handler=_handler("views", "plot_command"))
+    _reads_runs(plot, "plot_command", cost=False)
 
     report = sub.add_parser("report", help="one self-contained HTML report of the stored runs")
     report.add_argument("--output", "--out", metavar="FILE", default="results/report.html", help="the HTML file")
-    report.add_argument("--alpha", type=float, default=0.05, help="significance level of the tests")
-    _analysis(report)
-    _db(report)
-    _filters(report)
-    report.set_defaults(handler=_handler("views", "report_command"))
+    _reads_runs(report, "report_command", cost=True, alpha=True)
 
     export = sub.add_parser("export", help="export runs, traces and fronts as CSV, Parquet or IOHprofiler files")
     export.add_argument("--format", choices=["csv", "parquet", "ioh"], required=True)
     export.add_argument("--output", "--out", metavar="DIR", default="results/export", help="the folder to write")
-    _db(export)
-    _filters(export)
-    export.set_defaults(handler=_handler("views", "export_command"))
+    _reads_runs(export, "export_command", analysis=False)
     return parser
 
 
@@ -122,6 +109,19 @@ def _specs(parser: argparse.ArgumentParser, how: str) -> None:
     parser.add_argument(
         "-o", "--optimizer", action="append", default=[], metavar="SPEC", help=f"optimizer spec ({how})"
     )
+
+
+def _reads_runs(
+    parser: argparse.ArgumentParser, handler: str, analysis: bool = True, cost: bool = False, alpha: bool = False
+) -> None:
+    """A command that reads stored runs: the database, the filters, what its views measure."""
+    if analysis:
+        _analysis(parser, cost=cost)
+    if alpha:
+        parser.add_argument("--alpha", type=float, default=0.05, help="significance level of the tests")
+    _db(parser)
+    _filters(parser)
+    parser.set_defaults(handler=_handler("views", handler))
 
 
 def _filters(parser: argparse.ArgumentParser) -> None:
@@ -136,7 +136,7 @@ def _filters(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _analysis(parser: argparse.ArgumentParser, cost: bool = True) -> None:
+def _analysis(parser: argparse.ArgumentParser, cost: bool) -> None:
     if cost:
         parser.add_argument("--cost", choices=COSTS, default="evals", help="cost axis of fixed-target views")
     parser.add_argument(

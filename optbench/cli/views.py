@@ -63,12 +63,14 @@ class Selection:
 
 def table_command(args: argparse.Namespace) -> int:
     from optbench.analysis.terminal import summary_text, view_text
+    from optbench.analysis.views import Comparison
 
+    options = _options(args)  # checked before any work
     selection = Selection(args)
     if args.view == "summary":
         text = summary_text(selection.runs, args.format, args.nist)
     else:
-        text = view_text(args.view, selection.runs, selection.traces, _options(args), args.format)
+        text = view_text(args.view, Comparison(selection.runs, selection.traces, options), args.format)
     if args.output:
         _write(Path(args.output), lambda path: path.write_text(text))
         print(args.output)
@@ -78,39 +80,39 @@ def table_command(args: argparse.Namespace) -> int:
 
 
 def plot_command(args: argparse.Namespace) -> int:
-    from optbench.analysis import plots
+    from optbench.analysis import plots, profile_plots
+    from optbench.analysis.views import Comparison
 
+    options = _options(args, cost=args.x or "evals")
+    if args.kind == "data-profile" and options.cost != "evals":
+        raise OptbenchError("data profiles count evaluations: use --x evals")
     selection = Selection(args)
     runs = selection.runs
     if args.kind == "front":
         return _plot_fronts(args, selection)
+    problems = list(dict.fromkeys(runs.loc[~runs["status"].isin(["skipped", "failed"]), "problem"]))
+    if not problems:
+        raise OptbenchError("every selected run was skipped or failed: nothing to plot")
     if args.kind == "convergence":
         x = args.x or plots.default_axis(runs)
         draw = lambda problem: plots.convergence(runs, selection.traces, problem, x, args.hue)
-        problems = list(dict.fromkeys(runs.loc[~runs["status"].isin(["skipped", "failed"]), "problem"]))
-        if not problems:
-            raise OptbenchError("every selected run was skipped or failed: nothing to plot")
-        single = _single_problem(args, runs, problems)
-        return _save(single or problems, args.output, x, draw)
-    from optbench.analysis import profile_plots
-
-    options = _options(args, cost=args.x or "evals")
+        return _save(_single_problem(args, runs, problems) or problems, args.output, x, draw)
     if args.kind == "fixed-budget":
         draw = lambda problem: profile_plots.fixed_budget_figure(runs, selection.traces, problem, options.cost)
-        problems = list(dict.fromkeys(runs["problem"]))
         return _save(_single_problem(args, runs, problems) or problems, args.output, "fixed_budget", draw)
-    draw = lambda _: profile_plots.FIGURES[args.kind](runs, selection.traces, options)
-    return _save(["all"], args.output, args.kind.replace("-", "_"), draw, name=args.kind.replace("-", "_"))
+    comparison = Comparison(runs, selection.traces, options)
+    name = args.kind.replace("-", "_")
+    return _save(["all"], args.output, name, lambda _: profile_plots.FIGURES[args.kind](comparison), name=name)
 
 
 def report_command(args: argparse.Namespace) -> int:
     from optbench.analysis.report import write_report
 
-    selection = Selection(args)
     path = Path(args.output)
     if path.suffix.lower() not in (".html", ".htm"):
         raise OptbenchError(f"the report is an HTML file; give --output with .html, not {str(path)!r}")
-    html = write_report(selection, _options(args))
+    options = _options(args)
+    html = write_report(Selection(args), options)
     _write(path, lambda p: p.write_text(html, encoding="utf-8"))
     print(path)
     return 0
@@ -132,7 +134,7 @@ def _plot_fronts(args: argparse.Namespace, selection: Selection) -> int:
     from optbench.analysis.front_plots import front_plot, known_front
 
     runs, fronts = selection.runs, selection.fronts()
-    problems = list(dict.fromkeys(runs.loc[runs["run_id"].isin(fronts["run_id"]), "problem"]))
+    problems = list(dict.fromkeys(runs.loc[runs["run_id"].isin(fronts["run_id"].unique()), "problem"]))
     if not problems:
         raise OptbenchError("no stored Pareto fronts match the filters; run a Pareto method (nsga2) first")
     draw = lambda problem: front_plot(runs, fronts, problem, known_front(problem))
@@ -186,11 +188,12 @@ def _write(path: Path, write: Callable[[Path], Any]) -> None:
 def _options(args: argparse.Namespace, cost: str | None = None) -> Any:
     from optbench.analysis.views import Options
 
-    if not 0 < args.alpha < 1 if hasattr(args, "alpha") else False:
-        raise OptbenchError(f"--alpha must be between 0 and 1, got {args.alpha}")
+    alpha = getattr(args, "alpha", 0.05)
+    if not 0 < alpha < 1:
+        raise OptbenchError(f"--alpha must be between 0 and 1, got {alpha}")
     if args.level is not None and not args.level > 0:
         raise OptbenchError(f"--level must be positive, got {args.level}")
-    return Options(cost or args.cost, args.targets, args.level, getattr(args, "alpha", 0.05))
+    return Options(cost or args.cost, args.targets, args.level, alpha)
 
 
 def _refuse_paths(optimizers: list[str]) -> None:
