@@ -1,5 +1,5 @@
 """``python -m optbench`` runs the command line."""
 
-from optbench.cli import main
+from optbench.cli import entry
 
-raise SystemExit(main())
+entry()
