@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from optbench.analysis.selection import ensure_configs, filter_runs  # noqa: F401  (filter_runs: public here too)
+from optbench.analysis.selection import ensure_configs
 
 SUCCESS_RULE = (
     "target: the budget's target loss when given, else f_opt + 1e-6*|f_opt| + 1e-12 where the optimum is known.\n"
