@@ -14,7 +14,7 @@ from optbench.analysis.stats import average_ranks, bootstrap_ci, holm, pairwise_
 from optbench.analysis.targets import hitting_times, targets
 from optbench.trace import PRECISIONS, first_reached, kept_rows, thin_index
 
-ORACLES = Path(__file__).resolve().parents[2] / "shared" / "oracles" / "algoperf"
+ORACLES = Path(__file__).resolve().parent / "data" / "algoperf"  # a copy of ../shared/oracles/algoperf
 
 
 def _hits(rows):

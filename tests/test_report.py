@@ -68,12 +68,23 @@ def browser():
     driver.quit()
 
 
+def _open(browser, report):
+    """Load the report and wait until its script has set up tables and legends."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(report.as_uri())
+    ready = lambda driver: driver.execute_script("return document.body && document.body.dataset.ready") == "yes"
+    try:
+        WebDriverWait(browser, 60).until(ready)
+    except Exception as err:  # say what the page said
+        raise AssertionError(f"the report's script did not finish: {browser.get_log('browser')}") from err
+
+
 def test_the_report_renders_in_a_browser(report, browser, tmp_path):
     from matplotlib.image import imread
     from selenium.webdriver.common.by import By
 
-    browser.get(report.as_uri())
-    assert browser.execute_script("return document.body.dataset.ready") == "yes"
+    _open(browser, report)
     errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert errors == []
     figures = browser.find_elements(By.CSS_SELECTOR, "figure svg")
@@ -91,7 +102,7 @@ def test_the_report_renders_in_a_browser(report, browser, tmp_path):
 def test_report_tables_sort_and_legend_entries_toggle_their_lines(report, browser):
     from selenium.webdriver.common.by import By
 
-    browser.get(report.as_uri())
+    _open(browser, report)
     table = browser.find_element(By.CSS_SELECTOR, "#summary table.sortable")
     header = next(th for th in table.find_elements(By.CSS_SELECTOR, "th") if th.text == "fun_median")
     column = [th.text for th in table.find_elements(By.CSS_SELECTOR, "th")].index("fun_median")
