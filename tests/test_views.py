@@ -18,6 +18,7 @@ from optbench.analysis.selection import filter_runs, with_configs
 from optbench.analysis.targets import hitting_times
 from optbench.analysis.views import Comparison, Options
 from optbench.cli import main
+from optbench.errors import OptbenchError
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +79,8 @@ def test_filters_match_specs_with_explicit_defaults(comparison):
     assert set(filter_runs(runs, problems=["quadratic"])["problem"]) == {"quadratic", "quadratic[n=50]"}
     grid = filter_runs(runs, optimizers=["adam[learning_rate=[0.1,0.01]]"])
     assert set(grid["optimizer"]) == {"adam", "adam[learning_rate=0.1]"}
+    with pytest.raises(OptbenchError, match=r"'adam\[learning_rate=0.5\]' matches no stored run"):
+        filter_runs(runs, optimizers=["adam", "adam[learning_rate=0.5]"])  # each filter must match something
 
 
 def test_a_plot_of_one_problem_takes_the_spec_named_exactly(comparison, tmp_path, capsys):

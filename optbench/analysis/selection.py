@@ -50,12 +50,14 @@ def filter_runs(
 def exact_problem(runs: pd.DataFrame, problems: Iterable[str]) -> str | None:
     """The stored problem spec that one of the ``problems`` filters names exactly (its
     canonical form, defaults dropped), if exactly one does."""
-    from optbench.spec import format_spec, parse_spec
+    from optbench.spec import Grid, format_spec, parse_spec
 
     stored = set(runs["problem"])
     named = set()
     for text in problems:
         spec = parse_spec(text)
+        if any(isinstance(v, Grid) for v in spec.params.values()):
+            continue  # a grid names several problems
         defaults = _defaults("problem", spec.name)
         canonical = format_spec(spec.name, {k: v for k, v in spec.params.items() if defaults.get(k, _MISSING) != v})
         named |= {canonical} & stored
@@ -102,21 +104,23 @@ def _any_match(texts: list[str], names: pd.Series, params: list[dict[str, Any]],
     found = pd.Series(False, index=names.index)
     for text in texts:
         spec = parse_spec(text)
-        mine = names == spec.name
+        matched = names == spec.name
         if spec.params:
             points = spec.expand() if any(isinstance(v, Grid) for v in spec.params.values()) else [spec]
-            candidates = [p for p, m in zip(params, mine) if m]
+            candidates = [p for p, m in zip(params, matched) if m]
             # Optimizer runs store every parameter; problem specs only the non-default ones.
             defaults = _defaults(kind, spec.name) if any(set(spec.params) - set(p) for p in candidates) else {}
-            for point in points:
-                fits = [
-                    bool(m) and all(_same(stored.get(k, defaults.get(k, _MISSING)), v) for k, v in point.params.items())
-                    for stored, m in zip(params, mine)
-                ]
-                found |= pd.Series(fits, index=names.index)
-        else:
-            found |= mine
-        if not (found & mine).any():
+            fits = [
+                bool(m)
+                and any(
+                    all(_same(stored.get(k, defaults.get(k, _MISSING)), v) for k, v in point.params.items())
+                    for point in points
+                )
+                for stored, m in zip(params, matched)
+            ]
+            matched = pd.Series(fits, index=names.index)
+        found |= matched
+        if not matched.any():
             raise OptbenchError(
                 f"--{kind} {text!r} matches no stored run (stored {kind}s: {', '.join(sorted(set(names)))})"
             )
