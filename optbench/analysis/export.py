@@ -66,13 +66,14 @@ def _tables(runs: pd.DataFrame, traces: pd.DataFrame, fronts: pd.DataFrame, fold
 
 
 def _ioh(runs: pd.DataFrame, traces: pd.DataFrame, fronts: pd.DataFrame, folder: Path, fmt: str) -> list[Path]:
-    from optbench.analysis.targets import finished
+    from optbench.analysis.targets import finished, run_slices
 
     runs, traces = finished(runs, traces)
     if runs.empty:
         raise OptbenchError("no finished runs with a trace to export (every run was skipped or failed)")
     function_ids = {p: i + 1 for i, p in enumerate(sorted(set(runs["problem"])))}
-    rows = traces.groupby("run_id", sort=False)
+    where = run_slices(traces)
+    nfev, loss = traces["nfev"].to_numpy(dtype=np.int64), traces["loss"].to_numpy(dtype=float)
     written = []
     for (config, problem), group in runs.groupby(["config", "problem"], sort=False):
         fid, name = function_ids[problem], _slug(problem)
@@ -83,7 +84,7 @@ def _ioh(runs: pd.DataFrame, traces: pd.DataFrame, fronts: pd.DataFrame, folder:
         entries = []
         with open(base / data, "w") as out:
             for run in group.itertuples():
-                lines = _evaluations(rows.get_group(run.run_id))
+                lines = _evaluations(nfev[where[run.run_id]], loss[where[run.run_id]])
                 out.write("evaluations raw_y\n" + "".join(f"{e} {_float(y)}\n" for e, y in lines))
                 best = min(lines, key=lambda pair: (pair[1], pair[0]))
                 # The point is stored for the end of a run only: given where the best was there.
@@ -121,12 +122,10 @@ def _ioh(runs: pd.DataFrame, traces: pd.DataFrame, fronts: pd.DataFrame, folder:
     return written
 
 
-def _evaluations(trace: pd.DataFrame) -> list[tuple[int, float]]:
+def _evaluations(nfev: np.ndarray, loss: np.ndarray) -> list[tuple[int, float]]:
     """A run's (evaluations, loss) lines: one per evaluation count, the lowest loss seen at
     it. IOH readers start a run at evaluation 1, so a run whose first recorded count is
     higher begins with ``1 inf`` (its loss is known only after that many evaluations)."""
-    loss = trace["loss"].to_numpy(dtype=float)
-    nfev = trace["nfev"].to_numpy(dtype=np.int64)
     frame = pd.DataFrame({"nfev": np.maximum(nfev, 1), "loss": np.where(np.isnan(loss), np.inf, loss)})
     per_count = frame.groupby("nfev", sort=True)["loss"].min()
     lines = list(zip(per_count.index.tolist(), per_count.tolist()))
