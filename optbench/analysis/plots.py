@@ -12,15 +12,9 @@ import pandas as pd
 
 from optbench.analysis.selection import ensure_configs
 from optbench.analysis.styles import distinct_styles, panels
-from optbench.analysis.targets import finished, run_slices
+from optbench.analysis.targets import COST_LABELS, cost_column, finished, run_slices
 from optbench.errors import OptbenchError
 
-X_AXES = {
-    "steps": ("step", "steps"),
-    "evals": ("nfev", "function evaluations"),
-    "epochs": ("epochs", "epochs (passes over the training data)"),
-    "time": ("time_s", "time (s)"),
-}
 LINESTYLES = ("-", "--", ":", "-.")
 
 
@@ -38,7 +32,8 @@ def convergence(
     runs: pd.DataFrame, traces: pd.DataFrame, problem: str, x: str = "steps", hue: str | None = None
 ) -> Any:
     """A matplotlib figure of loss (or suboptimality, when the optimum is known) against
-    steps, evaluations, epochs or time for every optimizer configuration run on ``problem``:
+    steps, evaluations, gradient evaluations, epochs or time (``x``, a cost axis of
+    ``optbench.analysis.targets.COST_AXES``) for every configuration run on ``problem``:
     the median over seeds and the band between the quartiles. Every configuration has a
     style of its own; more than ten are drawn in panels, one per optimizer family.
 
@@ -50,9 +45,7 @@ def convergence(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    if x not in X_AXES:
-        raise OptbenchError(f"unknown x axis {x!r}; choose one of {', '.join(X_AXES)}")
-    column, xlabel = X_AXES[x]
+    column, xlabel = cost_column(x), COST_LABELS[x]
     runs = ensure_configs(runs)
     mine = runs[(runs["problem"] == problem) & ~runs["status"].isin(["skipped", "failed"])]
     if mine.empty:
