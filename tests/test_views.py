@@ -203,6 +203,9 @@ def test_the_profile_view_scores_the_instance_costs(comparison, capsys):
     table = Comparison(runs, traces, Options()).profile_table().set_index("optimizer")
     costs = instance_costs(hitting_times(runs, traces, kind="precision"), 1e-6)
     assert table["score"].to_dict() == pytest.approx(profile_score(costs).to_dict())
+    solved = np.isfinite(costs.to_numpy(dtype=float)).mean(axis=1)  # misses are inf
+    assert table["solved"].to_dict() == pytest.approx(dict(zip(costs.index, solved)))
+    assert table["solved"].min() < 1.0  # 150 steps of gd do not reach 1e-6 everywhere
     assert table["instances"].iloc[0] == 9  # linear, quadratic and quadratic[n=50], 3 seeds each
     for view in ("stats", "profile", "fixed-budget"):
         _table(comparison, "--view", view)

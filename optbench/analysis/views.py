@@ -12,7 +12,7 @@ import pandas as pd
 from optbench.analysis.fixed_budget import best_at_budgets
 from optbench.analysis.fixed_target import ert
 from optbench.analysis.formatting import count, number
-from optbench.analysis.profiles import instance_costs, performance_profile, profile_score
+from optbench.analysis.profiles import instance_costs, performance_profile, performance_ratios, profile_score
 from optbench.analysis.stats import Ranks, average_ranks, bootstrap_ci, pairwise_tests
 from optbench.analysis.targets import TAUS, finished, hitting_times, level_label, targets
 from optbench.errors import OptbenchError
@@ -139,12 +139,12 @@ class Comparison:
         """Per config, over problem instances (problem, seed): the share solved at the
         options' level, the Dolan-Moré profile at tau = 1, 2 and 4, and AlgoPerf's score."""
         costs = self.profile_costs()
-        rho = performance_profile(costs, [1.0, 2.0, 4.0, np.inf])
+        rho = performance_profile(costs, [1.0, 2.0, 4.0])
         table = pd.DataFrame(
             {
                 "optimizer": costs.index,
                 "instances": costs.shape[1],
-                "solved": rho[np.inf].to_numpy(),
+                "solved": np.isfinite(performance_ratios(costs).to_numpy()).mean(axis=1),
                 "rho_1": rho[1.0].to_numpy(),
                 "rho_2": rho[2.0].to_numpy(),
                 "rho_4": rho[4.0].to_numpy(),
