@@ -19,6 +19,8 @@ run: $(STAMP)
 	$(BIN)/optbench run default
 	@echo "Plots:"
 	@$(BIN)/optbench plot --suite default --output results/plots
+	@echo "Report (open it in a browser):"
+	@$(BIN)/optbench report --suite default --output results/report.html
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest
