@@ -83,11 +83,10 @@ def plan(
     configs = [config for spec in optimizers for config in optimizer_configs(spec)]
     runs: dict[str, RunSpec] = {}
     for problem in built:
+        facts = {"f_opt": problem.f_opt, "n_params": problem.n_params, "dtype": problem.dtype}
         for config in configs:
             for seed in seed_list:
-                run = RunSpec(
-                    problem.spec, config, int(seed), budget, suite, problem.f_opt, problem.n_params, problem.dtype
-                )
+                run = RunSpec(problem.spec, config, int(seed), budget, suite, **facts)
                 runs.setdefault(run.run_id, run)
     return list(runs.values())
 
