@@ -88,12 +88,9 @@ def run(
     problems = [problems] if isinstance(problems, str) else list(problems)
     optimizers = [optimizers] if isinstance(optimizers, str) else list(optimizers)
     runs = plan(problems, optimizers, seeds, Budget(max_steps, max_evals, max_time, target, max_epochs), suite)
-    store = ResultStore(":memory:" if db is None else db)
-    try:
+    with ResultStore(":memory:" if db is None else db) as store:
         execute(runs, store)
         return store.load([r.run_id for r in runs])
-    finally:
-        store.close()
 
 
 def _single(spec: str) -> OptimizerConfig:

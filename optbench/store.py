@@ -124,6 +124,12 @@ class ResultStore:
     def close(self) -> None:
         self.conn.close()
 
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def run_ids(self) -> set[str]:
         return {row[0] for row in self.conn.execute("SELECT run_id FROM runs")}
 
@@ -266,20 +272,14 @@ class ResultStore:
 
 def load_results(path: str | Path = DEFAULT_DB) -> Results:
     """Load a results database as ``(runs, traces)`` DataFrames."""
-    store = ResultStore(path, create=False)
-    try:
+    with ResultStore(path, create=False) as store:
         return store.load()
-    finally:
-        store.close()
 
 
 def load_fronts(path: str | Path = DEFAULT_DB) -> pd.DataFrame:
     """Load the Pareto fronts of a results database (see ``ResultStore.fronts``)."""
-    store = ResultStore(path, create=False)
-    try:
+    with ResultStore(path, create=False) as store:
         return store.fronts()
-    finally:
-        store.close()
 
 
 def _has_fronts(conn: sqlite3.Connection) -> bool:

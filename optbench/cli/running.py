@@ -35,8 +35,8 @@ def run_command(args: argparse.Namespace) -> int:
     budget = Budget(**given) if given or suite is None else suite.budget
     seeds = args.seeds if args.seeds is not None else (suite.seeds if suite else 1)
     runs = plan(problems, optimizers, seeds, budget, suite.name if suite else "")
-    store = ResultStore(args.db)  # opened after every check passed, so bad input leaves it untouched
-    try:
+    # Opened after every check passed, so bad input leaves it untouched.
+    with ResultStore(args.db) as store:
         stored = store.run_ids()
         todo = sum(run.run_id not in stored for run in runs)
         print(f"{len(runs)} runs planned, {len(runs) - todo} already stored, {todo} to run", file=sys.stderr)
@@ -45,9 +45,7 @@ def run_command(args: argparse.Namespace) -> int:
             execute(runs, store, progress.update)
         finally:
             progress.close()
-        finished = store.load([r.run_id for r in runs]).runs
-    finally:
-        store.close()
+        finished = store.runs([r.run_id for r in runs])  # the table needs no trace
     from optbench.analysis.terminal import summary_text
 
     print(summary_text(finished), end="")

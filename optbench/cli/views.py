@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -24,11 +25,8 @@ class Selection:
 
         _refuse_paths(args.optimizer)
         self.db = args.db
-        store = ResultStore(args.db, create=False)
-        try:
+        with ResultStore(args.db, create=False) as store:
             runs = store.runs()
-        finally:
-            store.close()
         if runs.empty:
             raise OptbenchError(f"the results database {args.db} holds no runs; `optbench run` adds some")
         runs = filter_runs(runs, args.problem, args.optimizer, args.suite)
@@ -37,28 +35,20 @@ class Selection:
                 f"no stored runs in {args.db} match the filters (problem, optimizer and suite together)"
             )
         self.runs = with_configs(runs, args.by)
-        self._traces: pd.DataFrame | None = None
 
-    @property
+    @functools.cached_property
     def traces(self) -> pd.DataFrame:
-        if self._traces is None:
-            from optbench.store import ResultStore
+        """The selected runs' traces, read on first use."""
+        from optbench.store import ResultStore
 
-            store = ResultStore(self.db, create=False)
-            try:
-                self._traces = store.traces(self.runs["run_id"])
-            finally:
-                store.close()
-        return self._traces
+        with ResultStore(self.db, create=False) as store:
+            return store.traces(self.runs["run_id"])
 
     def fronts(self) -> pd.DataFrame:
         from optbench.store import ResultStore
 
-        store = ResultStore(self.db, create=False)
-        try:
+        with ResultStore(self.db, create=False) as store:
             return store.fronts(self.runs["run_id"])
-        finally:
-            store.close()
 
 
 def table_command(args: argparse.Namespace) -> int:
