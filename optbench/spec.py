@@ -50,6 +50,11 @@ def format_spec(name: str, params: dict[str, Any]) -> str:
     return f"{name}[{inner}]"
 
 
+def file_name(spec: str) -> str:
+    """A spec as a safe file or folder name: ``quadratic[n=50]`` -> ``quadratic_n_50``."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in spec).strip("_")
+
+
 def _format_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"

@@ -259,3 +259,10 @@ def test_an_empty_database_says_so(tmp_path, capsys):
     for command in (["table"], ["plot"], ["report"], ["export", "--format", "csv"]):
         assert main([*command, "--db", str(tmp_path / "empty.sqlite")]) == 2
         assert "holds no runs" in capsys.readouterr().err
+
+
+def test_the_command_line_offers_every_cost_axis_of_the_analysis():
+    from optbench.analysis.targets import COST_AXES
+    from optbench.cli.parser import COSTS  # kept apart so that --help imports no pandas
+
+    assert list(COST_AXES) == COSTS

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from optbench.errors import OptbenchError
+from optbench.spec import file_name
 
 FORMATS = ("csv", "parquet", "ioh")
 
@@ -76,8 +77,8 @@ def _ioh(runs: pd.DataFrame, traces: pd.DataFrame, fronts: pd.DataFrame, folder:
     nfev, loss = traces["nfev"].to_numpy(dtype=np.int64), traces["loss"].to_numpy(dtype=float)
     written = []
     for (config, problem), group in runs.groupby(["config", "problem"], sort=False):
-        fid, name = function_ids[problem], _slug(problem)
-        base = folder / _slug(config)
+        fid, name = function_ids[problem], file_name(problem)
+        base = folder / file_name(config)
         n = int(group["n_params"].max()) if group["n_params"].notna().any() else _n_from_x(group)
         data = Path(f"data_f{fid}_{name}") / f"IOHprofiler_f{fid}_DIM{n}.dat"
         (base / data).parent.mkdir(parents=True, exist_ok=True)
@@ -152,7 +153,3 @@ def _flatten(value: object) -> list[float]:
     if isinstance(value, list):
         return [v for item in value for v in _flatten(item)]
     return [float(value)]  # type: ignore[arg-type]
-
-
-def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text).strip("_")

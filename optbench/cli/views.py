@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from optbench.errors import OptbenchError
+from optbench.spec import file_name
 
 IMAGE_SUFFIXES = (".png", ".pdf", ".svg")
 
@@ -156,7 +157,7 @@ def _save(problems: list[str], output: str | None, suffix: str, draw: Callable[[
     folder = Path(output or "results/plots")
     single = _is_image(output)
     for problem in problems:
-        path = folder if single else folder / f"{name or _file_name(problem) + '_' + suffix}.png"
+        path = folder if single else folder / f"{name or file_name(problem) + '_' + suffix}.png"
         fig = draw(problem)
         _write(path, lambda p, fig=fig: fig.savefig(p, dpi=120))
         plt.close(fig)
@@ -194,7 +195,3 @@ def _refuse_paths(optimizers: list[str]) -> None:
 
 def _is_image(output: str | None) -> bool:
     return output is not None and Path(output).suffix.lower() in IMAGE_SUFFIXES
-
-
-def _file_name(spec: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in spec).strip("_")
