@@ -117,6 +117,7 @@ def test_pairwise_tests_agree_with_scipy_and_failures_rank_worst():
     assert row["p"] == pytest.approx(expected.pvalue) and row["U"] == expected.statistic
     assert row["p_holm"] == pytest.approx(min(1.0, 3 * expected.pvalue))  # the smallest of 3 p-values
     assert row["significant"] and row["better"] == "fast"
+    assert table.loc[("slow", "same"), "significant"] and table.loc[("slow", "same"), "better"] == "same"
     assert table.loc[("fast", "same"), "p"] == 1.0 and not table.loc[("fast", "same"), "significant"]
 
 

@@ -71,16 +71,16 @@ def pairwise_tests(values: pd.DataFrame, alpha: float = 0.05, measure: str = "va
                     "median_b": float(np.median(y)),
                     "U": float(u),
                     "p": float(p),
-                    "_mean_rank_diff": _rank_difference(x, y),
                 }
             )
         adjusted = holm([r["p"] for r in rows[first:]])
         for row, p_holm in zip(rows[first:], adjusted):
             row["p_holm"] = float(p_holm)
             row["significant"] = bool(p_holm <= alpha)
-            row["better"] = (row["a"] if row["_mean_rank_diff"] < 0 else row["b"]) if row["significant"] else ""
-    table = pd.DataFrame(rows)
-    return table.drop(columns="_mean_rank_diff") if not table.empty else table
+            # U counts the pairs in which a's value exceeds b's (ties half): below half of them, a ranks lower.
+            a_lower = row["U"] < row["n_a"] * row["n_b"] / 2
+            row["better"] = (row["a"] if a_lower else row["b"]) if row["significant"] else ""
+    return pd.DataFrame(rows)
 
 
 def bootstrap_ci(
@@ -154,14 +154,6 @@ def average_ranks(scores: pd.DataFrame) -> Ranks:
         return Ranks(mean, 0.0, 1.0, problems)
     statistic, p = friedmanchisquare(*ranks.T)
     return Ranks(mean, float(statistic), float(p), problems)
-
-
-def _rank_difference(x: np.ndarray, y: np.ndarray) -> float:
-    """Mean rank of x minus mean rank of y in the pooled sample (negative: x lower)."""
-    from scipy.stats import rankdata
-
-    ranks = rankdata(np.concatenate([x, y]))
-    return float(ranks[: len(x)].mean() - ranks[len(x) :].mean())
 
 
 def _check_alpha(alpha: float) -> None:
