@@ -39,9 +39,9 @@ def minimize(
             none is given); ``max_epochs`` counts passes over the training data.
     """
     from optbench.bridge import run_host
-    from optbench.loop import run_batch
+    from optbench.loop import run_native
     from optbench.population_bridge import PopulationSolver, run_population
-    from optbench.runner import RunSpec, run_group
+    from optbench.runner import RunSpec, run_one
 
     budget = Budget(max_steps, max_evals, max_time, target, max_epochs)
     prob = REGISTRY.problem(problem) if isinstance(problem, str) else problem
@@ -49,7 +49,7 @@ def minimize(
         raise OptbenchError(f"minimize needs a Problem or a problem spec, got {type(problem).__name__}")
     if isinstance(optimizer, (str, OptimizerConfig)):
         config = optimizer if isinstance(optimizer, OptimizerConfig) else _single(optimizer)
-        return run_group(prob, [RunSpec(prob.spec, config, seed, budget, f_opt=prob.f_opt)])[0]
+        return run_one(prob, RunSpec(prob.spec, config, seed, budget, f_opt=prob.f_opt))
     try:
         solver = as_solver(optimizer, type(optimizer).__name__)
         target = measured_target(budget, prob.f_opt)
@@ -57,7 +57,7 @@ def minimize(
             return run_population(prob, solver, budget, seed, target)
         if isinstance(solver, HostSolver):
             return run_host(prob, solver, budget, seed, target)
-        return run_batch(prob, lambda _: solver, ("object", optimizer), [{}], [seed], budget, target=target)[0]
+        return run_native(prob, lambda _: solver, ("object", optimizer), {}, seed, budget, target=target)
     except OptbenchError:
         raise
     except Exception as err:  # as in a suite, an optimizer that raises is a failed run
@@ -77,19 +77,20 @@ def run(
     max_time: float | None = None,
     target: float | None = None,
     max_epochs: float | None = None,
+    retry_failed: bool = False,
 ) -> Results:
     """Run problems x optimizer configurations x seeds; the Python twin of ``optbench run``.
 
     Returns the runs and traces as ``load_results`` would, for just these runs. With
     ``db`` they are stored there (runs already stored are not run again); without it
-    they live in memory.
+    they live in memory; ``retry_failed`` runs again the runs stored there as failed.
     """
     REGISTRY.load_plugins(plugins)
     problems = [problems] if isinstance(problems, str) else list(problems)
     optimizers = [optimizers] if isinstance(optimizers, str) else list(optimizers)
     runs = plan(problems, optimizers, seeds, Budget(max_steps, max_evals, max_time, target, max_epochs), suite)
     with ResultStore(":memory:" if db is None else db) as store:
-        execute(runs, store)
+        execute(runs, store, retry_failed=retry_failed)
         return store.load([r.run_id for r in runs])
 
 

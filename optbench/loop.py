@@ -1,10 +1,16 @@
 """The shared compiled loop that drives every native solver, from the host's side.
 
-A batch of runs (seeds and float hyperparameters) runs as the compiled programs of
+A run (a seed and float hyperparameters) runs as the compiled programs of
 ``optbench.programs``, chunk by chunk; between chunks the host checks the wall-time
-budget and whether every run has stopped. Compiled programs are cached per (problem,
-solver configuration, chunk length, batch size), so a repeated call, another seed or
-another learning rate does not compile again.
+budget and whether the run has stopped. Compiled programs are cached per (problem,
+solver configuration, chunk length), so a repeated call, another seed or another
+learning rate does not compile again.
+
+Every run is a program execution of its own, never a member of a ``vmap``-ed batch:
+under ``vmap`` the arithmetic changes (batched kernels round differently) and a
+``lax.cond`` computes both branches, so a seed's numbers would depend on which runs
+shared its batch. Batching 64 seeds of adam was 1.9x faster on a 2-core CPU; identical
+numbers for the same run, whatever ran beside it, are worth more (see issue 11).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from optbench.cache import CompiledCache
 from optbench.problem import Problem
 from optbench.programs import BLOCK, CODES, Build, Limits, compile_programs
 from optbench.result import Result, Status
-from optbench.trace import build_results
+from optbench.trace import StreamedTrace, native_result
 
 MAX_CHUNK = 4992  # a whole number of blocks: no separately compiled remainder
 TIMED_CHUNK = 96
@@ -40,29 +46,28 @@ def chunk_length(budget: Budget) -> int:
     return math.ceil(budget.max_steps / n_chunks)
 
 
-def run_batch(
+def run_native(
     problem: Problem,
     build: Build,
     solver_key: Any,
-    hypers: list[dict[str, float]],
-    seeds: list[int],
+    hyper: dict[str, float],
+    seed: int,
     budget: Budget,
     target: float | None = None,
-) -> list[Result]:
-    """Run ``len(seeds)`` runs as one compiled, batched program; one Result per run.
+) -> Result:
+    """Run one native solver run through the compiled programs of its shape.
 
     ``build(hyper)`` makes the solver from a dict of (possibly traced) float
     hyperparameters; ``solver_key`` identifies everything else about it for the cache.
     ``target`` is the loss at which evaluations and time to target are measured (the
-    budget's target stops the runs; this one only measures).
+    budget's target stops the run; this one only measures).
     """
-    # One program per batch, on the calling thread. Running two parts of a batch on two
-    # threads was 1.6x faster for first-order methods, but XLA's CPU runtime deadlocked
-    # with two concurrent executions of the Levenberg-Marquardt program; see the note on
-    # issue 3 before trying again.
-    per_eval = build(hypers[0]).epochs_per_evaluation(problem)
-    arguments = _arguments(problem, budget, seeds, hypers, per_eval)
-    programs, compile_s = _programs(problem, build, solver_key, budget, tuple(sorted(hypers[0])), arguments)
+    # On the calling thread. Running two programs on two threads was 1.6x faster for
+    # first-order methods, but XLA's CPU runtime deadlocked with two concurrent executions
+    # of the Levenberg-Marquardt program; see the note on issue 3 before trying again.
+    per_eval = build(hyper).epochs_per_evaluation(problem)
+    arguments = _arguments(problem, budget, seed, hyper, per_eval)
+    programs, compile_s = _programs(problem, build, solver_key, budget, tuple(sorted(hyper)), arguments)
     measure = budget.target if target is None else target
     return _execute(programs, problem, budget, arguments, measure, compile_s, per_eval)
 
@@ -74,11 +79,12 @@ def _epoch_evals(budget: Budget, per_eval: float) -> int:
     return min(_INT_MAX, math.ceil(budget.max_epochs / per_eval - 1e-9))
 
 
-def _arguments(problem: Problem, budget: Budget, seeds: list[int], hypers: list[dict[str, float]], per_eval: float):
+def _arguments(problem: Problem, budget: Budget, seed: int, hyper: dict[str, float], per_eval: float):
+    """The programs' arguments; seed and hyperparameters on a leading axis of length one."""
     import jax.numpy as jnp
 
-    hyper = {k: jnp.asarray([h[k] for h in hypers], problem.dtype) for k in (hypers[0] if hypers else {})}
-    seed_array = np.asarray(seeds, dtype=np.uint32)  # keys are made inside the compiled init
+    hyper = {k: jnp.asarray([v], problem.dtype) for k, v in hyper.items()}
+    seed_array = np.asarray([seed], dtype=np.uint32)  # keys are made inside the compiled init
     limits = Limits(
         jnp.asarray(budget.max_steps or _INT_MAX, jnp.int32),
         jnp.asarray(budget.max_evals or _INT_MAX, jnp.int32),
@@ -92,7 +98,7 @@ def _programs(problem: Problem, build: Build, solver_key: Any, budget: Budget, h
     """The compiled programs for this batch shape, from the cache or compiled now."""
     length = chunk_length(budget)
     seed_array, hyper, limits = arguments
-    cache_key = (problem, solver_key, length, len(seed_array), hyper_names)
+    cache_key = (problem, solver_key, length, hyper_names)
 
     def make():
         return compile_programs(problem, build, length, seed_array, hyper, problem.data, limits)
@@ -102,49 +108,57 @@ def _programs(problem: Problem, build: Build, solver_key: Any, budget: Budget, h
     return programs, (time.perf_counter() - started) if made else 0.0
 
 
-def _execute(programs, problem: Problem, budget: Budget, arguments, target, compile_s, per_eval: float) -> list[Result]:
-    """Run a batch chunk by chunk, checking the time budget between chunks."""
+def _execute(programs, problem: Problem, budget: Budget, arguments, target, compile_s, per_eval: float) -> Result:
+    """Run chunk by chunk, checking the time budget between chunks; the trace is thinned
+    as each chunk arrives, so memory does not grow with the number of steps."""
     import jax
 
     init_fn, chunk_fn, final_fn = programs
     seed_array, hyper, limits = arguments
-    data, size, length = problem.data, len(seed_array), chunk_length(budget)
+    data, length = problem.data, chunk_length(budget)
+    trace = StreamedTrace(problem.f_opt, target, per_eval)
     started = time.perf_counter()
     carry = init_fn(seed_array, hyper, data)
-    chunks, times, counts, scheduled = [], [], [], []
-    timed_out = False
+    chunk_start, first_step, timed_out = 0.0, 0, False
     while True:
-        start = len(counts) * length  # every chunk before this one ran in full
-        carry, record, steps, metrics = chunk_fn(carry, hyper, data, limits, np.int32(start // BLOCK))
-        record, metrics = jax.device_get((record, metrics))
-        chunks.append(record)
-        # Metrics taken at the end of block i of this chunk belong to trace row (step) s.
-        scheduled.append((start + (np.arange(length // BLOCK) + 1) * BLOCK, metrics))
-        counts.append(int(steps))
+        carry, record, steps, metrics = chunk_fn(carry, hyper, data, limits, np.int32(first_step // BLOCK))
+        (loss, nfev, njev, running, indicators), metrics = jax.device_get((record, metrics))
+        taken = int(steps)
         elapsed = time.perf_counter() - started
-        times.append(elapsed)
+        # Times inside a chunk are interpolated between its measured start and end.
+        times = chunk_start + (elapsed - chunk_start) * (np.arange(taken) + 1) / max(taken, 1)
+        rows = running[:taken, 0]
+        columns = {"loss": loss[:taken, 0], "nfev": nfev[:taken, 0], "njev": njev[:taken, 0], "time_s": times}
+        columns.update({k: v[:taken, 0] for k, v in indicators.items()})
+        trace.add({k: v[rows] for k, v in columns.items()}, _metrics_taken(first_step, metrics))
+        first_step += length  # every chunk before the next one ran in full
+        chunk_start = elapsed
         if (np.asarray(carry.code) != 0).all():
             break
-        if budget.max_time is not None and elapsed / size >= budget.max_time:
+        if budget.max_time is not None and elapsed >= budget.max_time:
             timed_out = True
             break
     params, final_loss, final_metrics, final_indicators, front = jax.device_get(final_fn(carry.state, hyper, data))
     total = time.perf_counter() - started
-    statuses = [CODES.get(int(c), Status.MAX_TIME if timed_out else Status.MAX_STEPS) for c in carry.code]
-    return build_results(
-        chunks=chunks,
-        chunk_times=times,
-        chunk_steps=counts,
-        scheduled_metrics=scheduled,
-        epochs_per_evaluation=per_eval,
-        statuses=statuses,
-        final_loss=np.asarray(final_loss),
-        final_metrics={k: np.asarray(v) for k, v in final_metrics.items()},
-        final_indicators={k: np.asarray(v) for k, v in final_indicators.items()},
-        fronts=front,
-        params=params,
+    code = int(np.asarray(carry.code)[0])
+    return native_result(
+        trace,
+        status=CODES.get(code, Status.MAX_TIME if timed_out else Status.MAX_STEPS),
+        final_loss=float(np.asarray(final_loss)[0]),
+        final_metrics={k: float(np.asarray(v)[0]) for k, v in final_metrics.items()},
+        final_indicators={k: float(np.asarray(v)[0]) for k, v in final_indicators.items()},
+        front=None if front is None else tuple(np.asarray(a)[0] for a in front),
+        params=jax.tree_util.tree_map(lambda a: np.asarray(a[0]), params),
         total_time=total,
         compile_s=compile_s,
-        target=target,
-        f_opt=problem.f_opt,
     )
+
+
+def _metrics_taken(first_step: int, metrics: dict[str, np.ndarray]) -> dict[int, dict[str, float]]:
+    """The problem's metrics taken during a chunk, by the trace row they belong to: those
+    taken at the end of the chunk's block i belong to row (step) ``first_step + (i + 1) * BLOCK``."""
+    if not metrics:
+        return {}
+    values = {name: np.asarray(v)[:, 0] for name, v in metrics.items()}
+    taken = np.flatnonzero(~np.isnan(next(iter(values.values()))))
+    return {int(first_step + (i + 1) * BLOCK): {name: float(v[i]) for name, v in values.items()} for i in taken}

@@ -1,9 +1,11 @@
-"""The compiled programs of the shared loop: init, chunk and final, for one batch shape.
+"""The compiled programs of the shared loop: init, chunk and final, for one run's shape.
 
 The chunk program runs steps in blocks of ``BLOCK`` inside a ``lax.while_loop`` (each
 block a ``lax.scan``), applies the budget and stopping tests on the device, records loss
 and evaluation counts per step, and takes the problem's metrics on a schedule. A chunk
-ends after the first block at whose end no run in the batch is running.
+ends after the first block at whose end the run is no longer running. Arguments and
+results carry a leading run axis of length one (see ``optbench.loop`` for why a run is
+never ``vmap``-ed with others).
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ Build = Callable[[dict[str, Any]], NativeSolver]
 
 
 def compile_programs(problem: Problem, build: Build, length: int, seeds: Any, hyper: Any, data: Any, limits: Limits):
-    """Lower and compile the init, chunk and final programs for one batch shape."""
+    """Lower and compile the init, chunk and final programs for one run's shape."""
     import jax
     import jax.numpy as jnp
 
@@ -82,8 +84,8 @@ def compile_programs(problem: Problem, build: Build, length: int, seeds: Any, hy
         cost little. Returns the records (steps, batch), how many steps were taken, and the
         problem's metrics (blocks, batch) at the ends of the blocks ``record_metrics``
         picks (NaN elsewhere); rows after a run stopped are marked not running."""
-        step = _batched(step_one, (0, 0, None, None), len(seeds))
-        measure = _batched(metrics_one, (0, 0), len(seeds))
+        step = _one_run(step_one, (0, 0, None, None))
+        measure = _one_run(metrics_one, (0, 0))
         blocks, rest = divmod(length, BLOCK)
 
         def block(c, size):
@@ -103,7 +105,7 @@ def compile_programs(problem: Problem, build: Build, length: int, seeds: Any, hy
             i, c, rows, measured = loop
             c, record = block(c, BLOCK)
             rows = tree(lambda r, new: r.at[i].set(new), rows, record)
-            if shapes:  # a real branch: the loop over blocks is outside the batch's vmap
+            if shapes:  # a real branch: metrics are computed only on the blocks that take them
                 nan = lambda s: {k: jnp.full(v.shape, jnp.nan, v.dtype) for k, v in shapes.items()}
                 values = jax.lax.cond(record_metrics(first_block + i + 1), lambda s: measure(s, h), nan, c.state)
                 measured = {k: measured[k].at[i].set(values[k]) for k in measured}
@@ -129,10 +131,10 @@ def compile_programs(problem: Problem, build: Build, length: int, seeds: Any, hy
         end = (solver.measured_loss(problem, data, state), metrics, solver.indicators(problem, state))
         return x, *end, solver.front(state)
 
-    init_fn = jax.jit(_batched(init_one, (0, 0, None), len(seeds)))
+    init_fn = jax.jit(_one_run(init_one, (0, 0, None)))
     carry = jax.eval_shape(init_fn, seeds, hyper, data)
     chunk_fn = jax.jit(chunk).lower(carry, hyper, data, limits, np.int32(0)).compile()
-    final_fn = jax.jit(_batched(final_one, (0, 0, None), len(seeds))).lower(carry.state, hyper, data).compile()
+    final_fn = jax.jit(_one_run(final_one, (0, 0, None))).lower(carry.state, hyper, data).compile()
     return init_fn.lower(seeds, hyper, data).compile(), chunk_fn, final_fn
 
 
@@ -144,14 +146,10 @@ def record_metrics(block: Any) -> Any:
     return ((block & (block - 1)) == 0) | (block % 8 == 0)
 
 
-def _batched(fn: Callable, in_axes: tuple, size: int) -> Callable:
-    """``vmap`` for a batch of several runs; for one run, the plain function on a batch
-    axis of length one. Under ``vmap`` a ``lax.cond`` computes both branches, so a single
-    run keeps real control flow (a solver then evaluates only what it asks for)."""
+def _one_run(fn: Callable, in_axes: tuple) -> Callable:
+    """``fn`` of one run, on arguments and results with a run axis of length one (the
+    arguments whose axis is 0). Real control flow: a solver evaluates only what it asks for."""
     import jax
-
-    if size > 1:
-        return jax.vmap(fn, in_axes=in_axes)
 
     def single(*args):
         args = [jax.tree_util.tree_map(lambda a: a[0], a) if axis == 0 else a for a, axis in zip(args, in_axes)]
@@ -186,7 +184,7 @@ def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, l
     loss = info.loss
     nfev = carry.nfev + info.nfev
     njev = carry.njev + info.njev
-    diverged = ~(loss <= carry.ceiling)  # true for NaN and +inf too
+    diverged = ~(loss <= carry.ceiling) | ~jnp.isfinite(loss)  # NaN and +-inf too, even from a non-finite start
     reached = loss <= limits.target
     stays = diverged | reached | info.converged
     # The first test that holds decides the status, in this order of precedence.

@@ -1,13 +1,14 @@
-"""From the per-step records of a batch to one ``Result`` and trace per run."""
+"""From a native run's per-step records to its ``Result`` and trace; thinning of long traces."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from optbench.result import Front, Result, Status
+from optbench.result import TRACE_COLUMNS, Front, Result, Status
 
 # Statuses where the run stops at the point it had just evaluated, without stepping on.
 _STAYS = (Status.CONVERGED, Status.TARGET_REACHED, Status.DIVERGED)
@@ -18,106 +19,151 @@ MAX_TRACE_ROWS = 500
 PRECISIONS = 10.0 ** (np.arange(10, -41, -1) / 5)
 
 
-def build_results(
+# Rows a streamed trace keeps on a fixed logarithmic grid of steps, 60 per decade up to 2**31.
+_LOG_STEPS = np.unique(np.round(10.0 ** (np.arange(0, 561) / 60)).astype(np.int64) - 1)
+
+
+class StreamedTrace:
+    """A native run's trace, thinned as its chunks arrive, so that memory stays bounded
+    (a run of 10**8 steps holds a few thousand rows, not 10**8).
+
+    A run of at most ``max_rows`` rows keeps them all. A longer one keeps: evenly spaced
+    rows (a power-of-two stride, at most ``max_rows / 2`` of them), the rows of a fixed
+    logarithmic grid of steps (the early descent), the first row at or below each of COCO's
+    precision targets ``f_opt + PRECISIONS`` (so hitting times stay exact), at most
+    ``max_rows / 2`` of the rows at which the problem's metrics were taken, and the last
+    row. ``best_loss`` is the best over every row, kept or not. Which rows are kept depends
+    only on the run's own records, so the same run keeps the same rows.
+    """
+
+    def __init__(
+        self,
+        f_opt: float | None,
+        target: float | None,
+        epochs_per_evaluation: float = 1.0,
+        max_rows: int = MAX_TRACE_ROWS,
+    ):
+        self.levels = np.zeros(0) if f_opt is None else f_opt + PRECISIONS  # descending
+        self.target, self.per_eval, self.max_rows = target, epochs_per_evaluation, max_rows
+        self.n = 0  # rows seen
+        self.metrics_seen = 0
+        self.best = np.nan
+        self.at_target: tuple[float, float] | None = None  # (nfev, time_s) of the first row at or below target
+        self.parts: list[dict[str, np.ndarray]] = []
+        self.pending: dict[int, dict[str, float]] = {}  # metrics taken for a row that has not arrived yet
+
+    def add(self, rows: dict[str, np.ndarray], metrics: dict[int, dict[str, float]] | None = None) -> None:
+        """Append consecutive rows (``loss``, ``nfev``, ``njev``, ``time_s`` and indicators),
+        and the problem's metrics taken at given trace rows (this chunk's or later ones)."""
+        loss = np.asarray(rows["loss"], np.float64)
+        k = len(loss)
+        if not k:
+            return
+        steps = self.n + np.arange(k)
+        best = np.fmin.accumulate(np.concatenate([[self.best], loss]))[1:]
+        self.best = best[-1]
+        pinned = np.zeros(k, bool)
+        first = first_reached(best, self.levels)
+        pinned[first[first < k]] = True
+        self.levels = self.levels[first >= k]  # the levels still to reach
+        if self.target is not None and self.at_target is None and (hit := np.flatnonzero(loss <= self.target)).size:
+            self.at_target = (float(rows["nfev"][hit[0]]), float(rows["time_s"][hit[0]]))
+        nfev = np.asarray(rows["nfev"], np.int64)
+        part = {
+            "step": steps,
+            **{name: np.asarray(values, np.float64) for name, values in rows.items()},
+            "nfev": nfev,
+            "njev": np.asarray(rows["njev"], np.int64),
+            "epochs": nfev * self.per_eval,
+            "loss": loss,
+            "best_loss": best,
+            "pinned": pinned,
+            "metric_index": np.full(k, -1),
+        }
+        self.pending.update(metrics or {})
+        here = sorted(row for row in self.pending if row < self.n + k)
+        for name in {name for row in here for name in self.pending[row]}:
+            part[name] = np.full(k, np.nan)
+        for row in here:
+            for name, value in self.pending.pop(row).items():
+                part[name][row - self.n] = value
+            part["metric_index"][row - self.n] = self.metrics_seen
+            self.metrics_seen += 1
+        self.parts.append(part)
+        self.n += k
+        if sum(len(p["step"]) for p in self.parts) > 4 * self.max_rows:
+            self.parts = [self._kept(self._joined())]
+
+    def finish(self, final_metrics: dict[str, float]) -> pd.DataFrame:
+        """The kept rows, the last with the metrics taken at the end of the run."""
+        rows = self._joined()
+        for name, value in final_metrics.items():
+            column = rows.setdefault(name, np.full(len(rows["step"]), np.nan))
+            column[-1] = value
+        if self.n > self.max_rows:
+            rows = self._kept(rows)
+        names = [*TRACE_COLUMNS, *(k for k in rows if k not in TRACE_COLUMNS and k not in ("pinned", "metric_index"))]
+        return pd.DataFrame({name: rows[name] for name in names})
+
+    def _joined(self) -> dict[str, np.ndarray]:
+        names = list(dict.fromkeys(name for part in self.parts for name in part))
+        return {
+            name: np.concatenate([p[name] if name in p else np.full(len(p["step"]), np.nan) for p in self.parts])
+            for name in names
+        }
+
+    def _kept(self, rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        steps, half = rows["step"], self.max_rows // 2
+        stride = 1 << max(0, math.ceil(math.log2(max(1.0, self.n / half))))
+        metric_stride = 1 << max(0, math.ceil(math.log2(max(1.0, self.metrics_seen / half))))
+        index = rows["metric_index"]
+        keep = (
+            (steps % stride == 0)
+            | np.isin(steps, _LOG_STEPS)
+            | rows["pinned"]
+            | ((index >= 0) & (index % metric_stride == 0))
+            | (steps == self.n - 1)
+        )
+        return {name: values[keep] for name, values in rows.items()}
+
+
+def native_result(
+    trace: StreamedTrace,
     *,
-    chunks: list[tuple[np.ndarray, ...]],
-    chunk_times: list[float],
-    chunk_steps: list[int],
-    scheduled_metrics: list[tuple[np.ndarray, dict[str, np.ndarray]]] = (),
-    epochs_per_evaluation: float = 1.0,
-    statuses: list[Status],
-    final_loss: np.ndarray,
-    final_metrics: dict[str, np.ndarray],
-    final_indicators: dict[str, np.ndarray] | None = None,
-    fronts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    status: Status,
+    final_loss: float,
+    final_metrics: dict[str, float],
+    final_indicators: dict[str, float],
+    front: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
     params: Any,
     total_time: float,
     compile_s: float,
-    target: float | None,
-    f_opt: float | None = None,
-) -> list[Result]:
-    """One Result per batch member from the records of every chunk.
-
-    ``chunk_steps`` says how many steps each chunk ran; ``scheduled_metrics`` holds, per
-    chunk, the trace rows (steps) at which the problem's metrics were taken during the run
-    and their values (row, batch member); epochs are nfev times ``epochs_per_evaluation``.
-    Times inside a chunk are interpolated between the chunk's measured start and end, and
-    shared evenly among the batch's members. A solver's indicators (recorded per step, the
-    fifth record of a chunk) become trace columns and, at the end, entries of ``metrics``;
-    ``fronts`` (objectives, parameters, non-dominated mask per member) become ``Result.front``.
-    ``f_opt``, where known, sets the precision targets whose first crossings the trace keeps.
-    """
-    import jax
-
-    loss, nfev, njev, running = (np.concatenate([c[i][:n] for c, n in zip(chunks, chunk_steps)]) for i in range(4))
-    final_indicators = final_indicators or {}
-    per_step = {k: np.concatenate([c[4][k][:n] for c, n in zip(chunks, chunk_steps)]) for k in final_indicators}
-    during = _metrics_during(scheduled_metrics)
-    size = loss.shape[1]
-    starts = np.concatenate([[0.0], chunk_times[:-1]])
-    step_time = (
-        np.concatenate([s + (e - s) * (np.arange(n) + 1) / n for s, e, n in zip(starts, chunk_times, chunk_steps)])
-        / size
+) -> Result:
+    """A native run's Result from its streamed trace and what the final program measured."""
+    last = trace.parts[-1]
+    if status not in _STAYS:  # the final point, after the last step, was not evaluated in the loop
+        extra = {"loss": [final_loss], "nfev": last["nfev"][-1:], "njev": last["njev"][-1:], "time_s": [total_time]}
+        trace.add({**extra, **{k: [v] for k, v in final_indicators.items()}})
+    nfev, njev = int(trace.parts[-1]["nfev"][-1]), int(trace.parts[-1]["njev"][-1])
+    nit = trace.n - 1
+    target = trace.target
+    return Result(
+        x=params,
+        fun=final_loss,
+        status=status,
+        message=_message(status, nit, nfev),
+        nit=nit,
+        nfev=nfev,
+        njev=njev,
+        time_s=total_time,
+        compile_s=compile_s,
+        trace=trace.finish(final_metrics),
+        nfev_to_target=trace.at_target[0] if trace.at_target else float("nan"),
+        time_to_target=trace.at_target[1] if trace.at_target else float("nan"),
+        metrics={**final_metrics, **final_indicators},
+        front=None if front is None else front_of(*front),
+        success=status.success and (target is None or final_loss <= target),
     )
-    results = []
-    for b, status in enumerate(statuses):
-        rows = running[:, b]
-        columns = {
-            "nfev": nfev[rows, b].astype(np.int64),
-            "njev": njev[rows, b].astype(np.int64),
-            "epochs": nfev[rows, b] * epochs_per_evaluation,
-            "time_s": step_time[rows],
-            "loss": loss[rows, b].astype(np.float64),
-            **{k: v[rows, b].astype(np.float64) for k, v in per_step.items()},
-        }
-        nit = len(columns["loss"]) - 1 if status in _STAYS else len(columns["loss"])
-        if status not in _STAYS:  # the final point, after the last step, was not evaluated in the loop
-            extra = {
-                "nfev": columns["nfev"][-1],
-                "njev": columns["njev"][-1],
-                "epochs": columns["epochs"][-1],
-                "time_s": total_time / size,
-                "loss": float(final_loss[b]),
-                **{k: float(v[b]) for k, v in final_indicators.items()},
-            }
-            columns = {k: np.append(v, extra[k]) for k, v in columns.items()}
-        columns["best_loss"] = np.fmin.accumulate(columns["loss"])
-        steps = np.arange(len(columns["loss"]))
-        hit = np.flatnonzero(columns["loss"] <= target) if target is not None else []
-        last = len(steps) - 1
-        measured = {}  # metric name -> values per trace row: during the run, then at the end
-        for name, values in final_metrics.items():
-            column = np.full(len(steps), np.nan)
-            at, during_values = during.get(name, (np.zeros(0, int), np.zeros((0, size))))
-            inside = at < last
-            column[at[inside]] = during_values[inside, b]
-            column[last] = float(values[b])
-            measured[name] = column
-        taken = during.get("", np.zeros(0, int))
-        taken = taken[taken < last]
-        keep = np.union1d(kept_rows(columns["best_loss"], f_opt), taken[thin_index(len(taken))])
-        trace = pd.DataFrame({"step": steps[keep], **{k: v[keep] for k, v in {**columns, **measured}.items()}})
-        results.append(
-            Result(
-                x=jax.tree_util.tree_map(lambda a, b=b: np.asarray(a[b]), params),
-                fun=float(final_loss[b]),
-                status=status,
-                message=_message(status, nit, int(columns["nfev"][-1])),
-                nit=int(nit),
-                nfev=int(columns["nfev"][-1]),
-                njev=int(columns["njev"][-1]),
-                time_s=total_time / size,
-                compile_s=compile_s,
-                trace=trace,
-                nfev_to_target=float(columns["nfev"][hit[0]]) if len(hit) else float("nan"),
-                time_to_target=float(columns["time_s"][hit[0]]) if len(hit) else float("nan"),
-                batch_size=size,
-                metrics={name: float(values[b]) for name, values in {**final_metrics, **final_indicators}.items()},
-                front=None if fronts is None else front_of(*(a[b] for a in fronts)),
-                success=status.success and (target is None or float(final_loss[b]) <= target),
-            )
-        )
-    return results
 
 
 def front_of(objectives: np.ndarray, params: np.ndarray, nondominated: np.ndarray) -> Front:
@@ -128,23 +174,6 @@ def front_of(objectives: np.ndarray, params: np.ndarray, nondominated: np.ndarra
     chosen = np.flatnonzero(keep)[np.sort(first)]
     order = chosen[np.argsort(objectives[chosen, 0], kind="stable")]
     return Front(objectives[order], params[order])
-
-
-def _metrics_during(scheduled: list[tuple[np.ndarray, dict[str, np.ndarray]]]) -> dict[str, Any]:
-    """Metric name -> (trace rows, values per row and batch member), only where taken;
-    under "" the rows themselves, which thinning must keep."""
-    rows, values = [], {}
-    for at, metrics in scheduled:
-        if not metrics:
-            continue
-        taken = ~np.isnan(next(iter(metrics.values()))).all(axis=1)
-        rows.append(at[taken])
-        for name, v in metrics.items():
-            values.setdefault(name, []).append(v[taken])
-    if not rows:
-        return {}
-    at = np.concatenate(rows)
-    return {"": at, **{name: (at, np.concatenate(v)) for name, v in values.items()}}
 
 
 def first_reached(best_loss: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -188,4 +217,6 @@ def _message(status: Status, nit: int, nfev: int) -> str:
         return f"step budget spent ({nit} steps)"
     if status is Status.MAX_EVALS:
         return f"evaluation budget spent ({nfev} evaluations)"
+    if status is Status.MAX_EPOCHS:
+        return f"epoch budget spent after {nit} steps ({nfev} evaluations)"
     return f"time budget spent after {nit} steps"

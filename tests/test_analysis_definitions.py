@@ -12,7 +12,7 @@ from optbench.analysis.fixed_target import ert, runtime_ecdf
 from optbench.analysis.profiles import data_profile, instance_costs, performance_profile, profile_score
 from optbench.analysis.stats import average_ranks, bootstrap_ci, holm, pairwise_tests
 from optbench.analysis.targets import hitting_times, targets
-from optbench.trace import PRECISIONS, first_reached, kept_rows, thin_index
+from optbench.trace import PRECISIONS, StreamedTrace, first_reached, kept_rows, thin_index
 
 ORACLES = Path(__file__).resolve().parent / "data" / "algoperf"  # a copy of ../shared/oracles/algoperf
 
@@ -231,3 +231,31 @@ def test_average_ranks_leave_out_what_keeps_the_larger_complete_table():
     ranks, _, _, problems = average_ranks(scores)  # dropping d keeps 3 x 3 cells; dropping p2, p3 only 1 x 4
     assert list(ranks.index) == ["a", "b", "c"] and problems == ["p1", "p2", "p3"]
     assert ranks.tolist() == pytest.approx([4 / 3, 2.0, 8 / 3])
+
+
+def test_a_streamed_trace_keeps_what_thinning_promises_in_bounded_memory():
+    # A million steps in the loop's chunks: the buffer never holds more than a few
+    # thousand rows, and the kept rows are exact where they must be (issue 11: a run of
+    # 10**8 steps kept every step in memory, 9.7 GB).
+    rng = np.random.default_rng(1)
+    n, chunk, f_opt, max_rows = 1_000_000, 4992, 0.25, 500
+    loss = f_opt + np.exp(-np.linspace(0, 25, n)) * 50 * (1 + 0.3 * rng.random(n))
+    loss[rng.integers(0, n, 50)] = np.nan  # a few NaN losses do not break best_loss
+    target = f_opt + 1e-3
+    trace, held = StreamedTrace(f_opt, target, max_rows=max_rows), 0
+    for start in range(0, n, chunk):
+        rows = slice(start, start + chunk)
+        steps = np.arange(n)[rows]
+        trace.add({"loss": loss[rows], "nfev": steps + 1, "njev": steps, "time_s": steps * 1e-6})
+        held = max(held, sum(len(p["step"]) for p in trace.parts))
+    kept = trace.finish({})
+    assert held <= 4 * max_rows + chunk and len(kept) < 800
+    best = np.fmin.accumulate(loss)
+    assert np.array_equal(kept["best_loss"].to_numpy(), best[kept["step"]])  # the best over every row
+    exact = first_reached(best, f_opt + PRECISIONS)
+    assert set(exact[exact < n]) <= set(kept["step"])  # every precision crossing, exactly
+    assert trace.at_target == (float(np.argmax(loss <= target) + 1), float(np.argmax(loss <= target) * 1e-6))
+    steps = kept["step"].to_numpy()
+    for j in range(0, n, 997):  # the documented resolution of a tau target's hitting time
+        late = steps[np.searchsorted(steps, j)] - j
+        assert late <= 2 * n / (max_rows // 2) and late <= (j + 1) * (10 ** (1 / 60) - 1) + 1

@@ -77,7 +77,7 @@ def test_a_learning_rate_grid_and_its_seeds_compile_once():
     loop._CACHE.clear()
     runs, _ = optbench.run("linear[n=64]", "adam[learning_rate=[0.3,0.1,0.03,0.01]]", seeds=3, max_steps=100)
     assert len(runs) == 12 and len(loop._CACHE) == 1
-    assert (runs["batch_size"] == 12).all()
+    assert (runs["batch_size"] == 1).all()  # each run its own execution of the one program
     assert runs.groupby("optimizer")["fun"].nunique().eq(3).all()  # same rate, three seeds, three results
     runs2, _ = optbench.run("linear[n=64]", "adam[learning_rate=[0.2,0.05,0.02,0.5]]", seeds=3, max_steps=100)
     assert len(loop._CACHE) == 1 and (runs2["compile_s"] == 0).all()
@@ -98,22 +98,6 @@ def test_problem_metrics_reach_the_trace():
     assert result.trace["norm"].iloc[-1] == pytest.approx(float(np.linalg.norm(result.x)))
 
 
-def test_a_batch_gives_the_numbers_of_runs_one_by_one():
-    from optbench.budget import Budget
-    from optbench.optimizer import optimizer_configs
-    from optbench.registry import REGISTRY
-    from optbench.runner import RunSpec, run_group
-
-    problem = REGISTRY.problem("sinusoidal[n=30]")
-    config = optimizer_configs("sgd[batch_size=8]")[0]
-    runs = [RunSpec(problem.spec, config, seed, Budget(max_steps=50)) for seed in range(5)]
-    together = run_group(problem, runs)
-    assert [r.batch_size for r in together] == [5] * 5
-    for seed in (0, 4):
-        alone = run_group(problem, [runs[seed]])[0]
-        assert together[seed].trace["loss"].tolist() == pytest.approx(alone.trace["loss"].tolist(), rel=1e-12)
-
-
 def test_a_raw_solver_that_raises_is_a_failed_run_and_a_wrong_object_a_clear_error():
     class Broken(optbench.NativeSolver):
         def init(self, problem, data, params, key):
@@ -131,7 +115,7 @@ def test_a_raw_solver_that_raises_is_a_failed_run_and_a_wrong_object_a_clear_err
         optbench.minimize("linear", object())
 
 
-def test_a_batch_stops_computing_once_every_run_has_stopped():
+def test_a_run_stops_computing_once_it_has_stopped():
     from test_least_squares import _counted_problem
 
     calls = {"n": 0}
@@ -139,7 +123,6 @@ def test_a_batch_stops_computing_once_every_run_has_stopped():
     config = optimizer_configs("lm")[0]
     results = run_group(problem, [RunSpec(problem.spec, config, seed, Budget(max_steps=5000)) for seed in range(3)])
     assert all(r.status is Status.CONVERGED for r in results)
-    # Under vmap every step evaluates the model for each run, stopped or not; a loop that
-    # ran out the 5000-step budget would make at least 15,000 calls.
+    # A loop that ran out the 5000-step budget would make at least 15,000 calls.
     steps = max(r.nit for r in results)
     assert calls["n"] <= 3 * 3 * (steps + loop.BLOCK + 2)

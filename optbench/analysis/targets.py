@@ -12,10 +12,12 @@ Two kinds of target (Hansen et al., "COCO: performance assessment", 2021; Moré 
 A hitting time is the first cost (evaluations, gradient evaluations, steps, epochs or
 seconds) at which the run's best loss so far is at or below the target. It is exact for
 precision targets, whose first crossings every trace keeps, and for runs of at most 500
-recorded steps. A longer run's trace is thinned (``optbench.trace.thin_index``), and a tau
-target's hitting time is then the cost at the first kept row at or after the crossing: at
-most ``(n - 1) / 249 + 1`` rows late and, from a crossing at row j, at most
-``(j + 1) * (n**(1/249) - 1) + 1`` rows late, for a run of n rows (3.5% of j at n = 5,000).
+recorded steps. A longer run's trace is thinned, and a tau target's hitting time is then
+the cost at the first kept row at or after the crossing. For a native run
+(``optbench.trace.StreamedTrace``) that is at most ``2 n / 250`` rows late for a run of n
+rows, and, from a crossing at row j, at most ``(j + 1) * (10**(1/60) - 1) + 1`` rows late
+(3.9% of j); for a library run (``optbench.trace.thin_index``), at most ``(n - 1) / 249 + 1``
+and ``(j + 1) * (n**(1/249) - 1) + 1`` rows late (3.5% of j at n = 5,000).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ def test_compile_share_of_a_learning_rate_sweep(benchmark):
         started = time.perf_counter()
         results = run_group(problem, runs)
         total = time.perf_counter() - started
-        assert len(results) == 90 and len({r.compile_s for r in results}) == 1  # one program, compiled once
+        assert len(results) == 90 and sum(r.compile_s > 0 for r in results) == 1  # one program, compiled once
         return results[0].compile_s, total
 
     sweep()
