@@ -63,7 +63,7 @@ def table_command(args: argparse.Namespace) -> int:
     else:
         text = view_text(args.view, Comparison(selection.runs, selection.traces, options), args.format)
     if args.output:
-        _write(Path(args.output), lambda path: path.write_text(text))
+        _write(Path(args.output), lambda path: path.write_text(text), args.db)
         print(args.output)
     else:
         print(text, end="")
@@ -87,13 +87,14 @@ def plot_command(args: argparse.Namespace) -> int:
     if args.kind == "convergence":
         x = args.x or plots.default_axis(runs)
         draw = lambda problem: plots.convergence(runs, selection.traces, problem, x, args.hue)
-        return _save(_single_problem(args, runs, problems) or problems, args.output, x, draw)
+        return _save(_single_problem(args, runs, problems) or problems, args.output, x, draw, args.db)
     if args.kind == "fixed-budget":
         draw = lambda problem: profile_plots.fixed_budget_figure(runs, selection.traces, problem, options.cost)
-        return _save(_single_problem(args, runs, problems) or problems, args.output, "fixed_budget", draw)
+        return _save(_single_problem(args, runs, problems) or problems, args.output, "fixed_budget", draw, args.db)
     comparison = Comparison(runs, selection.traces, options)
     name = args.kind.replace("-", "_")
-    return _save(["all"], args.output, name, lambda _: profile_plots.FIGURES[args.kind](comparison), name=name)
+    draw = lambda _: profile_plots.FIGURES[args.kind](comparison)
+    return _save(["all"], args.output, name, draw, args.db, name=name)
 
 
 def report_command(args: argparse.Namespace) -> int:
@@ -104,7 +105,7 @@ def report_command(args: argparse.Namespace) -> int:
         raise OptbenchError(f"the report is an HTML file; give --output with .html, not {str(path)!r}")
     options = _options(args)
     html = write_report(Selection(args), options)
-    _write(path, lambda p: p.write_text(html, encoding="utf-8"))
+    _write(path, lambda p: p.write_text(html, encoding="utf-8"), args.db)
     print(path)
     return 0
 
@@ -129,7 +130,7 @@ def _plot_fronts(args: argparse.Namespace, selection: Selection) -> int:
     if not problems:
         raise OptbenchError("no stored Pareto fronts match the filters; run a Pareto method (nsga2) first")
     draw = lambda problem: front_plot(runs, fronts, problem, known_front(problem))
-    return _save(_single_problem(args, runs, problems) or problems, args.output, "front", draw)
+    return _save(_single_problem(args, runs, problems) or problems, args.output, "front", draw, args.db)
 
 
 def _single_problem(args: argparse.Namespace, runs: pd.DataFrame, problems: list[str]) -> list[str] | None:
@@ -149,7 +150,9 @@ def _single_problem(args: argparse.Namespace, runs: pd.DataFrame, problems: list
     )
 
 
-def _save(problems: list[str], output: str | None, suffix: str, draw: Callable[[str], Any], name: str = "") -> int:
+def _save(
+    problems: list[str], output: str | None, suffix: str, draw: Callable[[str], Any], db: str, name: str = ""
+) -> int:
     """Save ``draw(problem)`` for each problem: to ``output`` when it names one image file
     (one problem only), else as ``PROBLEM_SUFFIX.png`` (or ``NAME.png``) in the folder ``output``."""
     import matplotlib.pyplot as plt
@@ -159,14 +162,21 @@ def _save(problems: list[str], output: str | None, suffix: str, draw: Callable[[
     for problem in problems:
         path = folder if single else folder / f"{name or file_name(problem) + '_' + suffix}.png"
         fig = draw(problem)
-        _write(path, lambda p, fig=fig: fig.savefig(p, dpi=120))
+        _write(path, lambda p, fig=fig: fig.savefig(p, dpi=120), db)
         plt.close(fig)
         print(path)
     return 0
 
 
-def _write(path: Path, write: Callable[[Path], Any]) -> None:
-    """Write a file through a temporary sibling, renamed into place: never half a file."""
+def _write(path: Path, write: Callable[[Path], Any], db: str) -> None:
+    """Write a file through a temporary sibling, renamed into place: never half a file,
+    never over a folder, the results database or any other SQLite database."""
+    from optbench.store.connection import is_sqlite_file
+
+    if path.is_dir():
+        raise OptbenchError(f"--output {str(path)!r} is a folder; give a file name")
+    if (path.exists() and path.resolve() == Path(db).resolve()) or is_sqlite_file(path):
+        raise OptbenchError(f"--output {str(path)!r} is an SQLite database; optbench never writes over one")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.partial{path.suffix}")
