@@ -36,6 +36,7 @@ _EXPORTS = {
     "load_results": "optbench.store",
     "load_fronts": "optbench.store",
     "OptbenchError": "optbench.errors",
+    "SpecError": "optbench.errors",
 }
 
 __all__ = [*sorted(_EXPORTS), "__version__"]

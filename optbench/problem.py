@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,6 +91,8 @@ class Problem:
             raise OptbenchError(f"problem {self.name!r}: dtype must be one of {_DTYPES}, got {self.dtype!r}")
         if self.batch_size is not None and self.batch_size < 1:
             raise OptbenchError(f"problem {self.name!r}: batch_size must be positive")
+        if self.f_opt is not None:
+            object.__setattr__(self, "f_opt", _finite(self.name, "f_opt", self.f_opt))
         if not self.spec:
             object.__setattr__(self, "spec", self.name)
 
@@ -160,6 +163,17 @@ class Problem:
     def with_spec(self, spec: str, tags: frozenset[str] = frozenset()) -> Problem:
         """A copy that knows the spec string it was built from."""
         return dataclasses.replace(self, spec=spec, tags=self.tags | tags)
+
+
+def _finite(name: str, what: str, value: Any) -> float:
+    """``value`` as a finite float, or a clear error naming the problem."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if isinstance(value, (bool, str)) or not math.isfinite(number):
+        raise OptbenchError(f"problem {name!r}: {what} must be a finite number, got {value!r}")
+    return number
 
 
 def least_squares_problem(

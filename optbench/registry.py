@@ -12,8 +12,8 @@ import importlib
 import importlib.util
 import inspect
 import sys
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,8 @@ class Entry:
     tags: frozenset[str] = frozenset()
     source: str = ""
     max_params: int | None = None  # an optimizer that keeps n x n (or n-point) state
+    # A numeric parameter's allowed (low, high), None for no bound; checked when a spec is read.
+    limits: Mapping[str, tuple[float | None, float | None]] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def description(self) -> str:
@@ -73,6 +75,8 @@ class Entry:
                 known = ", ".join(defaults) or "none"
                 raise SpecError(f"{self.kind} {self.name!r} has no parameter {key!r}{hint} (parameters: {known})")
             resolved[key] = _coerce(self.kind, self.name, key, value, defaults[key])
+            if key in self.limits:
+                _check_limits(self.kind, self.name, key, resolved[key], self.limits[key])
         return resolved
 
 
@@ -114,7 +118,14 @@ class Registry:
         self.load_plugins([builtin_problems_dir()], source="optbench")
 
     def load_plugins(self, dirs: Iterable[str | Path], source: str = "") -> None:
-        """Import every ``*.py`` file in each directory; its decorators register what it defines."""
+        """Import every ``*.py`` file in each directory; its decorators register what it defines.
+
+        The built-ins load first, so a plugin that reuses a built-in name is the one blamed.
+        A file that fails to import registers nothing: what it registered before failing
+        is taken back, and a later call tries it again."""
+        dirs = list(dirs)
+        if source != "optbench":
+            self.load_builtins()
         for directory in map(Path, dirs):
             if not directory.is_dir():
                 raise PluginError(f"plugin directory {str(directory)!r} does not exist")
@@ -135,14 +146,16 @@ class Registry:
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module
         previous, self._loading_source = self._loading_source, source
+        before = {kind: dict(table) for kind, table in self.entries.items()}
         try:
             spec.loader.exec_module(module)
-        except OptbenchError as err:
+        except BaseException as err:
             sys.modules.pop(module_name, None)
-            raise PluginError(f"plugin {path}: {err}") from None
-        except Exception as err:  # a user's file may raise anything; report it, do not crash
-            sys.modules.pop(module_name, None)
-            raise PluginError(f"plugin {path} failed to import: {type(err).__name__}: {err}") from None
+            self._plugin_paths.discard(path)
+            self.entries = before
+            if isinstance(err, KeyboardInterrupt):
+                raise
+            raise PluginError(f"plugin {path}{_what_went_wrong(err)}") from None
         finally:
             self._loading_source = previous
 
@@ -178,23 +191,36 @@ def builtin_problems_dir() -> Path:
     return installed if installed.is_dir() else here.parent / "problems"
 
 
-def register_problem(name: str, *, tags: Iterable[str] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a factory that returns a ``Problem``; its keyword arguments become spec parameters."""
+def register_problem(
+    name: str, *, tags: Iterable[str] = (), limits: Mapping[str, tuple[float | None, float | None]] | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a factory that returns a ``Problem``; its keyword arguments become spec parameters.
+    ``limits`` maps a numeric parameter to its ``(low, high)`` range (None: unbounded), checked
+    when a spec is read, before anything is built: ``{"n": (2, 1_000_000)}``."""
 
     def decorate(factory: Callable[..., Any]) -> Callable[..., Any]:
-        REGISTRY.add(Entry("problem", name, factory, tags=frozenset(tags), source=REGISTRY._loading_source))
+        source = REGISTRY._loading_source
+        REGISTRY.add(Entry("problem", name, factory, tags=frozenset(tags), source=source, limits=dict(limits or {})))
         return factory
 
     return decorate
 
 
 def register_optimizer(
-    name: str, *, requires: Iterable[str] = ("grad",), family: str | None = None, max_params: int | None = None
+    name: str,
+    *,
+    requires: Iterable[str] = ("grad",),
+    family: str | None = None,
+    max_params: int | None = None,
+    limits: Mapping[str, tuple[float | None, float | None]] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register an optimizer factory: it returns an optax ``GradientTransformation``, a
     ``FirstOrder`` or another solver, built from its keyword arguments (the hyperparameters).
     ``requires`` names the problem capabilities it needs; ``max_params`` is the largest
     problem it is run on (methods with dense n x n state); larger ones are skipped.
+    ``limits`` maps a numeric hyperparameter to its ``(low, high)`` range, checked when a
+    spec is read; a factory may also raise ``SpecError`` for values it rejects, which
+    ``plan`` reports before any run.
 
     Float hyperparameters are passed to the factory as traced values, so a grid over them
     compiles once; the factory must use them only as numbers (no Python ``if`` on them).
@@ -203,12 +229,32 @@ def register_optimizer(
     def decorate(factory: Callable[..., Any]) -> Callable[..., Any]:
         fam = family or factory.__module__.rsplit(".", 1)[-1].removeprefix("optbench_plugin_")
         entry = Entry(
-            "optimizer", name, factory, frozenset(requires), fam, source=REGISTRY._loading_source, max_params=max_params
+            "optimizer",
+            name,
+            factory,
+            frozenset(requires),
+            fam,
+            source=REGISTRY._loading_source,
+            max_params=max_params,
+            limits=dict(limits or {}),
         )
         REGISTRY.add(entry)
         return factory
 
     return decorate
+
+
+def _what_went_wrong(err: BaseException) -> str:
+    """How a plugin file failed, as the end of a sentence that starts with its path."""
+    if isinstance(err, SystemExit):
+        # sys.exit() at import, or an argparse parser run at import that rejected optbench's arguments.
+        return (
+            f" called sys.exit({err.code!r}) while being imported (a script's main code, or argparse, "
+            'run at import?); put it under `if __name__ == "__main__":`'
+        )
+    if isinstance(err, OptbenchError):
+        return f": {err}"
+    return f" failed to import: {type(err).__name__}: {err}"  # a user's file may raise anything
 
 
 def _suggest(name: str, choices: Iterable[str]) -> str:
@@ -234,6 +280,19 @@ def _non_default(params: dict[str, Any], defaults: dict[str, Any]) -> dict[str, 
     return {
         k: v for k, v in params.items() if k not in defaults or defaults[k] != v or type(defaults[k]) is not type(v)
     }
+
+
+def _check_limits(kind: str, name: str, key: str, value: Any, limits: tuple[float | None, float | None]) -> None:
+    low, high = limits
+    for v in value.values if isinstance(value, Grid) else (value,):
+        number = isinstance(v, (int, float)) and not isinstance(v, bool)
+        if number and (low is None or v >= low) and (high is None or v <= high):
+            continue
+        if low is not None and high is not None:
+            allowed = f"from {low:,} to {high:,}"
+        else:
+            allowed = f"at least {low:,}" if low is not None else f"at most {high:,}"
+        raise SpecError(f"{kind} {name!r}: parameter {key!r} must be {allowed}, got {v!r}")
 
 
 def _coerce(kind: str, name: str, key: str, value: Any, default: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import signal
@@ -12,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from optbench.budget import Budget
+from optbench.budget import MAX_RUNS, MAX_SEED, Budget
 from optbench.errors import OptbenchError
 from optbench.optimizer import OptimizerConfig, optimizer_configs
 from optbench.problem import Problem
@@ -21,7 +22,6 @@ from optbench.result import Result, Status
 from optbench.solver import HostSolver
 from optbench.spec import parse_spec
 
-MAX_BATCH = 64
 TARGET_RTOL = 1e-6
 
 
@@ -39,23 +39,31 @@ class RunSpec:
     n_params: int | None = None
     dtype: str = "float64"
 
-    @property
+    @functools.cached_property
     def run_id(self) -> str:
-        from optbench import __version__
-
-        canonical = {
-            "problem": self.problem,
-            "optimizer": self.optimizer.name,
-            "params": self.optimizer.params,
-            "seed": self.seed,
-            "budget": self.budget.as_dict(),
-            "version": __version__,
-        }
-        return hashlib.sha256(json.dumps(canonical, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        return _run_ids(self.problem, self.optimizer, self.budget, [self.seed])[0]
 
     @property
     def target(self) -> float | None:
         return measured_target(self.budget, self.f_opt)
+
+
+def _run_ids(problem: str, optimizer: OptimizerConfig, budget: Budget, seeds: list[int]) -> list[str]:
+    """The ids of one problem and configuration's runs with these seeds: a hash of the
+    canonical JSON of the run's spec and the optbench version. The JSON is made once and
+    each seed put into it (a million runs are planned in about a second)."""
+    from optbench import __version__
+
+    canonical = {
+        "problem": problem,
+        "optimizer": optimizer.name,
+        "params": optimizer.params,
+        "seed": -1,
+        "budget": budget.as_dict(),
+        "version": __version__,
+    }
+    before, after = json.dumps(canonical, sort_keys=True, default=str).split('"seed": -1', 1)
+    return [hashlib.sha256(f'{before}"seed": {seed}{after}'.encode()).hexdigest()[:16] for seed in seeds]
 
 
 def measured_target(budget: Budget, f_opt: float | None) -> float | None:
@@ -75,45 +83,105 @@ def plan(
     budget: Budget,
     suite: str = "",
 ) -> list[RunSpec]:
-    """Every run of a suite, problems and optimizer grids expanded; duplicates removed."""
-    seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
-    if not seed_list:
-        raise OptbenchError(f"seeds must be a positive number of seeds or a non-empty list, got {seeds!r}")
-    built = [REGISTRY.problem(point) for spec in problems for point in parse_spec(spec).expand()]
+    """Every run of a suite, problems and optimizer grids expanded; duplicates removed.
+
+    Everything is checked here, before any run: seeds, the size of the plan (at most
+    ``MAX_RUNS`` runs), and every optimizer configuration, built once, so values its
+    factory rejects with ``SpecError`` (``sgd[batch_size=0]``) are an error now rather
+    than failed runs.
+    """
+    seed_list = _seeds(seeds)
+    specs = [point for spec in problems for point in parse_spec(spec).expand()]
     configs = [config for spec in optimizers for config in optimizer_configs(spec)]
+    total = len(specs) * len(configs) * len(seed_list)
+    if total > MAX_RUNS:
+        raise OptbenchError(
+            f"this plan has {total:,} runs ({len(specs):,} problems x {len(configs):,} optimizer configurations x "
+            f"{len(seed_list):,} seeds), more than optbench's limit of {MAX_RUNS:,}; split it into smaller suites"
+        )
+    for config in configs:
+        _check_buildable(config)
+    built = [REGISTRY.problem(point) for point in specs]
     runs: dict[str, RunSpec] = {}
     for problem in built:
-        facts = {"f_opt": problem.f_opt, "n_params": problem.n_params, "dtype": problem.dtype}
+        facts = {"f_opt": problem.f_opt, "n_params": _n_params(problem), "dtype": problem.dtype}
         for config in configs:
-            for seed in seed_list:
-                run = RunSpec(problem.spec, config, int(seed), budget, suite, **facts)
-                runs.setdefault(run.run_id, run)
+            for seed, run_id in zip(seed_list, _run_ids(problem.spec, config, budget, seed_list)):
+                if run_id not in runs:
+                    run = RunSpec(problem.spec, config, seed, budget, suite, **facts)
+                    run.__dict__["run_id"] = run_id  # computed above for all seeds at once
+                    runs[run_id] = run
     return list(runs.values())
+
+
+def _seeds(seeds: int | Iterable[int]) -> list[int]:
+    if isinstance(seeds, bool) or not isinstance(seeds, (int, Iterable)):
+        raise OptbenchError(f"seeds must be a number of seeds or a list of seeds, got {seeds!r}")
+    if isinstance(seeds, int):
+        if not 1 <= seeds <= MAX_RUNS:
+            raise OptbenchError(f"the number of seeds must be from 1 to {MAX_RUNS:,}, got {seeds:,}")
+        return list(range(seeds))
+    seed_list = list(seeds)
+    if not seed_list:
+        raise OptbenchError("the list of seeds is empty")
+    for seed in seed_list:
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+            raise OptbenchError(f"a seed must be a whole number from 0 to {MAX_SEED:,}, got {seed!r}")
+    return seed_list
+
+
+def _check_buildable(config: OptimizerConfig) -> None:
+    """Build the configuration's solver once. A factory that rejects its values says so
+    with ``SpecError`` (an ``OptbenchError``): that is an error now, before any run. Any
+    other exception is a broken optimizer, whose runs fail with it as their result."""
+    try:
+        config.build(config.floats)
+    except OptbenchError as err:
+        raise OptbenchError(f"optimizer {config.label!r}: {err}") from None
+    except Exception:
+        pass
+
+
+def _n_params(problem: Problem) -> int | None:
+    """The problem's parameter count, or None where its starting point raises: then each
+    of its runs fails with that error, and the other problems of the suite run."""
+    try:
+        return problem.n_params
+    except Exception:
+        return None
+
+
+def pending(runs: list[RunSpec], store: Any, retry_failed: bool = False) -> tuple[list[RunSpec], set[str]]:
+    """The runs the store does not hold yet (and, with ``retry_failed``, those it holds as
+    failed), and the ids among them that a new result replaces."""
+    stored = store.run_ids()
+    failed = store.run_ids("failed") if retry_failed else set()
+    return [run for run in runs if run.run_id not in stored or run.run_id in failed], failed
 
 
 def execute(
     runs: list[RunSpec],
     store: Any,
     on_done: Callable[[int], None] = lambda n: None,
+    retry_failed: bool = False,
 ) -> list[RunSpec]:
-    """Run what the store does not hold yet, batched per compiled program; store each run
-    in its own transaction as soon as its batch finishes. Returns the runs it ran."""
-    stored = store.run_ids()
-    todo = [run for run in runs if run.run_id not in stored]
+    """Run what the store does not hold yet, grouped per compiled program; store each run
+    in its own transaction as soon as it finishes. With ``retry_failed``, runs stored as
+    failed run again, each replaced by its new result in one transaction. Returns the runs
+    it ran."""
+    todo, replaced = pending(runs, store, retry_failed)
     groups: dict[tuple[Any, ...], list[RunSpec]] = {}
     for run in todo:
         groups.setdefault((run.problem, run.optimizer.solver_key, run.budget), []).append(run)
     with _interrupts() as interrupted:
         for members in groups.values():
             problem = REGISTRY.problem(members[0].problem)
-            for start in range(0, len(members), MAX_BATCH):
-                batch = members[start : start + MAX_BATCH]
-                results = run_group(problem, batch)
-                if interrupted.is_set():  # the results of an interrupted batch are not stored
+            for run in members:
+                result = run_one(problem, run)
+                if interrupted.is_set():  # the result of an interrupted run is not stored
                     raise KeyboardInterrupt
-                for run, result in zip(batch, results):
-                    store.add(run, result)
-                on_done(len(batch))
+                store.add(run, result, replace=run.run_id in replaced)
+                on_done(1)
     return todo
 
 
@@ -149,45 +217,33 @@ def _interrupts() -> Iterator[threading.Event]:
         sys.unraisablehook = previous_hook
 
 
-def _run_host(problem: Problem, run: RunSpec) -> Result:
-    """A library solver runs one run at a time, each with its own hyperparameters."""
+def run_group(problem: Problem, runs: list[RunSpec]) -> list[Result]:
+    """The results of several runs of one problem, each run on its own (see ``run_one``)."""
+    return [run_one(problem, run) for run in runs]
+
+
+def run_one(problem: Problem, run: RunSpec) -> Result:
+    """The result of one run: skipped where the pair does not fit, failed where anything
+    in it raises. Its numbers never depend on which runs ran before or beside it."""
     from optbench.bridge import run_host
+    from optbench.loop import run_native
     from optbench.population_bridge import PopulationSolver, run_population
 
+    config = run.optimizer
     try:
-        solver = run.optimizer.build(run.optimizer.floats)
+        missing = config.entry.requires - problem.capabilities
+        if missing:
+            reason = f"{config.name} requires {', '.join(sorted(missing))}, which {problem.name} does not offer"
+            return Result.failed(Status.SKIPPED, reason)
+        limit = config.entry.max_params
+        if limit is not None and (size := problem.n_params) > limit:
+            reason = f"{config.name} keeps dense state for at most {limit:,} parameters; {problem.name} has {size:,}"
+            return Result.failed(Status.SKIPPED, reason)
+        solver = config.build(config.floats)  # a factory that rejects its arguments fails here, clearly
         if isinstance(solver, PopulationSolver):
             return run_population(problem, solver, run.budget, run.seed, run.target)
-        return run_host(problem, solver, run.budget, run.seed, run.target)
+        if isinstance(solver, HostSolver):
+            return run_host(problem, solver, run.budget, run.seed, run.target)
+        return run_native(problem, config.build, config.solver_key, config.floats, run.seed, run.budget, run.target)
     except Exception as err:  # one failing run must not stop the others
         return Result.from_error(err)
-
-
-def run_group(problem: Problem, batch: list[RunSpec]) -> list[Result]:
-    """Results for runs that share a problem, a compiled program and a budget."""
-    from optbench.loop import run_batch
-
-    config = batch[0].optimizer
-    missing = config.entry.requires - problem.capabilities
-    if missing:
-        reason = f"{config.name} requires {', '.join(sorted(missing))}, which {problem.name} does not offer"
-        return [Result.failed(Status.SKIPPED, reason) for _ in batch]
-    limit = config.entry.max_params
-    if limit is not None and (size := problem.n_params) > limit:
-        reason = f"{config.name} keeps dense state for at most {limit:,} parameters; {problem.name} has {size:,}"
-        return [Result.failed(Status.SKIPPED, reason) for _ in batch]
-    try:
-        solver = config.build(config.floats)  # a factory that rejects its arguments fails here, clearly
-        if isinstance(solver, HostSolver):
-            return [_run_host(problem, run) for run in batch]
-        return run_batch(
-            problem,
-            config.build,
-            config.solver_key,
-            [run.optimizer.floats for run in batch],
-            [run.seed for run in batch],
-            batch[0].budget,
-            target=batch[0].target,
-        )
-    except Exception as err:  # one broken optimizer must not stop the suite
-        return [Result.from_error(err) for _ in batch]

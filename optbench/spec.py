@@ -16,9 +16,11 @@ from typing import Any
 from optbench.errors import SpecError
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-.]*")
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")  # ASCII digits only
 _BARE = re.compile(r"[A-Za-z_][A-Za-z0-9_\-.]*")
 _WORD = re.compile(r"[A-Za-z0-9_\-.]+")  # a word that starts like a number: 64x32
+MAX_GRID = 10_000  # points of one grid, and configurations of one spec
+_INT_LIMIT = 2**63  # a whole number must fit in 64 bits
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,9 @@ class Spec:
         """One spec per point of the Cartesian product of the grids in ``params``."""
         keys = list(self.params)
         axes = [v.values if isinstance(v, Grid) else (v,) for v in self.params.values()]
+        size = math.prod(len(axis) for axis in axes)
+        if size > MAX_GRID:
+            raise SpecError(f"{self.name}: its grids make {size:,} configurations, more than the limit of {MAX_GRID:,}")
         return [Spec(self.name, dict(zip(keys, combo))) for combo in itertools.product(*axes)]
 
 
@@ -69,6 +74,8 @@ def _format_value(value: Any) -> str:
 
 def parse_spec(text: str) -> Spec:
     """Parse ``name[param=value,...]``; raise SpecError saying where it went wrong."""
+    if not isinstance(text, str):
+        raise SpecError(f"a spec is a string such as 'adam[learning_rate=0.1]', got {type(text).__name__}")
     return _Parser(text).spec()
 
 
@@ -78,8 +85,11 @@ class _Parser:
         self.pos = 0
 
     def fail(self, what: str) -> SpecError:
-        pointer = f"{self.text}\n{' ' * self.pos}^"
-        return SpecError(f"malformed spec {self.text!r}: {what} at position {self.pos}\n{pointer}")
+        # A long spec is shown as the 60 characters before the error and 20 after it.
+        start = max(0, self.pos - 60)
+        shown = ("..." if start else "") + self.text[start : self.pos + 20] + ("..." * (len(self.text) > self.pos + 20))
+        pointer = f"{shown}\n{' ' * (self.pos - start + 3 * bool(start))}^"
+        return SpecError(f"malformed spec {shown!r}: {what} at position {self.pos}\n{pointer}")
 
     def peek(self) -> str:
         return self.text[self.pos] if self.pos < len(self.text) else ""
@@ -151,7 +161,7 @@ class _Parser:
         number = self.match(_NUMBER)
         if number is not None:
             if not re.match(r"[A-Za-z_]", self.peek()):
-                return _number(number)
+                return self.number(number)
             self.pos -= len(number)
             return self.match(_WORD)
         word = self.match(_BARE)
@@ -192,19 +202,34 @@ class _Parser:
             self.skip_space()
             if number is None or self.peek() != (")" if i == 2 else ","):
                 raise self.fail(f"{kind} takes three numbers: start, stop, num")
-            args.append(_number(number))
+            args.append(self.number(number))
             self.pos += 1
         start, stop, num = args
-        if not isinstance(num, int) or num < 1:
-            raise self.fail(f"{kind} needs a positive whole number of points, got {num}")
-        return Grid(tuple(_space(kind, float(start), float(stop), num)))
+        if not isinstance(num, int) or not 1 <= num <= MAX_GRID:
+            raise self.fail(f"{kind} needs a whole number of points from 1 to {MAX_GRID:,}, got {num}")
+        try:
+            return Grid(tuple(_space(kind, float(start), float(stop), num)))
+        except OverflowError:
+            raise self.fail(f"{kind}({start},{stop},{num}) overflows a float") from None
+
+    def number(self, text: str) -> int | float:
+        try:
+            value = _number(text)
+        except ValueError:  # Python refuses to convert more than 4,300 digits
+            raise self.fail(f"the number {text[:20]}... has too many digits") from None
+        if isinstance(value, int) and not -_INT_LIMIT <= value < _INT_LIMIT:
+            raise self.fail(f"the whole number {text[:20]}{'...' * (len(text) > 20)} does not fit in 64 bits")
+        return value
 
 
 def _space(kind: str, start: float, stop: float, num: int) -> list[float]:
     points = [start + (stop - start) * i / max(num - 1, 1) for i in range(num)]
     if kind == "logspace":
         points = [10.0**p for p in points]
-    return [float(f"{p:.12g}") for p in points]
+    points = [float(f"{p:.12g}") for p in points]
+    if not all(math.isfinite(p) for p in points):
+        raise OverflowError
+    return points
 
 
 def _number(text: str) -> int | float:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from optbench.budget import Budget
+from optbench.budget import MAX_RUNS, MAX_SEED, Budget
 from optbench.errors import OptbenchError, UnknownNameError
 from optbench.registry import _suggest, builtin_problems_dir
 
@@ -61,6 +61,8 @@ def load_suite(path: str | Path) -> Suite:
         raise OptbenchError(f"cannot read suite file {str(path)!r}: {err}") from None
     except tomllib.TOMLDecodeError as err:
         raise OptbenchError(f"suite file {str(path)!r} is not valid TOML: {err}") from None
+    except RecursionError:
+        raise OptbenchError(f"suite file {str(path)!r} nests arrays or tables too deeply to read") from None
     where = f"suite file {str(path)!r}"
     unknown = set(data) - _KEYS
     if unknown:
@@ -93,8 +95,16 @@ def _names(data: dict[str, Any], key: str, where: str) -> list[str]:
 
 
 def _seeds(value: Any, where: str) -> int | list[int]:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_RUNS:
         return value
-    if isinstance(value, list) and value and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_SEED for v in value)
+    ):
         return value
-    raise OptbenchError(f"{where}: seeds must be a positive number of seeds or a list of seeds, got {value!r}")
+    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:60] + "..."
+    raise OptbenchError(
+        f"{where}: seeds must be a number of seeds (1 to {MAX_RUNS:,}) or a list of seeds (0 to {MAX_SEED:,}), "
+        f"got {shown}"
+    )

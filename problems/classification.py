@@ -20,6 +20,10 @@ from optbench import Problem, register_problem
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 
+# Checked when a spec is read, before any data is made.
+SAMPLES = (4, 1_000_000)
+FRACTION = {"test_fraction": (0.01, 0.99)}
+
 
 def split(features: np.ndarray, labels: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, ...]:
     """A seeded train/test split, features standardized with the training statistics."""
@@ -124,7 +128,7 @@ def _linear_start(n_features: int, scale: float = 0.01) -> Any:
     return init
 
 
-@register_problem("logistic", tags=("classification",))
+@register_problem("logistic", tags=("classification",), limits={"l2": (0.0, None), **FRACTION})
 def logistic(l2: float = 0.01, test_fraction: float = 0.25, seed: int = 0) -> Problem:
     """Binary logistic regression on scikit-learn's breast-cancer data (569 x 30), float64."""
     from sklearn.datasets import load_breast_cancer
@@ -146,7 +150,7 @@ def logistic(l2: float = 0.01, test_fraction: float = 0.25, seed: int = 0) -> Pr
     )
 
 
-@register_problem("logistic_2d", tags=("classification", "smoke"))
+@register_problem("logistic_2d", tags=("classification", "smoke"), limits={"n": SAMPLES})
 def logistic_2d(n: int = 200, separation: float = 2.0, seed: int = 0) -> Problem:
     """Logistic regression on two overlapping Gaussian blobs in 2-D; the fitted decision
     boundary w1*x1 + w2*x2 + b = 0 is a line that can be drawn over the data."""
@@ -205,7 +209,7 @@ def mlp_network(sizes: tuple[int, ...], activation: str) -> tuple[Any, Any]:
     return init, predict
 
 
-@register_problem("mlp", tags=("classification",))
+@register_problem("mlp", tags=("classification",), limits=FRACTION)
 def mlp(hidden: str = "64x32", activation: str = "relu", test_fraction: float = 0.25, seed: int = 0) -> Problem:
     """A multilayer perceptron on scikit-learn's 8x8 digits (1,797 images, 10 classes), float32."""
     from sklearn.datasets import load_digits
@@ -238,7 +242,7 @@ def _toy_network(
     )
 
 
-@register_problem("xor", tags=("classification",))
+@register_problem("xor", tags=("classification",), limits={"n": SAMPLES, "noise": (0.0, None)})
 def xor(n: int = 200, noise: float = 0.1, hidden: str = "8", activation: str = "tanh", seed: int = 0) -> Problem:
     """XOR: points in four quadrants, the label says whether x1 and x2 share a sign; no line
     separates the classes, one hidden layer does."""
@@ -249,7 +253,7 @@ def xor(n: int = 200, noise: float = 0.1, hidden: str = "8", activation: str = "
     return _toy_network("xor", features, labels, hidden, activation, seed, "XOR quadrants, a one-hidden-layer network")
 
 
-@register_problem("circles", tags=("classification",))
+@register_problem("circles", tags=("classification",), limits={"n": SAMPLES, "noise": (0.0, None)})
 def circles(n: int = 200, noise: float = 0.1, hidden: str = "8", activation: str = "tanh", seed: int = 0) -> Problem:
     """Two concentric circles (radii 1 and 0.5) with Gaussian noise: the inner one is class 1."""
     rng = np.random.default_rng(seed)

@@ -14,6 +14,8 @@ import numpy as np
 from optbench import Problem, least_squares_problem, register_problem
 
 PI = float(np.pi)
+# Checked when a spec is read: a million samples is plenty, and n=10**12 would exhaust memory.
+LIMITS = {"n": (2, 1_000_000), "noise": (0.0, None)}
 
 
 def _samples(seed: int, n: int, low: float, high: float, curve: Callable, noise: float) -> tuple[np.ndarray, ...]:
@@ -62,7 +64,7 @@ def _polish(problem: Problem, start: dict[str, float], iterations: int = 100) ->
     return x_opt, float(problem.value(unravel(flat)))
 
 
-@register_problem("linear", tags=("smoke", "curve_fitting"))
+@register_problem("linear", tags=("smoke", "curve_fitting"), limits=LIMITS)
 def linear(n: int = 100, noise: float = 0.5, seed: int = 0) -> Problem:
     """Fit y = m*x + b to noisy samples; the optimum is the exact least-squares line."""
     x, y = _samples(seed, n, -1.0, 1.0, lambda x: 2.0 * x - 1.0, noise)
@@ -80,7 +82,7 @@ def linear(n: int = 100, noise: float = 0.5, seed: int = 0) -> Problem:
     )
 
 
-@register_problem("quadratic", tags=("smoke", "curve_fitting"))
+@register_problem("quadratic", tags=("smoke", "curve_fitting"), limits=LIMITS)
 def quadratic(n: int = 100, noise: float = 0.5, seed: int = 0) -> Problem:
     """Fit y = a*x**2 + b*x + c to noisy samples; the optimum is the exact least-squares parabola."""
     x, y = _samples(seed, n, -1.0, 1.0, lambda x: 1.5 * x**2 - 2.0 * x + 0.5, noise)
@@ -99,7 +101,7 @@ def quadratic(n: int = 100, noise: float = 0.5, seed: int = 0) -> Problem:
     )
 
 
-@register_problem("sinusoidal", tags=("smoke", "curve_fitting"))
+@register_problem("sinusoidal", tags=("smoke", "curve_fitting"), limits=LIMITS)
 def sinusoidal(n: int = 100, noise: float = 0.2, seed: int = 0) -> Problem:
     """Fit y = a*sin(x + b) to noisy samples on [-pi, pi], the classic teaching example."""
     import jax.numpy as jnp
@@ -119,7 +121,7 @@ def sinusoidal(n: int = 100, noise: float = 0.2, seed: int = 0) -> Problem:
     return dataclasses.replace(problem, f_opt=f_opt, x_opt=x_opt)
 
 
-@register_problem("sinusoidal_wave", tags=("smoke", "curve_fitting", "multimodal"))
+@register_problem("sinusoidal_wave", tags=("smoke", "curve_fitting", "multimodal"), limits=LIMITS)
 def sinusoidal_wave(n: int = 200, noise: float = 0.2, seed: int = 0) -> Problem:
     """Fit y = a*sin(w*x + b) + c on [-pi, pi]; the frequency w makes many local minima."""
     import jax.numpy as jnp

@@ -22,6 +22,8 @@ from optbench.registry import REGISTRY
 
 ZDT_REFERENCE = (1.1, 1.1)
 
+ZDT = {"n": (2, 100_000)}  # variables; checked when a spec is read
+
 
 def _zdt(name: str, n: int, shape: Any, front_f2: Any, description: str, disconnected: bool = False) -> Problem:
     """A ZDT problem: f1 = x1, g = 1 + 9 mean(x2..xn), f2 = g h(f1, g) for ``shape`` h."""
@@ -61,7 +63,7 @@ def _zdt(name: str, n: int, shape: Any, front_f2: Any, description: str, disconn
     )
 
 
-@register_problem("zdt1", tags=("pareto",))
+@register_problem("zdt1", tags=("pareto",), limits=ZDT)
 def zdt1(n: int = 30) -> Problem:
     """ZDT1: convex front f2 = 1 - sqrt(f1); hypervolume at (1.1, 1.1) is 0.8767."""
     import jax.numpy as jnp
@@ -69,13 +71,13 @@ def zdt1(n: int = 30) -> Problem:
     return _zdt("zdt1", n, lambda f1, g: 1.0 - jnp.sqrt(f1 / g), lambda f1: 1.0 - np.sqrt(f1), "ZDT1, convex front")
 
 
-@register_problem("zdt2", tags=("pareto",))
+@register_problem("zdt2", tags=("pareto",), limits=ZDT)
 def zdt2(n: int = 30) -> Problem:
     """ZDT2: concave front f2 = 1 - f1**2; hypervolume at (1.1, 1.1) is 0.5433."""
     return _zdt("zdt2", n, lambda f1, g: 1.0 - (f1 / g) ** 2, lambda f1: 1.0 - f1**2, "ZDT2, concave front")
 
 
-@register_problem("zdt3", tags=("pareto",))
+@register_problem("zdt3", tags=("pareto",), limits=ZDT)
 def zdt3(n: int = 30) -> Problem:
     """ZDT3: a front in five disconnected pieces of f2 = 1 - sqrt(f1) - f1 sin(10 pi f1)."""
     import jax.numpy as jnp
@@ -99,7 +101,7 @@ def ridge_path(features: np.ndarray, y: np.ndarray, lambdas: np.ndarray) -> np.n
     return (projected[None, :] / (eigenvalues[None, :] + lambdas[:, None])) @ vectors.T
 
 
-@register_problem("ridge_front", tags=("pareto", "curve_fitting"))
+@register_problem("ridge_front", tags=("pareto", "curve_fitting"), limits={"n": (2, 1_000_000), "noise": (0.0, None)})
 def ridge_front(data: str = "quadratic", n: int = 100, noise: float = 0.5, seed: int = 0) -> Problem:
     """A curve fit's error against its coefficients' size; the exact front is the ridge path.
 

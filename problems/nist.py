@@ -112,7 +112,7 @@ def _register(name: str, record: dict[str, Any]) -> None:
         return _nist_problem(name, record, start)
 
     factory.__doc__ = f"NIST StRD {name}: {len(record['certified'])} parameters, certified values and RSS."
-    register_problem(f"nist_{name}", tags=("nist", "curve_fitting"))(factory)
+    register_problem(f"nist_{name}", tags=("nist", "curve_fitting"), limits={"start": (1, 2)})(factory)
 
 
 for _name, _record in json.loads(_DATA.read_text()).items():

@@ -98,9 +98,26 @@ BAD_INPUT = [
     (["run", "-p", "linear[n=many]", "-o", "gd"], "parameter 'n' must be int"),
     (["run", "nosuch"], "unknown suite 'nosuch'"),
     (["run", "missing/suite.toml"], "does not exist"),
-    (["run", "-p", "linear", "-o", "gd", "--max-steps", "0"], "max_steps must be a positive"),
+    (["run", "-p", "linear", "-o", "gd", "--max-steps", "0"], "max_steps must be a whole number from 1"),
     (["run", "-p", "linear", "-o", "gd", "--max-time", "-1"], "max_time must be a positive"),
-    (["run", "-p", "linear", "-o", "gd", "--seeds", "0"], "seeds must be a positive"),
+    (["run", "-p", "linear", "-o", "gd", "--seeds", "0"], "number of seeds must be from 1 to"),
+    # Found by a hostile user (issue 11): each computed runs, crashed or hung before.
+    (["run", "-p", "linear", "-o", "gd", "--max-steps", "3000000000"], "from 1 to 2,147,483,647"),
+    (["run", "-p", "linear", "-o", "gd", "--max-evals", "3000000000"], "from 1 to 2,147,483,647"),
+    (["run", "-p", "linear", "-o", "gd", "--max-epochs", "inf"], "max_epochs must be a positive, finite"),
+    (["run", "-p", "linear", "-o", "gd", "--max-time", "inf"], "max_time must be a positive, finite"),
+    (["run", "-p", "linear", "-o", "gd", "--target", "nan"], "target must be a finite number"),
+    (["run", "-p", "linear", "-o", "gd", "--seeds", "1000000000"], "number of seeds must be from 1 to 100,000"),
+    (["run", "-p", "linear", "-o", "sgd[batch_size=0]"], "'sgd[batch_size=0]': batch_size must be at least 1"),
+    (["run", "-p", "linear", "-o", "ga[pop_size=0]"], "'ga[pop_size=0]': pop_size must be at least 2"),
+    (["run", "-p", "linear", "-o", "lbfgs[memory=0]"], "memory must be at least 1"),
+    (["run", "-p", "linear", "-o", "scipy_lbfgsb[maxcor=-1]"], "maxcor must be at least 1"),
+    (["run", "-p", f"linear[n={'1' * 5000}]", "-o", "gd"], "has too many digits"),
+    (["run", "-p", "linear[n=99999999999999999999]", "-o", "gd"], "does not fit in 64 bits"),
+    (["run", "-p", "linear", "-o", "adam[learning_rate=logspace(400,500,3)]"], "overflows a float"),
+    (["run", "-p", "linear", "-o", "adam[learning_rate=linspace(0,1,1000000)]"], "from 1 to 10,000, got 1000000"),
+    (["run", "-p", "linear", "-o", "adam[learning_rate=[1,2],b1=linspace(0,1,9000)]"], "18,000 configurations"),
+    (["run", "-p", "linear[n=\u0663]", "-o", "gd"], "expected a value"),  # an Arabic-Indic three
     (["run", "-p", "linear"], "at least one -p PROBLEM and one -o OPTIMIZER"),
     (["table", "--problem", "nothing_like_it"], "--problem 'nothing_like_it' matches no stored run"),
 ]
@@ -135,10 +152,10 @@ def test_invalid_suite_files(tmp_path, capsys):
 def test_unwritable_database_path(tmp_path, capsys):
     (tmp_path / "file").write_text("not a folder")
     assert main(["run", "-p", "linear", "-o", "gd", "--db", str(tmp_path / "file" / "db.sqlite")]) == 2
-    assert "cannot use results database" in capsys.readouterr().err
+    assert "cannot open results database" in capsys.readouterr().err
     (tmp_path / "junk.sqlite").write_text("this is not a database, and must stay as it is")
     assert main(["run", "-p", "linear", "-o", "gd", "--db", str(tmp_path / "junk.sqlite")]) == 2
-    assert "cannot use results database" in capsys.readouterr().err
+    assert "is not an SQLite database" in capsys.readouterr().err
     assert (tmp_path / "junk.sqlite").read_text() == "this is not a database, and must stay as it is"
 
 

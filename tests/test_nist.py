@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from helpers import REPO
 
+from optbench.errors import SpecError
 from optbench.metrics import lre
 from optbench.registry import REGISTRY
 
@@ -22,7 +23,7 @@ def test_all_27_problems_with_both_starts():
         assert first.dtype == "float64" and "residuals" in first.capabilities
         assert not np.array_equal(first.init_params(None), second.init_params(None))
         np.testing.assert_array_equal(second.init_params(None), second.starts["start2"])
-    with pytest.raises(Exception, match="start must be 1 or 2"):
+    with pytest.raises(SpecError, match="parameter .start. must be from 1 to 2, got 3"):
         REGISTRY.problem("nist_misra1a[start=3]").metrics  # noqa: B018
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from optbench.errors import PluginError, SpecError, UnknownNameError
 from optbench.optimizer import optimizer_configs
-from optbench.registry import REGISTRY, Registry
+from optbench.registry import REGISTRY
 
 
 def test_builtins_are_registered():
@@ -43,7 +43,7 @@ def test_problems_are_built_once_per_canonical_spec():
 
 
 def test_plugins_register_and_report_errors(tmp_path):
-    registry = Registry()
+    registry = REGISTRY
     good = tmp_path / "good"
     good.mkdir()
     (good / "mine.py").write_text(

@@ -53,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     runner.add_argument("--max-epochs", type=float, help="budget in passes over the training data per run")
     runner.add_argument("--target", type=float, metavar="LOSS", help="stop a run once its loss is at or below LOSS")
     runner.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
+    runner.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="run again the runs stored as failed (an out-of-memory, a flaky library), replacing them",
+    )
     _db(runner)
     _plugins(runner)
     runner.set_defaults(handler=_handler("running", "run_command"))

@@ -13,7 +13,7 @@ def run_command(args: argparse.Namespace) -> int:
     from optbench.errors import OptbenchError
     from optbench.progress import Progress
     from optbench.registry import REGISTRY
-    from optbench.runner import execute, plan
+    from optbench.runner import execute, pending, plan
     from optbench.store import ResultStore
     from optbench.suite import find_suite, load_suite
 
@@ -37,12 +37,13 @@ def run_command(args: argparse.Namespace) -> int:
     runs = plan(problems, optimizers, seeds, budget, suite.name if suite else "")
     # Opened after every check passed, so bad input leaves it untouched.
     with ResultStore(args.db) as store:
-        stored = store.run_ids()
-        todo = sum(run.run_id not in stored for run in runs)
-        print(f"{len(runs)} runs planned, {len(runs) - todo} already stored, {todo} to run", file=sys.stderr)
-        progress = Progress(todo, show=not args.no_progress)
+        todo, replaced = pending(runs, store, args.retry_failed)
+        again = f" ({len(replaced & {r.run_id for r in todo})} failed before)" if args.retry_failed else ""
+        stored = len(runs) - len(todo)
+        print(f"{len(runs)} runs planned, {stored} already stored, {len(todo)} to run{again}", file=sys.stderr)
+        progress = Progress(len(todo), show=not args.no_progress)
         try:
-            execute(runs, store, progress.update)
+            execute(runs, store, progress.update, args.retry_failed)
         finally:
             progress.close()
         finished = store.runs([r.run_id for r in runs])  # the table needs no trace

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from optbench.errors import SpecError
 from optbench.problem import Problem
 from optbench.registry import register_optimizer
 from optbench.solver import NativeSolver, StepInfo
@@ -88,6 +89,8 @@ def sgd(learning_rate: float = 0.05, batch_size: int = 32) -> FirstOrder:
     """Stochastic gradient descent on minibatches drawn per epoch (Robbins & Monro 1951)."""
     import optax
 
+    if batch_size < 1:
+        raise SpecError(f"batch_size must be at least 1, got {batch_size}")
     return FirstOrder(optax.sgd(learning_rate), batch_size=batch_size)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from optbench.errors import SpecError
 from optbench.problem import Problem
 from optbench.registry import register_optimizer
 from optbench.solver import NativeSolver, StepInfo, unravel_for
@@ -241,5 +242,5 @@ def bfgs(gtol: float = 1e-10, xtol: float = 1e-15) -> QuasiNewton:
 def lbfgs(memory: int = 10, gtol: float = 1e-10, xtol: float = 1e-15) -> QuasiNewton:
     """Limited-memory BFGS, two-loop recursion over ``memory`` pairs (Nocedal & Wright, sec. 7.2)."""
     if memory < 1:
-        raise ValueError(f"memory must be at least 1, got {memory}")
+        raise SpecError(f"memory must be at least 1, got {memory}")
     return QuasiNewton(memory=memory, gtol=gtol, xtol=xtol)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from optbench.errors import SpecError
 from optbench.registry import register_optimizer
 from optbench.result import Status
 from optbench.solver import HostSolver
@@ -96,6 +97,8 @@ def scipy_bfgs(gtol: float = 1e-5) -> ScipyMinimize:
 @register_optimizer("scipy_lbfgsb", family="scipy")
 def scipy_lbfgsb(ftol: float = 2.220446049250313e-09, gtol: float = 1e-5, maxcor: int = 10) -> ScipyMinimize:
     """Limited-memory BFGS with bounds, scipy.optimize.minimize(method="L-BFGS-B") (Byrd et al. 1995)."""
+    if maxcor < 1:
+        raise SpecError(f"maxcor must be at least 1, got {maxcor}")
     return ScipyMinimize("L-BFGS-B", gradient=True, ftol=ftol, gtol=gtol, maxcor=maxcor)
 
 

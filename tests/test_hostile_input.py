@@ -1,0 +1,154 @@
+"""Input a hostile (or unlucky) user gave optbench, and what it must do: one clear message
+and exit 2 before any work, or, for a failure inside a run, a result and a suite that goes
+on. Each case was a traceback, a silent exit or a wrong status before issue 11."""
+
+import jax.numpy as jnp
+import pytest
+from helpers import plugin_dir
+
+import optbench
+from optbench.cli import main
+from optbench.errors import PluginError
+from optbench.registry import REGISTRY
+from optbench.result import Status
+
+
+def _refused(args, capsys, message):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]  # a plugin's own argparse prints its usage first
+    assert message in last and last.startswith("optbench: error:") and "Traceback" not in err
+    return err
+
+
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        ("import sys\nsys.exit(0)\n", "called sys.exit(0) while being imported"),
+        (
+            "import argparse\nparser = argparse.ArgumentParser()\nparser.add_argument('--lr')\nparser.parse_args()\n",
+            "called sys.exit(2) while being imported",
+        ),
+    ],
+)
+def test_a_plugin_that_exits_at_import_is_named(tmp_path, capsys, source, message):
+    plugins = plugin_dir(tmp_path, source, name="script_like.py")
+    db = tmp_path / "r.sqlite"
+    err = _refused(["run", "-p", "linear", "-o", "gd", "--plugins", str(plugins), "--db", str(db)], capsys, message)
+    assert "script_like.py" in err and not db.exists()
+
+
+def test_a_plugin_that_fails_half_way_registers_nothing_and_can_be_fixed(tmp_path):
+    plugins = plugin_dir(
+        tmp_path,
+        """
+        import optax
+        from optbench import register_optimizer
+
+        @register_optimizer("half_way")
+        def half_way(learning_rate: float = 0.1):
+            return optax.sgd(learning_rate)
+
+        raise RuntimeError("a typo further down")
+        """,
+    )
+    with pytest.raises(PluginError, match="failed to import: RuntimeError: a typo further down"):
+        optbench.run("linear", "half_way", plugins=[plugins])
+    assert "half_way" not in REGISTRY.names("optimizer")  # not half-loaded
+    (plugins / "plugin.py").write_text((plugins / "plugin.py").read_text().replace("raise RuntimeError", "# "))
+    runs, _ = optbench.run("linear", "half_way", plugins=[plugins], max_steps=5)  # the fixed file loads
+    assert runs["status"].iloc[0] == "max_steps"
+
+
+def test_a_plugin_reusing_a_builtin_name_is_blamed_even_when_loaded_first(tmp_path, capsys):
+    plugins = plugin_dir(
+        tmp_path,
+        """
+        import jax.numpy as jnp
+        from optbench import Problem, register_problem
+
+        @register_problem("linear")
+        def linear():
+            return Problem("linear", lambda x: jnp.sum(x ** 2), init=jnp.ones(2))
+        """,
+        name="mine.py",
+    )
+    # A fresh process: the plugin is the first thing loaded.
+    from helpers import run_cli
+
+    done = run_cli("run", "-p", "linear", "-o", "gd", "--plugins", str(plugins), "--db", str(tmp_path / "r.sqlite"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "mine.py: problem 'linear' is registered twice (first by optbench)" in done.stderr
+
+
+def test_a_plugin_problem_with_a_word_as_its_optimum_is_refused_at_plan_time(tmp_path, capsys):
+    plugins = plugin_dir(
+        tmp_path,
+        """
+        import jax.numpy as jnp
+        from optbench import Problem, register_problem
+
+        @register_problem("wordy")
+        def wordy():
+            return Problem("wordy", lambda x: jnp.sum(x ** 2), init=jnp.ones(2), f_opt="zero")
+        """,
+    )
+    db = tmp_path / "r.sqlite"
+    args = ["run", "-p", "wordy", "-o", "gd", "--plugins", str(plugins), "--db", str(db)]
+    _refused(args, capsys, "problem 'wordy': f_opt must be a finite number, got 'zero'")
+    assert not db.exists()
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("problems = " + "[" * 2000 + "]" * 2000, "nests arrays or tables too deeply"),
+        ("problems = ['linear']\noptimizers = ['gd']\nseeds = [-1]", "or a list of seeds (0 to 4,294,967,295)"),
+        ("problems = ['linear']\noptimizers = ['gd']\nseeds = [4294967296]", "got [4294967296]"),
+        ("problems = ['linear']\noptimizers = ['gd']\nseeds = 10000000000", "a number of seeds (1 to 100,000)"),
+        ("problems = ['linear']\noptimizers = ['gd']\n[budget]\nmax_time = inf", "max_time must be a positive, finite"),
+        ("problems = ['linear']\noptimizers = ['gd']\n[budget]\nmax_steps = 1e3", "max_steps must be a whole number"),
+    ],
+)
+def test_broken_suite_files(tmp_path, capsys, text, message):
+    suite = tmp_path / "broken.toml"
+    suite.write_text(text)
+    _refused(["run", str(suite), "--db", str(tmp_path / "r.sqlite")], capsys, message)
+    assert not (tmp_path / "r.sqlite").exists()
+
+
+def test_a_problem_whose_start_raises_is_a_failed_result_and_the_suite_goes_on(tmp_path):
+    plugins = plugin_dir(
+        tmp_path,
+        """
+        import jax.numpy as jnp
+        from optbench import Problem, register_problem
+
+        def no_start(key):
+            raise ValueError("the starting point file is missing")
+
+        @register_problem("startless")
+        def startless():
+            return Problem("startless", lambda x: jnp.sum(x ** 2), init=no_start)
+        """,
+    )
+    optimizers = ["bfgs", "nelder_mead", "scipy_bfgs", "scipy_nelder_mead", "gd"]
+    runs, _ = optbench.run(["startless", "linear"], optimizers, plugins=[plugins], max_steps=20)
+    mine = runs[runs["problem"] == "startless"]
+    assert len(mine) == 5 and (mine["status"] == "failed").all()
+    assert mine["message"].str.contains("the starting point file is missing").all()
+    assert (runs.loc[runs["problem"] == "linear", "status"] != "failed").all()
+
+
+def test_an_epoch_budget_says_so():
+    result = optbench.minimize("sinusoidal", "sgd", max_epochs=3)
+    assert result.status is Status.MAX_EPOCHS and result.message.startswith("epoch budget spent")
+
+
+def test_a_population_method_on_a_loss_that_is_nan_everywhere_diverges():
+    problem = optbench.Problem(
+        "nan_everywhere", lambda x: jnp.sum(x) * jnp.nan, init=jnp.zeros(2), bounds=(-jnp.ones(2), jnp.ones(2))
+    )
+    for method in ("ga", "nelder_mead"):
+        result = optbench.minimize(problem, method, max_steps=50)
+        assert result.status is Status.DIVERGED and result.nit == 0, method
