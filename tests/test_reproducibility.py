@@ -62,3 +62,20 @@ def test_a_resumed_suite_holds_the_numbers_of_a_suite_run_at_once(tmp_path):
     for optimizer in first.runs["optimizer"].unique():
         for seed in range(5):
             _assert_same(_numbers(*first, seed, optimizer), _numbers(*second, seed, optimizer))
+
+
+def test_runs_of_two_optbench_versions_are_never_pooled(tmp_path, monkeypatch):
+    # Runs stopped sharing batches in 0.2.0, which changed their numbers and, with the
+    # version, their ids: a database holding both keeps them apart.
+    from optbench.analysis.selection import with_configs
+
+    db = tmp_path / "r.sqlite"
+    monkeypatch.setattr(optbench, "__version__", "0.1.0")
+    optbench.run("linear", "gd", seeds=2, max_steps=10, db=db)
+    monkeypatch.undo()
+    optbench.run("linear", "gd", seeds=2, max_steps=10, db=db)
+    configs = with_configs(optbench.load_results(db).runs)["config"]
+    assert sorted(configs.value_counts().items()) == [
+        ("gd [version=0.1.0]", 2),
+        (f"gd [version={optbench.__version__}]", 2),
+    ]

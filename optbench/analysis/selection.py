@@ -72,8 +72,10 @@ def budget_label(budget_json: str) -> str:
 
 def with_configs(runs: pd.DataFrame, by: Iterable[str] = ()) -> pd.DataFrame:
     """The runs with ``budget_label`` and ``config``: the optimizer configuration, its
-    budget where the runs hold more than one, and the values of the ``by`` columns
-    (provenance such as ``device`` or ``host``). Runs pool only within a config."""
+    budget where the runs hold more than one, its optbench version where they hold more
+    than one (a run's numbers may change between versions, and its id with them), and the
+    values of the ``by`` columns (provenance such as ``device`` or ``host``). Runs pool
+    only within a config."""
     by = list(by)
     missing = [c for c in by if c not in runs]
     if missing:
@@ -84,6 +86,8 @@ def with_configs(runs: pd.DataFrame, by: Iterable[str] = ()) -> pd.DataFrame:
     config = runs["optimizer"].astype(str)
     if budgets.nunique() > 1:
         config = config + " (" + runs["budget_label"] + ")"
+    if "version" in runs and "version" not in by and runs["version"].nunique() > 1:
+        by.append("version")
     for column in by:
         config = config + f" [{column}=" + runs[column].astype(str) + "]"
     runs["config"] = config
