@@ -10,7 +10,8 @@ from typing import TextIO
 class Progress:
     """Counts finished runs; draws only when asked to and the stream is a terminal."""
 
-    def __init__(self, total: int, stream: TextIO = sys.stderr, show: bool = True, width: int = 30):
+    def __init__(self, total: int, stream: TextIO | None = None, show: bool = True, width: int = 30):
+        stream = stream or sys.stderr  # the stream of now, not of the import (a notebook or a test may swap it)
         self.total, self.done, self.stream, self.width = total, 0, stream, width
         self.enabled = show and total > 0 and stream.isatty()
         self.started = time.perf_counter()

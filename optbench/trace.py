@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from optbench.result import TRACE_COLUMNS, Front, Result, Status
+
+if TYPE_CHECKING:  # pandas loads on first use: listing optimizers imports this module
+    import pandas as pd
 
 # Statuses where the run stops at the point it had just evaluated, without stepping on.
 _STAYS = (Status.CONVERGED, Status.TARGET_REACHED, Status.DIVERGED)
@@ -102,6 +104,8 @@ class StreamedTrace:
             column[-1] = value
         if self.n > self.max_rows:
             rows = self._kept(rows)
+        import pandas as pd
+
         names = [*TRACE_COLUMNS, *(k for k in rows if k not in TRACE_COLUMNS and k not in ("pinned", "metric_index"))]
         return pd.DataFrame({name: rows[name] for name in names})
 
