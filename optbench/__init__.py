@@ -19,6 +19,11 @@ os.environ.setdefault("JAX_ENABLE_X64", "1")
 if "jax" in sys.modules:
     sys.modules["jax"].config.update("jax_enable_x64", True)
 
+# JAX's persistent compilation cache, on unless OPTBENCH_COMPILE_CACHE=0 (see the module).
+from optbench.execution.compile_cache import configure as _configure_compile_cache
+
+_configure_compile_cache()
+
 _EXPORTS = {
     "Problem": "optbench.problem",
     "least_squares_problem": "optbench.problem",

@@ -67,9 +67,11 @@ def run_native(
     # of the Levenberg-Marquardt program; see the note on issue 3 before trying again.
     per_eval = build(hyper).epochs_per_evaluation(problem)
     arguments = _arguments(problem, budget, seed, hyper, per_eval)
-    programs, compile_s = _programs(problem, build, solver_key, budget, tuple(sorted(hyper)), arguments)
+    programs, compile_s, cache_hit = _programs(problem, build, solver_key, budget, tuple(sorted(hyper)), arguments)
     measure = budget.target if target is None else target
-    return _execute(programs, problem, budget, arguments, measure, compile_s, per_eval)
+    result = _execute(programs, problem, budget, arguments, measure, compile_s, per_eval)
+    result.cache_hit = cache_hit
+    return result
 
 
 def _epoch_evals(budget: Budget, per_eval: float) -> int:
@@ -95,7 +97,11 @@ def _arguments(problem: Problem, budget: Budget, seed: int, hyper: dict[str, flo
 
 
 def _programs(problem: Problem, build: Build, solver_key: Any, budget: Budget, hyper_names: tuple, arguments):
-    """The compiled programs for this batch shape, from the cache or compiled now."""
+    """The compiled programs for this run's shape, from memory, from JAX's persistent
+    cache or compiled now; the seconds that took (0 from memory) and whether the programs
+    came from the persistent cache (None from memory)."""
+    from optbench.execution import compile_cache
+
     length = chunk_length(budget)
     seed_array, hyper, limits = arguments
     cache_key = (problem, solver_key, length, hyper_names)
@@ -103,9 +109,12 @@ def _programs(problem: Problem, build: Build, solver_key: Any, budget: Budget, h
     def make():
         return compile_programs(problem, build, length, seed_array, hyper, problem.data, limits)
 
+    hits = compile_cache.hits()
     started = time.perf_counter()
     programs, made = _CACHE.get(cache_key, make)
-    return programs, (time.perf_counter() - started) if made else 0.0
+    if not made:
+        return programs, 0.0, None
+    return programs, time.perf_counter() - started, compile_cache.hits() - hits == len(programs)
 
 
 def _execute(programs, problem: Problem, budget: Budget, arguments, target, compile_s, per_eval: float) -> Result:

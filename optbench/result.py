@@ -70,6 +70,7 @@ class Result:
     nfev_to_target: float = float("nan")
     time_to_target: float = float("nan")
     batch_size: int = 1
+    cache_hit: bool | None = None  # programs read from JAX's persistent cache; None: reused in memory, or none
     metrics: dict[str, float] = field(default_factory=dict)
     front: Front | None = None
     success: bool = None  # type: ignore[assignment]  # set from the status when not given

@@ -100,3 +100,16 @@ def _parameters(factory: object) -> list[str]:
         kind = type(p.default).__name__ if p.default is not None else "any"
         rows.append(f"  {p.name}: {kind} = {p.default!r}")
     return rows or ["  (none)"]
+
+
+def cache_command(args: argparse.Namespace) -> int:
+    """``optbench cache info|clear``: the persistent compilation cache."""
+    from optbench.execution.compile_cache import clear, info
+
+    held = clear() if args.action == "clear" else info()
+    size = f"{held['entries']} compiled program files, {held['bytes'] / 1e6:.1f} MB"
+    if args.action == "clear":
+        print(f"cleared {held['folder']}: {size}")
+    else:
+        print(f"{held['folder']}: {size}; {'on' if held['enabled'] else 'off (OPTBENCH_COMPILE_CACHE=0)'}")
+    return 0

@@ -58,9 +58,18 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run again the runs stored as failed (an out-of-memory, a flaky library), replacing them",
     )
+    runner.add_argument(
+        "--no-compile-cache",
+        action="store_true",
+        help="compile every program anew, without JAX's persistent cache (also: OPTBENCH_COMPILE_CACHE=0)",
+    )
     _db(runner)
     _plugins(runner)
     runner.set_defaults(handler=_handler("running", "run_command"))
+
+    cache = sub.add_parser("cache", help="where compiled programs are cached and how much they take; clear them")
+    cache.add_argument("action", choices=["info", "clear"])
+    cache.set_defaults(handler=_handler("catalog", "cache_command"))
 
     table = sub.add_parser("table", help="tables of the stored runs: summary, ERT, statistics, profiles")
     table.add_argument(

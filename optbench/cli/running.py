@@ -17,6 +17,10 @@ def run_command(args: argparse.Namespace) -> int:
     from optbench.store import ResultStore
     from optbench.suite import find_suite, load_suite
 
+    if args.no_compile_cache:
+        from optbench.execution.compile_cache import disable
+
+        disable()  # before anything compiles: problems are built below
     REGISTRY.load_plugins(args.plugins)
     suite = load_suite(find_suite(args.suite, args.plugins)) if args.suite else None
     problems = args.problem or (suite.problems if suite else [])

@@ -141,6 +141,7 @@ class ResultStore:
                 runs[name] = None
         for column in ("fun", "f_opt", "target", "nfev_to_target", "time_to_target"):
             runs[column] = runs[column].astype(float)
+        runs["cache_hit"] = runs["cache_hit"].astype("boolean")  # NA: reused in memory, or nothing compiled
         return _expand_metrics(runs)
 
     def traces(self, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
@@ -232,6 +233,7 @@ def _rows(run: RunSpec, result: Result) -> tuple[dict[str, Any], list[tuple], li
         "device": where["device"],
         "float64": int(where["float64"] and run.dtype == "float64"),
         "versions": where["versions"],
+        "cache_hit": None if result.cache_hit is None else int(result.cache_hit),
     }
     metric_names = [c for c in result.trace.columns if c not in TRACE_COLUMNS]
     trace_rows = [

@@ -11,8 +11,8 @@ import enum
 import sqlite3
 
 APPLICATION_ID = 0x6F707462  # "optb"
-# 1: the unstamped databases of earlier releases; 2: stamped, WAL journal.
-SCHEMA_VERSION = 2
+# 1: the unstamped databases of earlier releases; 2: stamped, WAL journal; 3: runs.cache_hit.
+SCHEMA_VERSION = 3
 
 RUNS = {
     "run_id": "TEXT PRIMARY KEY",
@@ -48,8 +48,9 @@ RUNS = {
     "device": "TEXT",
     "float64": "INTEGER",
     "versions": "TEXT",  # JSON: package -> version
+    "cache_hit": "INTEGER",  # 1: programs read from JAX's persistent cache, 0: compiled, NULL: neither
 }
-ADDED = ("metrics", "n_params", "host", "device", "float64", "versions")
+ADDED = ("metrics", "n_params", "host", "device", "float64", "versions", "cache_hit")
 TRACES = ("run_id", "step", "nfev", "njev", "time_s", "loss", "best_loss", "metrics", "epochs")
 # The columns of a loaded runs table; anything else in it is a problem metric.
 RUN_COLUMNS = frozenset(RUNS) - {"metrics"}

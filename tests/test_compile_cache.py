@@ -1,0 +1,70 @@
+"""JAX's persistent compilation cache: used when on, bypassed when off, the same numbers either way."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from helpers import REPO
+
+import optbench
+
+RUN = ["run", "-p", "linear[n=40]", "-o", "gd[learning_rate=0.05]", "--seeds", "2", "--max-steps", "30"]
+
+
+def _optbench(cache, *args, switch=None):
+    # This process's optbench set JAX's variables for the session's cache; a child would inherit them.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_") or k == "JAX_ENABLE_X64"}
+    env["OPTBENCH_CACHE_DIR"] = str(cache)
+    env.pop("OPTBENCH_COMPILE_CACHE", None)
+    if switch is not None:
+        env["OPTBENCH_COMPILE_CACHE"] = switch
+    done = subprocess.run(
+        [sys.executable, "-m", "optbench", *args], capture_output=True, text=True, cwd=REPO, env=env, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _files(cache):
+    folder = cache / "jax"
+    return sorted(p.name for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+
+
+def test_a_second_process_reads_the_programs_back_and_computes_the_same_numbers(tmp_path):
+    cache = tmp_path / "cache"
+    _optbench(cache, *RUN, "--db", str(tmp_path / "first.sqlite"), "--no-progress")
+    assert len(_files(cache)) >= 3  # init, chunk and final programs at least
+    _optbench(cache, *RUN, "--db", str(tmp_path / "second.sqlite"), "--no-progress")
+    first, second = (optbench.load_results(tmp_path / f"{name}.sqlite") for name in ("first", "second"))
+    # The first run of each process compiled (or read) the program; the second reused it in memory.
+    assert first.runs["cache_hit"].tolist()[0] is False and second.runs["cache_hit"].tolist()[0] is True
+    assert second.runs["cache_hit"].isna().tolist() == [False, True]
+    assert first.runs["fun"].tolist() == second.runs["fun"].tolist()
+    np.testing.assert_array_equal(first.traces["loss"].to_numpy(), second.traces["loss"].to_numpy())
+
+
+@pytest.mark.parametrize("how", ["variable", "flag"])
+def test_switched_off_the_cache_is_neither_read_nor_written(tmp_path, how):
+    cache = tmp_path / "cache"
+    _optbench(cache, *RUN, "--db", str(tmp_path / "warm.sqlite"), "--no-progress")
+    held = _files(cache)
+    db = str(tmp_path / "off.sqlite")
+    if how == "variable":
+        _optbench(cache, *RUN, "--db", db, "--no-progress", switch="0")
+    else:
+        _optbench(cache, *RUN, "--db", db, "--no-progress", "--no-compile-cache")
+    assert _files(cache) == held  # nothing written ...
+    assert optbench.load_results(db).runs["cache_hit"].tolist()[0] is False  # ... and nothing read
+
+
+def test_cache_info_and_clear(tmp_path):
+    cache = tmp_path / "cache"
+    assert "0 compiled program files" in _optbench(cache, "cache", "info")
+    _optbench(cache, *RUN, "--db", str(tmp_path / "r.sqlite"), "--no-progress")
+    n = len(_files(cache))
+    assert f"{cache / 'jax'}: {n} compiled program files" in _optbench(cache, "cache", "info")
+    assert f"cleared {cache / 'jax'}: {n} compiled program files" in _optbench(cache, "cache", "clear")
+    assert _files(cache) == []
+    assert "off (OPTBENCH_COMPILE_CACHE=0)" in _optbench(cache, "cache", "info", switch="0")
