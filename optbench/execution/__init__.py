@@ -1,1 +1,2 @@
-"""Where runs execute: the machine and software they ran on (and, to come, executors)."""
+"""Where runs execute: the machine and software they ran on, the persistent compilation
+cache (and, to come, executors)."""
