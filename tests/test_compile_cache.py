@@ -24,7 +24,7 @@ def _optbench(cache, *args, switch=None):
         [sys.executable, "-m", "optbench", *args], capture_output=True, text=True, cwd=REPO, env=env, timeout=300
     )
     assert done.returncode == 0, done.stderr
-    return done.stdout
+    return done.stdout + done.stderr
 
 
 def _files(cache):
@@ -34,9 +34,11 @@ def _files(cache):
 
 def test_a_second_process_reads_the_programs_back_and_computes_the_same_numbers(tmp_path):
     cache = tmp_path / "cache"
-    _optbench(cache, *RUN, "--db", str(tmp_path / "first.sqlite"), "--no-progress")
+    said = _optbench(cache, *RUN, "--db", str(tmp_path / "first.sqlite"), "--no-progress")
     assert len(_files(cache)) >= 3  # init, chunk and final programs at least
-    _optbench(cache, *RUN, "--db", str(tmp_path / "second.sqlite"), "--no-progress")
+    assert "s compiling 1 program (0 read from the compilation cache)" in said  # where the time went
+    said = _optbench(cache, *RUN, "--db", str(tmp_path / "second.sqlite"), "--no-progress")
+    assert "s compiling 1 program (1 read from the compilation cache)" in said
     first, second = (optbench.load_results(tmp_path / f"{name}.sqlite") for name in ("first", "second"))
     # The first run of each process compiled (or read) the program; the second reused it in memory.
     assert first.runs["cache_hit"].tolist()[0] is False and second.runs["cache_hit"].tolist()[0] is True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 import pandas as pd
 
@@ -46,17 +47,34 @@ def run_command(args: argparse.Namespace) -> int:
         stored = len(runs) - len(todo)
         print(f"{len(runs)} runs planned, {stored} already stored, {len(todo)} to run{again}", file=sys.stderr)
         progress = Progress(len(todo), show=not args.no_progress)
+        started = time.perf_counter()
         try:
             execute(runs, store, progress.update, args.retry_failed)
         finally:
             progress.close()
+        wall = time.perf_counter() - started
         finished = store.runs([r.run_id for r in runs])  # the table needs no trace
     from optbench.analysis.terminal import summary_text
 
     print(summary_text(finished), end="")
     print(not_run_summary(finished), end="", file=sys.stderr)
+    ran = finished[finished["run_id"].isin({r.run_id for r in todo})]
+    if len(ran):
+        print(time_summary(ran, wall), file=sys.stderr)
     print(f"stored in {args.db}", file=sys.stderr)
     return 0
+
+
+def time_summary(ran: pd.DataFrame, wall: float) -> str:
+    """Where the time of the runs just made went: compiling (and how many programs came
+    from the persistent cache) and running."""
+    compiled = int((ran["compile_s"] > 0).sum())
+    from_cache = int(ran["cache_hit"].fillna(False).sum())
+    return (
+        f"time: {wall:.1f} s for {len(ran)} run{'s' * (len(ran) != 1)}: {ran['compile_s'].sum():.1f} s compiling "
+        f"{compiled} program{'s' * (compiled != 1)} ({from_cache} read from the compilation cache), "
+        f"{ran['time_s'].sum():.1f} s running"
+    )
 
 
 def not_run_summary(runs: pd.DataFrame) -> str:
