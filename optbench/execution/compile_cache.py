@@ -1,8 +1,8 @@
 """JAX's persistent compilation cache: on by default, in a per-user folder.
 
 A comparison spends most of its first minute compiling; with the cache on, a second
-process reads the compiled programs back instead (the 36-run comparison of issue 12:
-16.8 s cold, 4.7 s warm). The folder is ``$OPTBENCH_CACHE_DIR/jax``, else
+process reads the compiled programs back instead (the 36-run comparison of issue 12, in
+a new process: 18.9 s cold, 5.7 s warm). The folder is ``$OPTBENCH_CACHE_DIR/jax``, else
 ``$XDG_CACHE_HOME/optbench/jax``, else ``~/.cache/optbench/jax``. One folder serves every
 version and device: JAX's cache key hashes the jaxlib version, the backend's version and
 the devices, so an entry is never read by another version or on another device.
