@@ -50,14 +50,16 @@ class Bridge:
         self.best = (np.inf, self.x0)
         started = time.perf_counter()  # compile what the solver calls before the clock starts
         compiled = {kind: self._compile(kind) for kind in {"value", *needs}}
-        self._value = compiled["value"]
-        self._value_and_grad = compiled.get("value_and_grad")
-        self._residuals, self._jacobian = compiled.get("residuals"), compiled.get("jacobian")
-        self.compile_s = time.perf_counter() - started
+        self._value = compiled["value"][0]
+        self._value_and_grad = compiled.get("value_and_grad", (None,))[0]
+        self._residuals, self._jacobian = compiled.get("residuals", (None,))[0], compiled.get("jacobian", (None,))[0]
+        # 0 where every function was reused from an earlier run, as for native runs.
+        self.compile_s = time.perf_counter() - started if any(made for _, made in compiled.values()) else 0.0
         self.started = time.perf_counter()
 
-    def _compile(self, kind: str) -> Any:
-        """One compiled function per (problem, kind), reused by every run on the problem."""
+    def _compile(self, kind: str) -> tuple[Any, bool]:
+        """One compiled function per (problem, kind), reused by every run on the problem;
+        and whether it was compiled now."""
         import jax
 
         problem, unravel, data = self.problem, self.unravel, self.problem.data
@@ -78,7 +80,7 @@ class Bridge:
             }[kind]
             return jax.jit(fn).lower(self.x0).compile()
 
-        return _COMPILED.get((problem, kind), make)[0]
+        return _COMPILED.get((problem, kind), make)
 
     # The functions a library calls. Each counts itself and records the loss it saw.
     def fun(self, x: np.ndarray) -> float:
