@@ -14,6 +14,7 @@ import numpy as np
 
 from optbench.budget import Budget
 from optbench.cache import CompiledCache
+from optbench.execution import compile_cache
 from optbench.problem import Problem
 from optbench.result import Result, Status
 from optbench.trace import kept_rows
@@ -48,13 +49,16 @@ class Bridge:
         self._ahead = 0 if "jacobian" in needs else 1
         self.rows: list[tuple[int, int, int, float, float]] = []  # step, nfev, njev, time_s, loss
         self.best = (np.inf, self.x0)
+        before = compile_cache.counts()
         started = time.perf_counter()  # compile what the solver calls before the clock starts
         compiled = {kind: self._compile(kind) for kind in {"value", *needs}}
         self._value = compiled["value"][0]
         self._value_and_grad = compiled.get("value_and_grad", (None,))[0]
         self._residuals, self._jacobian = compiled.get("residuals", (None,))[0], compiled.get("jacobian", (None,))[0]
         # 0 where every function was reused from an earlier run, as for native runs.
-        self.compile_s = time.perf_counter() - started if any(made for _, made in compiled.values()) else 0.0
+        made = sum(made for _, made in compiled.values())
+        self.compile_s = time.perf_counter() - started if made else 0.0
+        self.cache_hit = compile_cache.from_cache(before) if made else None
         self.started = time.perf_counter()
 
     def _compile(self, kind: str) -> tuple[Any, bool]:
@@ -164,6 +168,7 @@ class Bridge:
             njev=self.njev,
             time_s=total,
             compile_s=self.compile_s,
+            cache_hit=self.cache_hit,
             trace=trace,
             nfev_to_target=float(rows[hit[0], 1]) if len(hit) else float("nan"),
             time_to_target=float(rows[hit[0], 3]) if len(hit) else float("nan"),

@@ -109,12 +109,12 @@ def _programs(problem: Problem, build: Build, solver_key: Any, budget: Budget, h
     def make():
         return compile_programs(problem, build, length, seed_array, hyper, problem.data, limits)
 
-    hits = compile_cache.hits()
+    before = compile_cache.counts()
     started = time.perf_counter()
     programs, made = _CACHE.get(cache_key, make)
     if not made:
         return programs, 0.0, None
-    return programs, time.perf_counter() - started, compile_cache.hits() - hits == len(programs)
+    return programs, time.perf_counter() - started, compile_cache.from_cache(before)
 
 
 def _execute(programs, problem: Problem, budget: Budget, arguments, target, compile_s, per_eval: float) -> Result:

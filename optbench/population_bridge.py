@@ -18,6 +18,7 @@ import numpy as np
 from optbench.bridge import Stop
 from optbench.budget import Budget
 from optbench.cache import CompiledCache
+from optbench.execution import compile_cache
 from optbench.problem import Problem
 from optbench.result import Result, Status
 from optbench.solver import HostSolver
@@ -58,9 +59,11 @@ class PopulationBridge:
         self.nfev = self.nit = 0
         self.rows: list[dict[str, float]] = []
         self.last: tuple[np.ndarray, np.ndarray] | None = None
+        before = compile_cache.counts()
         started = time.perf_counter()  # compile before the clock starts
         (self._evaluate, self._indicators), made = _COMPILED.get((problem, pop_size), self._compile)
         self.compile_s = time.perf_counter() - started if made else 0.0  # 0 when reused, as for native runs
+        self.cache_hit = compile_cache.from_cache(before) if made else None
         self.started = time.perf_counter()
 
     def _compile(self) -> tuple[Any, Any]:
@@ -137,6 +140,7 @@ class PopulationBridge:
             "nfev": self.nfev,
             "time_s": total,
             "compile_s": self.compile_s,
+            "cache_hit": self.cache_hit,
             "trace": trace,
             "nfev_to_target": float(hit_at["nfev"]) if hit_at is not None else float("nan"),
             "time_to_target": float(hit_at["time_s"]) if hit_at is not None else float("nan"),

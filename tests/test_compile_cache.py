@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 from helpers import REPO
 
@@ -81,3 +82,18 @@ def test_library_runs_that_reuse_compiled_functions_report_no_compile_time():
     for runs in (fits, fronts):
         later = runs.sort_values("seed").groupby("optimizer")["compile_s"].apply(lambda s: s.iloc[1:].tolist())
         assert len(later) and all(value == 0.0 for values in later for value in values)
+
+
+def test_library_runs_say_whether_their_functions_came_from_the_cache(tmp_path):
+    cache = tmp_path / "cache"
+    run = ["run", "-p", "linear[n=40]", "-p", "zdt1[n=5]", "-o", "scipy_bfgs", "-o", "pymoo_nsga2", "--seeds", "2"]
+    run += ["--max-evals", "200", "--no-progress"]
+    for name in ("first", "second"):
+        _optbench(cache, *run, "--db", str(tmp_path / f"{name}.sqlite"))
+    for name, expected in (("first", False), ("second", True)):
+        runs = optbench.load_results(tmp_path / f"{name}.sqlite").runs
+        ran = runs[runs["status"] != "skipped"].sort_values(["optimizer", "seed"])
+        assert ran.groupby("optimizer")["cache_hit"].apply(list).to_dict() == {
+            "pymoo_nsga2": [expected, pd.NA],
+            "scipy_bfgs": [expected, pd.NA],
+        }

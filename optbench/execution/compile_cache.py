@@ -24,7 +24,7 @@ DIR_VARIABLE = "OPTBENCH_CACHE_DIR"
 SWITCH_VARIABLE = "OPTBENCH_COMPILE_CACHE"
 # Every program is cached, however fast it compiled (JAX's default skips those under 1 s).
 _SETTINGS = {"JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0", "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}
-_hits = [0]  # persistent-cache hits in this process, counted once tracking starts
+_counts = [0, 0]  # persistent-cache hits and misses in this process, once counting starts
 _tracking = [False]
 
 
@@ -57,18 +57,28 @@ def disable() -> None:
     configure()
 
 
-def hits() -> int:
-    """How many programs this process has read from the persistent cache so far."""
+def counts() -> tuple[int, int]:
+    """How many programs this process has read from the persistent cache, and how many it
+    looked up there and had to compile, since counting started (at the first call)."""
     if not _tracking[0]:
         import jax
 
         def count(event: str, **kwargs: Any) -> None:
             if event == "/jax/compilation_cache/cache_hits":
-                _hits[0] += 1
+                _counts[0] += 1
+            elif event == "/jax/compilation_cache/cache_misses":
+                _counts[1] += 1
 
         jax.monitoring.register_event_listener(count)
         _tracking[0] = True
-    return _hits[0]
+    return _counts[0], _counts[1]
+
+
+def from_cache(before: tuple[int, int]) -> bool:
+    """Whether everything compiled since ``counts()`` gave ``before`` was read from the
+    persistent cache: some programs were, and none had to be compiled."""
+    hits, misses = counts()
+    return hits > before[0] and misses == before[1]
 
 
 def info() -> dict[str, Any]:
