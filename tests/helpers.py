@@ -1,7 +1,8 @@
-"""Helpers for tests: the repository root, a command-line runner, a database snapshot."""
+"""Helpers for tests: the repository root, command-line runners, a database snapshot."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -16,6 +17,28 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subpro
     return subprocess.run(
         [sys.executable, "-m", "optbench", *args], capture_output=True, text=True, cwd=cwd or REPO, timeout=timeout
     )
+
+
+def refused(args: list[str], capsys, message: str) -> str:
+    """Run ``optbench ARGS`` in this process: it must end with exit 2 and a last line that
+    is one error naming ``message`` (a plugin's own argparse may print its usage before),
+    and no traceback. Returns what it printed on stderr."""
+    from optbench.cli import main
+
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]
+    assert message in last and last.startswith("optbench: error:") and "Traceback" not in err
+    return err
+
+
+def child_env(cache: Path) -> dict[str, str]:
+    """The environment for a child process with its own compilation cache folder: this
+    process's optbench set JAX's cache variables for the session's cache, which a child
+    would otherwise inherit."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_") or k == "JAX_ENABLE_X64"}
+    env["OPTBENCH_CACHE_DIR"] = str(cache)
+    return env
 
 
 def db_rows(path: Path) -> list[tuple]:

@@ -1,13 +1,12 @@
 """JAX's persistent compilation cache: used when on, bypassed when off, the same numbers either way."""
 
-import os
 import subprocess
 import sys
 
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import REPO
+from helpers import REPO, child_env
 
 import optbench
 
@@ -15,9 +14,7 @@ RUN = ["run", "-p", "linear[n=40]", "-o", "gd[learning_rate=0.05]", "--seeds", "
 
 
 def _optbench(cache, *args, switch=None):
-    # This process's optbench set JAX's variables for the session's cache; a child would inherit them.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_") or k == "JAX_ENABLE_X64"}
-    env["OPTBENCH_CACHE_DIR"] = str(cache)
+    env = child_env(cache)
     env.pop("OPTBENCH_COMPILE_CACHE", None)
     if switch is not None:
         env["OPTBENCH_COMPILE_CACHE"] = switch

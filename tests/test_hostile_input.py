@@ -6,21 +6,12 @@ import sys
 
 import jax.numpy as jnp
 import pytest
-from helpers import plugin_dir
+from helpers import plugin_dir, refused
 
 import optbench
-from optbench.cli import main
 from optbench.errors import PluginError
 from optbench.registry import REGISTRY
 from optbench.result import Status
-
-
-def _refused(args, capsys, message):
-    assert main(args) == 2
-    err = capsys.readouterr().err
-    last = err.strip().splitlines()[-1]  # a plugin's own argparse prints its usage first
-    assert message in last and last.startswith("optbench: error:") and "Traceback" not in err
-    return err
 
 
 @pytest.mark.parametrize(
@@ -38,7 +29,7 @@ def test_a_plugin_that_exits_at_import_is_named(tmp_path, capsys, monkeypatch, s
     db = tmp_path / "r.sqlite"
     args = ["run", "-p", "linear", "-o", "gd", "--plugins", str(plugins), "--db", str(db)]
     monkeypatch.setattr(sys, "argv", ["optbench", *args])  # what a plugin's own argparse reads
-    err = _refused(args, capsys, message)
+    err = refused(args, capsys, message)
     assert "script_like.py" in err and not db.exists()
 
 
@@ -99,7 +90,7 @@ def test_a_plugin_problem_with_a_word_as_its_optimum_is_refused_at_plan_time(tmp
     )
     db = tmp_path / "r.sqlite"
     args = ["run", "-p", "wordy", "-o", "gd", "--plugins", str(plugins), "--db", str(db)]
-    _refused(args, capsys, "problem 'wordy': f_opt must be a finite number, got 'zero'")
+    refused(args, capsys, "problem 'wordy': f_opt must be a finite number, got 'zero'")
     assert not db.exists()
 
 
@@ -117,7 +108,7 @@ def test_a_plugin_problem_with_a_word_as_its_optimum_is_refused_at_plan_time(tmp
 def test_broken_suite_files(tmp_path, capsys, text, message):
     suite = tmp_path / "broken.toml"
     suite.write_text(text)
-    _refused(["run", str(suite), "--db", str(tmp_path / "r.sqlite")], capsys, message)
+    refused(["run", str(suite), "--db", str(tmp_path / "r.sqlite")], capsys, message)
     assert not (tmp_path / "r.sqlite").exists()
 
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import REPO, db_rows, plugin_dir
+from helpers import REPO, db_rows, plugin_dir, refused
 
 import optbench
 from optbench.cli import main
@@ -43,15 +43,6 @@ def copy(stored, tmp_path):
     path = tmp_path / "runs.sqlite"
     shutil.copy(stored, path)
     return path
-
-
-def _refused(args, capsys, message):
-    """The command ends with exit 2 and one line naming ``message``, and no traceback."""
-    assert main(args) == 2
-    err = capsys.readouterr().err
-    last = err.strip().splitlines()[-1]
-    assert message in last and last.startswith("optbench: error:") and "Traceback" not in err
-    return err
 
 
 def test_a_reader_holding_the_database_does_not_stop_a_writer(copy):
@@ -85,7 +76,7 @@ def test_a_writer_gives_up_on_a_lock_held_forever_before_any_run(copy, monkeypat
     other = sqlite3.connect(copy, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     try:
-        _refused([*RUN, "--seeds", "5", "--db", str(copy)], capsys, "has held its write lock")
+        refused([*RUN, "--seeds", "5", "--db", str(copy)], capsys, "has held its write lock")
     finally:
         other.close()
     assert len(optbench.load_results(copy).runs) == 2
@@ -103,7 +94,7 @@ def test_a_failure_to_store_is_an_error_not_a_silent_ignore(tmp_path, capsys):
     db = tmp_path / "strict.sqlite"
     with sqlite3.connect(db) as conn:  # a schema with a column this optbench does not fill, required
         conn.executescript(schema.DDL.replace("created REAL NOT NULL", "created REAL NOT NULL, owner TEXT NOT NULL"))
-    err = _refused([*RUN, "--db", str(db)], capsys, "cannot store run")
+    err = refused([*RUN, "--db", str(db)], capsys, "cannot store run")
     assert "NOT NULL constraint failed: runs.owner" in err and "stored in" not in err
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 0
@@ -116,15 +107,15 @@ def test_a_database_damaged_in_the_middle_is_refused_and_left_as_it_is(copy, cap
     data[middle : middle + 4096] = os.urandom(4096)
     copy.write_bytes(bytes(data))
     before = _digest(copy)
-    _refused([*RUN, "--seeds", "5", "--db", str(copy)], capsys, "is damaged")
+    refused([*RUN, "--seeds", "5", "--db", str(copy)], capsys, "is damaged")
     assert _digest(copy) == before
 
 
 def test_a_file_that_is_not_sqlite_is_refused_untouched(tmp_path, capsys):
     notes = tmp_path / "notes.sqlite"
     notes.write_text("my notes, not a database\n")
-    _refused([*RUN, "--db", str(notes)], capsys, "is not an SQLite database")
-    _refused(["table", "--db", str(notes)], capsys, "is not an SQLite database")
+    refused([*RUN, "--db", str(notes)], capsys, "is not an SQLite database")
+    refused(["table", "--db", str(notes)], capsys, "is not an SQLite database")
     assert notes.read_text() == "my notes, not a database\n"
 
 
@@ -134,13 +125,13 @@ def test_another_programs_database_with_a_runs_table_is_refused_untouched(tmp_pa
         conn.execute("CREATE TABLE runs (id INTEGER PRIMARY KEY, operator TEXT)")
         conn.execute("INSERT INTO runs (operator) VALUES ('ada')")
     before = _digest(foreign)
-    err = _refused([*RUN, "--db", str(foreign)], capsys, "is not an optbench results database")
+    err = refused([*RUN, "--db", str(foreign)], capsys, "is not an optbench results database")
     assert "lacks" in err
-    _refused(["table", "--db", str(foreign)], capsys, "is not an optbench results database")
+    refused(["table", "--db", str(foreign)], capsys, "is not an optbench results database")
     assert _digest(foreign) == before
     with sqlite3.connect(foreign) as conn:  # a stamp of another application is refused as well
         conn.execute("PRAGMA application_id = 1234")
-    _refused([*RUN, "--db", str(foreign)], capsys, "belongs to another program")
+    refused([*RUN, "--db", str(foreign)], capsys, "belongs to another program")
 
 
 def test_a_newer_optbench_database_is_read_but_not_written(copy, capsys):
@@ -153,7 +144,7 @@ def test_a_newer_optbench_database_is_read_but_not_written(copy, capsys):
     assert "gd" in capsys.readouterr().out
     runs, traces = optbench.load_results(copy)
     assert "energy_joules" not in runs and "note" not in traces and len(runs) == 2
-    _refused([*RUN, "--seeds", "3", "--db", str(copy)], capsys, "was written by a newer optbench")
+    refused([*RUN, "--seeds", "3", "--db", str(copy)], capsys, "was written by a newer optbench")
     assert _digest(copy) == before
 
 
@@ -199,11 +190,11 @@ def test_a_read_only_database_is_refused_before_any_run(stored):
 
 def test_an_output_never_overwrites_the_database_or_another_sqlite_file(copy, tmp_path, capsys):
     before = _digest(copy)
-    _refused(["table", "--db", str(copy), "--output", str(copy)], capsys, "optbench never writes over one")
+    refused(["table", "--db", str(copy), "--output", str(copy)], capsys, "optbench never writes over one")
     other = tmp_path / "other.db"
     shutil.copy(copy, other)
-    _refused(["table", "--db", str(copy), "--output", str(other)], capsys, "optbench never writes over one")
-    _refused(["table", "--db", str(copy), "--output", str(tmp_path)], capsys, "is a folder; give a file name")
+    refused(["table", "--db", str(copy), "--output", str(other)], capsys, "optbench never writes over one")
+    refused(["table", "--db", str(copy), "--output", str(tmp_path)], capsys, "is a folder; give a file name")
     assert _digest(copy) == before
     assert main(["table", "--db", str(copy), "--output", str(tmp_path / "new" / "folder" / "table.md")]) == 0
     assert "gd" in (tmp_path / "new" / "folder" / "table.md").read_text()

@@ -6,11 +6,11 @@ numpy functions (what a user would otherwise write), and a minimal JAX script (o
 wall time, summed compile and run time, and programs compiled."""
 
 import json
-import os
 import subprocess
 import sys
 import time
 
+from helpers import child_env
 from timing import report
 
 COMPARISON = """
@@ -24,6 +24,15 @@ print(json.dumps({"wall": time.perf_counter() - started, "compile": float(runs["
                   "from_cache": int(runs["cache_hit"].fillna(False).sum())}))
 """
 
+# The three curves both reference scripts fit, put in place of their CURVES line (``xp``
+# becomes numpy or jax.numpy).
+CURVES = """curves = {
+    "linear": (lambda p, x: p[0] * x + p[1], 2.0 * x - 1.0, 2),
+    "quadratic": (lambda p, x: p[0] * x**2 + p[1] * x + p[2], 1.5 * x**2 - 2.0 * x + 0.5, 3),
+    "sinusoidal": (lambda p, x: p[0] * xp.sin(xp.pi * x + p[1]), 2.0 * xp.sin(xp.pi * x + 0.5), 2),
+}
+"""
+
 # The same 36 fits with scipy and numpy: least squares by MINPACK's LM, BFGS and
 # Nelder-Mead on the mean squared residual, Adam by hand; the data as optbench makes them.
 SCIPY = """
@@ -34,11 +43,7 @@ from scipy.optimize import least_squares, minimize
 
 rng = np.random.default_rng(0)
 x = np.linspace(-1, 1, 100)
-curves = {
-    "linear": (lambda p, x: p[0] * x + p[1], 2.0 * x - 1.0, 2),
-    "quadratic": (lambda p, x: p[0] * x**2 + p[1] * x + p[2], 1.5 * x**2 - 2.0 * x + 0.5, 3),
-    "sinusoidal": (lambda p, x: p[0] * np.sin(np.pi * x + p[1]), 2.0 * np.sin(np.pi * x + 0.5), 2),
-}
+CURVES
 for name, (model, truth, n) in curves.items():
     y = truth + 0.3 * rng.standard_normal(x.size)
     residuals = lambda p: model(p, x) - y
@@ -69,11 +74,7 @@ jax.config.update("jax_enable_x64", True)
 
 rng = np.random.default_rng(0)
 x = jnp.linspace(-1, 1, 100)
-curves = {
-    "linear": (lambda p, x: p[0] * x + p[1], 2.0 * x - 1.0, 2),
-    "quadratic": (lambda p, x: p[0] * x**2 + p[1] * x + p[2], 1.5 * x**2 - 2.0 * x + 0.5, 3),
-    "sinusoidal": (lambda p, x: p[0] * jnp.sin(jnp.pi * x + p[1]), 2.0 * jnp.sin(jnp.pi * x + 0.5), 2),
-}
+CURVES
 
 def methods(residuals):
     loss = lambda p: jnp.mean(residuals(p) ** 2)
@@ -126,13 +127,15 @@ for name, (model, truth, n) in curves.items():
             jax.block_until_ready(solve(x0))
 print(json.dumps({"wall": time.perf_counter() - started}))
 """
+SCIPY = SCIPY.replace("CURVES\n", CURVES.replace("xp.", "np."))
+JAX = JAX.replace("CURVES\n", CURVES.replace("xp.", "jnp."))
 
 
 def _measure(script: str, cache) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_") or k == "JAX_ENABLE_X64"}
-    env["OPTBENCH_CACHE_DIR"] = str(cache)
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=child_env(cache), check=True
+    )
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     figures["process"] = time.perf_counter() - started
     return figures
