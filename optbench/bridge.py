@@ -13,13 +13,12 @@ from typing import Any
 import numpy as np
 
 from optbench.budget import Budget
-from optbench.cache import CompiledCache
-from optbench.execution import compile_cache
+from optbench.execution.program_cache import ProgramCache
 from optbench.problem import Problem
 from optbench.result import Result, Status
 from optbench.trace import kept_rows
 
-_COMPILED = CompiledCache(64)
+_PROGRAMS = ProgramCache(64)
 
 
 class Stop(Exception):
@@ -49,42 +48,16 @@ class Bridge:
         self._ahead = 0 if "jacobian" in needs else 1
         self.rows: list[tuple[int, int, int, float, float]] = []  # step, nfev, njev, time_s, loss
         self.best = (np.inf, self.x0)
-        before = compile_cache.counts()
-        started = time.perf_counter()  # compile what the solver calls before the clock starts
-        compiled = {kind: self._compile(kind) for kind in {"value", *needs}}
+        # Compiled before the clock starts; compile_s is 0 where every function was reused
+        # from an earlier run, as for native runs.
+        compiled = {kind: _PROGRAMS.get(*_function_key(problem, kind)) for kind in {"value", *needs}}
         self._value = compiled["value"][0]
         self._value_and_grad = compiled.get("value_and_grad", (None,))[0]
         self._residuals, self._jacobian = compiled.get("residuals", (None,))[0], compiled.get("jacobian", (None,))[0]
-        # 0 where every function was reused from an earlier run, as for native runs.
-        made = sum(made for _, made in compiled.values())
-        self.compile_s = time.perf_counter() - started if made else 0.0
-        self.cache_hit = compile_cache.from_cache(before) if made else None
+        costs = [cost for _, cost in compiled.values() if cost is not None]
+        self.compile_s = sum(cost.seconds for cost in costs)
+        self.cache_hit = all(cost.from_cache for cost in costs) if costs else None
         self.started = time.perf_counter()
-
-    def _compile(self, kind: str) -> tuple[Any, bool]:
-        """One compiled function per (problem, kind), reused by every run on the problem;
-        and whether it was compiled now."""
-        import jax
-
-        problem, unravel, data = self.problem, self.unravel, self.problem.data
-
-        def make() -> Any:
-
-            def value(v):
-                return problem.value(unravel(v), data)
-
-            def residuals(v):
-                return problem.residuals(unravel(v), data)
-
-            fn = {
-                "value": value,
-                "value_and_grad": jax.value_and_grad(value),
-                "residuals": residuals,
-                "jacobian": jax.jacfwd(residuals),
-            }[kind]
-            return jax.jit(fn).lower(self.x0).compile()
-
-        return _COMPILED.get((problem, kind), make)
 
     # The functions a library calls. Each counts itself and records the loss it saw.
     def fun(self, x: np.ndarray) -> float:
@@ -185,3 +158,38 @@ def run_host(problem: Problem, solver: Any, budget: Budget, seed: int, target: f
     except Stop as stop:
         x, status, message = None, stop.status, f"stopped by the budget ({stop.status.value})"
     return bridge.result(status, message, x)
+
+
+def precompile(problem: Problem, needs: tuple[str, ...]) -> None:
+    """Compile the functions a library solver calls, executing nothing: safe on a
+    background thread while another run executes."""
+    for kind in {"value", *needs}:
+        _PROGRAMS.prefetch(*_function_key(problem, kind))
+
+
+def _function_key(problem: Problem, kind: str):
+    """The key of one of a problem's compiled functions of flat float64 vectors, shared by
+    every run on the problem, and how to make it."""
+
+    def make() -> Any:
+        import jax
+
+        from optbench.solver import unravel_for
+
+        unravel, data = unravel_for(problem), problem.data
+
+        def value(v):
+            return problem.value(unravel(v), data)
+
+        def residuals(v):
+            return problem.residuals(unravel(v), data)
+
+        fn = {
+            "value": value,
+            "value_and_grad": jax.value_and_grad(value),
+            "residuals": residuals,
+            "jacobian": jax.jacfwd(residuals),
+        }[kind]
+        return jax.jit(fn).lower(jax.ShapeDtypeStruct((problem.n_params,), np.float64)).compile()
+
+    return (problem, kind), make

@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 
 from optbench.budget import Budget
-from optbench.cache import CompiledCache
+from optbench.execution.program_cache import CompileCost, ProgramCache
 from optbench.problem import Problem
-from optbench.programs import BLOCK, CODES, Build, Limits, compile_programs
+from optbench.programs import BLOCK, CODES, Build, Limits, compile_keys, compile_programs, compile_start
 from optbench.result import Result, Status
 from optbench.trace import StreamedTrace, native_result
 
@@ -34,16 +34,27 @@ TIMED_CHUNK = 96
 _INT_MAX = np.iinfo(np.int32).max
 
 
-_CACHE = CompiledCache(64)
+_PROGRAMS = ProgramCache(64)
+
+
+def clear_programs() -> None:
+    """Forget every compiled program held in memory (the persistent cache is untouched)."""
+    from optbench import programs
+
+    _PROGRAMS.clear()
+    programs.clear()
 
 
 def chunk_length(budget: Budget) -> int:
-    """Steps per compiled chunk: the step budget split evenly, shorter under a time budget."""
+    """Steps per compiled chunk: the step budget split evenly, shorter under a time budget,
+    rounded up to whole blocks (the step limit on the device stops a run on its step).
+    Whole blocks keep one copy of the step in the chunk program: a remainder scan was a
+    second copy, and compiling it cost 15-25% of the chunk's compile time."""
     cap = TIMED_CHUNK if budget.max_time is not None else MAX_CHUNK
     if budget.max_steps is None:
         return cap
     n_chunks = math.ceil(budget.max_steps / cap)
-    return math.ceil(budget.max_steps / n_chunks)
+    return BLOCK * math.ceil(math.ceil(budget.max_steps / n_chunks) / BLOCK)
 
 
 def run_native(
@@ -65,13 +76,23 @@ def run_native(
     # On the calling thread. Running two programs on two threads was 1.6x faster for
     # first-order methods, but XLA's CPU runtime deadlocked with two concurrent executions
     # of the Levenberg-Marquardt program; see the note on issue 3 before trying again.
+    # (Compiling on other threads meanwhile is safe: ``precompile``.)
     per_eval = build(hyper).epochs_per_evaluation(problem)
-    arguments = _arguments(problem, budget, seed, hyper, per_eval)
-    programs, compile_s, cache_hit = _programs(problem, build, solver_key, budget, tuple(sorted(hyper)), arguments)
+    arguments, costs = _arguments(problem, budget, seed, hyper, per_eval)
+    programs, cost = _PROGRAMS.get(*_program_key(problem, build, solver_key, budget, arguments))
+    costs = [c for c in (*costs, cost) if c is not None]
     measure = budget.target if target is None else target
-    result = _execute(programs, problem, budget, arguments, measure, compile_s, per_eval)
-    result.cache_hit = cache_hit
+    result = _execute(programs, problem, budget, arguments, measure, sum(c.seconds for c in costs), per_eval)
+    result.cache_hit = all(c.from_cache for c in costs) if costs else None
     return result
+
+
+def precompile(problem: Problem, build: Build, solver_key: Any, hyper: dict[str, float], budget: Budget) -> None:
+    """Compile the programs that runs of this shape use, executing nothing: safe on a
+    background thread while another run executes."""
+    per_eval = build(hyper).epochs_per_evaluation(problem)
+    arguments, _ = _arguments(problem, budget, None, hyper, per_eval)
+    _PROGRAMS.prefetch(*_program_key(problem, build, solver_key, budget, arguments))
 
 
 def _epoch_evals(budget: Budget, per_eval: float) -> int:
@@ -81,40 +102,51 @@ def _epoch_evals(budget: Budget, per_eval: float) -> int:
     return min(_INT_MAX, math.ceil(budget.max_epochs / per_eval - 1e-9))
 
 
-def _arguments(problem: Problem, budget: Budget, seed: int, hyper: dict[str, float], per_eval: float):
-    """The programs' arguments; seed and hyperparameters on a leading axis of length one."""
-    import jax.numpy as jnp
-
-    hyper = {k: jnp.asarray([v], problem.dtype) for k, v in hyper.items()}
-    seed_array = np.asarray([seed], dtype=np.uint32)  # keys are made inside the compiled init
+def _arguments(problem: Problem, budget: Budget, seed: int | None, hyper: dict[str, float], per_eval: float):
+    """The programs' arguments, each with a leading run axis of length one: the starting
+    point and the solver's key (for ``seed``, or only their shapes where it is None), the
+    hyperparameters and the budget's limits, the last two as numpy values; and what
+    compiling the programs that made the first two cost (see ``_start``)."""
+    dtype = np.dtype(problem.dtype)
+    hyper = {k: np.asarray([v], dtype) for k, v in hyper.items()}
     limits = Limits(
-        jnp.asarray(budget.max_steps or _INT_MAX, jnp.int32),
-        jnp.asarray(budget.max_evals or _INT_MAX, jnp.int32),
-        jnp.asarray(-jnp.inf if budget.target is None else budget.target, problem.dtype),
-        jnp.asarray(_epoch_evals(budget, per_eval), jnp.int32),
+        np.int32(budget.max_steps or _INT_MAX),
+        np.int32(budget.max_evals or _INT_MAX),
+        dtype.type(-np.inf if budget.target is None else budget.target),
+        np.int32(_epoch_evals(budget, per_eval)),
     )
-    return seed_array, hyper, limits
+    params, run_key, costs = _start(problem, seed)
+    return (params, run_key, hyper, limits), costs
 
 
-def _programs(problem: Problem, build: Build, solver_key: Any, budget: Budget, hyper_names: tuple, arguments):
-    """The compiled programs for this run's shape, from memory, from JAX's persistent
-    cache or compiled now; the seconds that took (0 from memory) and whether the programs
-    came from the persistent cache (None from memory)."""
-    from optbench.execution import compile_cache
+def _start(problem: Problem, seed: int | None) -> tuple[Any, Any, list[CompileCost | None]]:
+    """The seed's starting point and solver key, from the shared programs of
+    ``optbench.programs``, and what compiling those cost this run; where ``seed`` is None,
+    only their shapes, executing nothing and leaving the cost to the first run."""
+    import jax
 
+    def program(key: Any, make: Any) -> tuple[Any, CompileCost | None]:
+        return (_PROGRAMS.prefetch(key, make), None) if seed is None else _PROGRAMS.get(key, make)
+
+    (keys, keys_cost), start_cost = program(("keys",), compile_keys), None
+    init_key, run_key = keys.out_info if seed is None else keys(np.asarray([seed], np.uint32))
+    if callable(problem.init):
+        start, start_cost = program((problem, "start", init_key.shape), lambda: compile_start(problem, init_key))
+        params = start.out_info if seed is None else start(init_key)
+    else:
+        params = jax.tree_util.tree_map(lambda a: np.asarray(a, problem.dtype)[None], problem.init)
+    return params, run_key, [keys_cost, start_cost]
+
+
+def _program_key(problem: Problem, build: Build, solver_key: Any, budget: Budget, arguments):
+    """The key of a run's compiled programs in memory, and how to make them."""
     length = chunk_length(budget)
-    seed_array, hyper, limits = arguments
-    cache_key = (problem, solver_key, length, hyper_names)
+    params, run_key, hyper, limits = arguments
 
     def make():
-        return compile_programs(problem, build, length, seed_array, hyper, problem.data, limits)
+        return compile_programs(problem, build, length, params, run_key, hyper, problem.data, limits)
 
-    before = compile_cache.counts()
-    started = time.perf_counter()
-    programs, made = _CACHE.get(cache_key, make)
-    if not made:
-        return programs, 0.0, None
-    return programs, time.perf_counter() - started, compile_cache.from_cache(before)
+    return (problem, solver_key, length, tuple(sorted(hyper))), make
 
 
 def _execute(programs, problem: Problem, budget: Budget, arguments, target, compile_s, per_eval: float) -> Result:
@@ -123,11 +155,11 @@ def _execute(programs, problem: Problem, budget: Budget, arguments, target, comp
     import jax
 
     init_fn, chunk_fn, final_fn = programs
-    seed_array, hyper, limits = arguments
+    params, run_key, hyper, limits = arguments
     data, length = problem.data, chunk_length(budget)
     trace = StreamedTrace(problem.f_opt, target, per_eval)
     started = time.perf_counter()
-    carry = init_fn(seed_array, hyper, data)
+    carry = init_fn(params, run_key, hyper, data)
     chunk_start, first_step, timed_out = 0.0, 0, False
     while True:
         carry, record, steps, metrics = chunk_fn(carry, hyper, data, limits, np.int32(first_step // BLOCK))

@@ -10,15 +10,23 @@ never ``vmap``-ed with others).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from optbench.execution.program_cache import ProgramCache
 from optbench.problem import Problem
 from optbench.result import Status
 from optbench.solver import NativeSolver, StepInfo
 
+# XLA options for the programs a run executes once (its keys, start, init and final):
+# compiled 1.7x faster without XLA's new fusion emitters and LLVM's optimizations, and
+# run once, they lose nothing that matters. The chunk program, which runs every step,
+# keeps XLA's defaults (these options made it run up to 2.7x slower).
+_ONCE_ON_CPU = {"xla_cpu_use_fusion_emitters": False, "xla_backend_optimization_level": 0}
+_BY_MODULE = ProgramCache(192)
 BLOCK = 16  # steps between the device's checks whether any run in a batch still runs
 EXPLODE_FACTOR = 1e6
 
@@ -53,18 +61,41 @@ class Limits(NamedTuple):
 Build = Callable[[dict[str, Any]], NativeSolver]
 
 
-def compile_programs(problem: Problem, build: Build, length: int, seeds: Any, hyper: Any, data: Any, limits: Limits):
-    """Lower and compile the init, chunk and final programs for one run's shape."""
+def compile_keys() -> Any:
+    """The program from a seed, (1,) uint32, to the seed's two keys, each with a run axis
+    of length one: one to draw the starting point, one for the solver. The same for every
+    problem and solver, so its random-number code is compiled once per process."""
+    import jax
+
+    def keys(seed):
+        init_key, run_key = jax.random.split(jax.random.PRNGKey(seed))
+        return init_key, run_key
+
+    return _compiled(jax.jit(_one_run(keys, (0,))).lower(np.zeros(1, np.uint32)), _once())
+
+
+def compile_start(problem: Problem, key: Any) -> Any:
+    """The program from a key (shaped as ``key``) to the problem's starting point drawn
+    with it, with a run axis of length one; one per problem, whatever the solver."""
+    import jax
+
+    return _compiled(jax.jit(_one_run(problem.init_params, (0,))).lower(key), _once())
+
+
+def compile_programs(
+    problem: Problem, build: Build, length: int, params: Any, run_key: Any, hyper: Any, data: Any, limits: Limits
+):
+    """Lower and compile the init, chunk and final programs for one run's shape. The
+    starting point and the data are arguments, so problems that differ only in them
+    (NIST's two starts) have the same programs."""
     import jax
     import jax.numpy as jnp
 
     # A Pareto method's answer is a front, not a point the problem's metrics could score.
     scores_points = problem.metrics is not None and problem.loss is not None
 
-    def init_one(seed, h, data):
+    def init_one(params, run_key, h, data):
         solver = build(h)
-        init_key, run_key = jax.random.split(jax.random.PRNGKey(seed))
-        params = problem.init_params(init_key)
         state = solver.init(problem, data, params, run_key)
         zero = jnp.zeros((), jnp.int32)
         # Measured by the harness once, not counted: the scale against which a loss "explodes".
@@ -79,19 +110,19 @@ def compile_programs(problem: Problem, build: Build, length: int, seeds: Any, hy
         return dict(problem.metrics(build(h).params(state)))
 
     def chunk(carry, h, data, limits, first_block):
-        """``length`` steps: whole blocks of ``BLOCK`` steps, then the remainder, ending
-        after the first block at whose end no run in the batch is running, so stopped runs
-        cost little. Returns the records (steps, batch), how many steps were taken, and the
-        problem's metrics (blocks, batch) at the ends of the blocks ``record_metrics``
-        picks (NaN elsewhere); rows after a run stopped are marked not running."""
+        """``length`` steps (whole blocks of ``BLOCK``), ending after the first block at
+        whose end the run is no longer running, so a stopped run costs little. Returns the
+        records (steps, run), how many steps were taken, and the problem's metrics
+        (blocks, run) at the ends of the blocks ``record_metrics`` picks (NaN elsewhere);
+        rows after a run stopped are marked not running."""
         step = _one_run(step_one, (0, 0, None, None))
         measure = _one_run(metrics_one, (0, 0))
-        blocks, rest = divmod(length, BLOCK)
+        blocks = length // BLOCK
 
-        def block(c, size):
-            return jax.lax.scan(lambda c, _: step(c, h, data, limits), c, None, length=size)
+        def block(c):
+            return jax.lax.scan(lambda c, _: step(c, h, data, limits), c, None, length=BLOCK)
 
-        _, record = jax.eval_shape(lambda c: block(c, BLOCK), carry)
+        _, record = jax.eval_shape(block, carry)
         tree = jax.tree_util.tree_map
         empty = tree(lambda r: jnp.zeros((blocks, *r.shape), r.dtype), record)
         shapes = jax.eval_shape(measure, carry.state, h) if scores_points else {}
@@ -103,7 +134,7 @@ def compile_programs(problem: Problem, build: Build, length: int, seeds: Any, hy
 
         def body(loop):
             i, c, rows, measured = loop
-            c, record = block(c, BLOCK)
+            c, record = block(c)
             rows = tree(lambda r, new: r.at[i].set(new), rows, record)
             if shapes:  # a real branch: metrics are computed only on the blocks that take them
                 nan = lambda s: {k: jnp.full(v.shape, jnp.nan, v.dtype) for k, v in shapes.items()}
@@ -111,18 +142,10 @@ def compile_programs(problem: Problem, build: Build, length: int, seeds: Any, hy
                 measured = {k: measured[k].at[i].set(values[k]) for k in measured}
             return i + 1, c, rows, measured
 
-        done, rows, measured = jnp.zeros((), jnp.int32), empty, unmeasured
-        if blocks:
-            done, carry, rows, measured = jax.lax.while_loop(more, body, (done, carry, empty, unmeasured))
+        start = (jnp.zeros((), jnp.int32), carry, empty, unmeasured)
+        done, carry, rows, measured = jax.lax.while_loop(more, body, start)
         rows = tree(lambda r: r.reshape(-1, *r.shape[2:]), rows)
-        taken = done * BLOCK
-        if rest:
-            tail = lambda c: block(c, rest)
-            skip = lambda c: (c, tree(jnp.zeros_like, jax.eval_shape(tail, c)[1]))
-            carry, last = jax.lax.cond(jnp.any(carry.code == 0), tail, skip, carry)
-            rows = tree(lambda r, new: jnp.concatenate([r, new]), rows, last)
-            taken = jnp.where(done == blocks, taken + rest, taken)
-        return carry, rows, taken, measured
+        return carry, rows, done * BLOCK, measured
 
     def final_one(state, h, data):
         solver = build(h)
@@ -131,11 +154,32 @@ def compile_programs(problem: Problem, build: Build, length: int, seeds: Any, hy
         end = (solver.measured_loss(problem, data, state), metrics, solver.indicators(problem, state))
         return x, *end, solver.front(state)
 
-    init_fn = jax.jit(_one_run(init_one, (0, 0, None)))
-    carry = jax.eval_shape(init_fn, seeds, hyper, data)
-    chunk_fn = jax.jit(chunk).lower(carry, hyper, data, limits, np.int32(0)).compile()
-    final_fn = jax.jit(_one_run(final_one, (0, 0, None))).lower(carry.state, hyper, data).compile()
-    return init_fn.lower(seeds, hyper, data).compile(), chunk_fn, final_fn
+    init_fn = jax.jit(_one_run(init_one, (0, 0, 0, None)))
+    carry = jax.eval_shape(init_fn, params, run_key, hyper, data)
+    chunk_fn = _compiled(jax.jit(chunk).lower(carry, hyper, data, limits, np.int32(0)))
+    final_fn = _compiled(jax.jit(_one_run(final_one, (0, 0, None))).lower(carry.state, hyper, data), _once())
+    return _compiled(init_fn.lower(params, run_key, hyper, data), _once()), chunk_fn, final_fn
+
+
+def clear() -> None:
+    """Forget the executables shared between programs that lowered alike."""
+    _BY_MODULE.clear()
+
+
+def _compiled(lowered: Any, options: dict[str, Any] | None = None) -> Any:
+    """The executable of a lowered program, shared by every program that lowered to the
+    same module with the same argument and result trees: problems that differ only in
+    their data or starting point, which are arguments (NIST's two starts), compile once.
+    The module's text holds its constants (data a problem closes over, too), so two
+    different programs never share; a program that calls back to Python never shares, as
+    the module names its callback by a number, not by the function it calls."""
+    module = lowered.as_text(debug_info=False)  # without source locations, which name the caller's lines
+    if "callback" in module:  # host callbacks (a black box, jax.debug) are the problem's own
+        return lowered.compile(options)
+    digest = hashlib.sha256(module.encode()).hexdigest()
+    # The argument and result trees are part of an executable (two solvers' states may lower alike).
+    key = (digest, lowered.in_tree, lowered.out_tree, tuple(sorted((options or {}).items())))
+    return _BY_MODULE.get(key, lambda: lowered.compile(options))[0]
 
 
 def record_metrics(block: Any) -> Any:
@@ -144,6 +188,12 @@ def record_metrics(block: Any) -> Any:
     64, 128, 256, 384, ... (and always at the end of a run). Early progress is seen, and
     the cost stays below one metric evaluation per 128 steps."""
     return ((block & (block - 1)) == 0) | (block % 8 == 0)
+
+
+def _once() -> dict[str, Any] | None:
+    import jax
+
+    return _ONCE_ON_CPU if jax.default_backend() == "cpu" else None
 
 
 def _one_run(fn: Callable, in_axes: tuple) -> Callable:
@@ -179,8 +229,16 @@ def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, l
     import jax.numpy as jnp
 
     running = carry.code == 0
-    new_state, info = solver.step(problem, data, carry.state)
-    info = _normal(info, problem.dtype)
+
+    def take(state):
+        new_state, info = solver.step(problem, data, state)
+        return new_state, _normal(info, problem.dtype)
+
+    def idle(state):  # a run that has stopped evaluates nothing (a black box is never called)
+        zero = jnp.zeros((), jnp.int32)
+        return state, StepInfo(jnp.asarray(jnp.nan, problem.dtype), zero, zero, jnp.asarray(False))
+
+    new_state, info = jax.lax.cond(running, take, idle, carry.state)
     loss = info.loss
     nfev = carry.nfev + info.nfev
     njev = carry.njev + info.njev

@@ -168,17 +168,23 @@ def execute(
     store: Any,
     on_done: Callable[[int], None] = lambda n: None,
     retry_failed: bool = False,
+    compile_threads: int | None = None,
 ) -> list[RunSpec]:
     """Run what the store does not hold yet, grouped per compiled program; store each run
     in its own transaction as soon as it finishes. With ``retry_failed``, runs stored as
-    failed run again, each replaced by its new result in one transaction. Returns the runs
-    it ran."""
+    failed run again, each replaced by its new result in one transaction. The programs of
+    the groups are compiled a window at a time on ``compile_threads`` threads (default:
+    one per core; see ``optbench.execution.precompile``). Returns the runs it ran."""
+    from optbench.execution import precompile
+
     todo, replaced = pending(runs, store, retry_failed)
-    groups: dict[tuple[Any, ...], list[RunSpec]] = {}
+    grouped: dict[tuple[Any, ...], list[RunSpec]] = {}
     for run in todo:
-        groups.setdefault((run.problem, run.optimizer.solver_key, run.budget), []).append(run)
+        grouped.setdefault((run.problem, run.optimizer.solver_key, run.budget), []).append(run)
+    groups = list(grouped.values())
+    threads = precompile.default_threads() if compile_threads is None else compile_threads
     with _interrupts() as interrupted:
-        for members in groups.values():
+        for members in precompile.windows(groups, _compile_group, threads):
             problem = REGISTRY.problem(members[0].problem)
             for run in members:
                 result = run_one(problem, run)
@@ -187,6 +193,16 @@ def execute(
                 store.add(run, result, replace=run.run_id in replaced)
                 on_done(1)
     return todo
+
+
+def _compile_group(members: list[RunSpec]) -> Callable[[], None]:
+    """What compiles the programs a group's runs will use; its problem is built here, on
+    the calling thread (the registry is not shared between threads)."""
+    from optbench.execution import precompile
+
+    run = members[0]
+    problem = REGISTRY.problem(run.problem)
+    return lambda: precompile.compile_group(problem, run.optimizer, run.budget)
 
 
 @contextlib.contextmanager
@@ -235,13 +251,8 @@ def run_one(problem: Problem, run: RunSpec) -> Result:
 
     config = run.optimizer
     try:
-        missing = config.entry.requires - problem.capabilities
-        if missing:
-            reason = f"{config.name} requires {', '.join(sorted(missing))}, which {problem.name} does not offer"
-            return Result.failed(Status.SKIPPED, reason)
-        limit = config.entry.max_params
-        if limit is not None and (size := problem.n_params) > limit:
-            reason = f"{config.name} keeps dense state for at most {limit:,} parameters; {problem.name} has {size:,}"
+        reason = why_skipped(problem, config)
+        if reason is not None:
             return Result.failed(Status.SKIPPED, reason)
         solver = config.build(config.floats)  # a factory that rejects its arguments fails here, clearly
         if isinstance(solver, PopulationSolver):
@@ -251,3 +262,14 @@ def run_one(problem: Problem, run: RunSpec) -> Result:
         return run_native(problem, config.build, config.solver_key, config.floats, run.seed, run.budget, run.target)
     except Exception as err:  # one failing run must not stop the others
         return Result.from_error(err)
+
+
+def why_skipped(problem: Problem, config: OptimizerConfig) -> str | None:
+    """Why this optimizer cannot run on this problem, or None where it can."""
+    missing = config.entry.requires - problem.capabilities
+    if missing:
+        return f"{config.name} requires {', '.join(sorted(missing))}, which {problem.name} does not offer"
+    limit = config.entry.max_params
+    if limit is not None and (size := problem.n_params) > limit:
+        return f"{config.name} keeps dense state for at most {limit:,} parameters; {problem.name} has {size:,}"
+    return None

@@ -84,7 +84,7 @@ class StreamedTrace:
         }
         self.pending.update(metrics or {})
         here = sorted(row for row in self.pending if row < self.n + k)
-        for name in {name for row in here for name in self.pending[row]}:
+        for name in dict.fromkeys(name for row in here for name in self.pending[row]):  # in a fixed order
             part[name] = np.full(k, np.nan)
         for row in here:
             for name, value in self.pending.pop(row).items():

@@ -34,9 +34,9 @@ def test_a_second_process_reads_the_programs_back_and_computes_the_same_numbers(
     cache = tmp_path / "cache"
     said = _optbench(cache, *RUN, "--db", str(tmp_path / "first.sqlite"), "--no-progress")
     assert len(_files(cache)) >= 3  # init, chunk and final programs at least
-    assert "s compiling 1 program (0 read from the compilation cache)" in said  # where the time went
+    assert "s compiling 1 program" in said and "(0 read from the compilation cache)" in said  # where the time went
     said = _optbench(cache, *RUN, "--db", str(tmp_path / "second.sqlite"), "--no-progress")
-    assert "s compiling 1 program (1 read from the compilation cache)" in said
+    assert "s compiling 1 program" in said and "(1 read from the compilation cache)" in said
     first, second = (optbench.load_results(tmp_path / f"{name}.sqlite") for name in ("first", "second"))
     # The first run of each process compiled (or read) the program; the second reused it in memory.
     assert first.runs["cache_hit"].tolist()[0] is False and second.runs["cache_hit"].tolist()[0] is True

@@ -66,13 +66,18 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def time_summary(ran: pd.DataFrame, wall: float) -> str:
-    """Where the time of the runs just made went: compiling (and how many programs came
-    from the persistent cache) and running."""
+    """Where the time of the runs just made went: compiling (summed over the threads that
+    compile at once, so it may exceed the wall time; and how many programs came from the
+    persistent cache) and running."""
+    from optbench.execution.precompile import default_threads
+
     compiled = int((ran["compile_s"] > 0).sum())
     from_cache = int(ran["cache_hit"].fillna(False).sum())
+    threads = default_threads()
+    on = f" on {threads} threads" if threads > 1 else ""
     return (
         f"time: {wall:.1f} s for {len(ran)} run{'s' * (len(ran) != 1)}: {ran['compile_s'].sum():.1f} s compiling "
-        f"{compiled} program{'s' * (compiled != 1)} ({from_cache} read from the compilation cache), "
+        f"{compiled} program{'s' * (compiled != 1)}{on} ({from_cache} read from the compilation cache), "
         f"{ran['time_s'].sum():.1f} s running"
     )
 

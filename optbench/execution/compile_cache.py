@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ DIR_VARIABLE = "OPTBENCH_CACHE_DIR"
 SWITCH_VARIABLE = "OPTBENCH_COMPILE_CACHE"
 # Every program is cached, however fast it compiled (JAX's default skips those under 1 s).
 _SETTINGS = {"JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0", "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}
-_counts = [0, 0]  # persistent-cache hits and misses in this process, once counting starts
+_counts = threading.local()  # persistent-cache hits and misses per thread, once counting starts
 _tracking = [False]
 
 
@@ -58,25 +59,32 @@ def disable() -> None:
 
 
 def counts() -> tuple[int, int]:
-    """How many programs this process has read from the persistent cache, and how many it
-    looked up there and had to compile, since counting started (at the first call)."""
+    """How many programs this thread has read from the persistent cache, and how many it
+    looked up there and had to compile, since counting started (at the first call).
+    Counted per thread: programs compile on several threads at once (JAX reports each
+    lookup on the thread that compiles)."""
     if not _tracking[0]:
         import jax
 
         def count(event: str, **kwargs: Any) -> None:
             if event == "/jax/compilation_cache/cache_hits":
-                _counts[0] += 1
+                _count(0)
             elif event == "/jax/compilation_cache/cache_misses":
-                _counts[1] += 1
+                _count(1)
 
         jax.monitoring.register_event_listener(count)
         _tracking[0] = True
-    return _counts[0], _counts[1]
+    return getattr(_counts, "hits", 0), getattr(_counts, "misses", 0)
+
+
+def _count(which: int) -> None:
+    name = ("hits", "misses")[which]
+    setattr(_counts, name, getattr(_counts, name, 0) + 1)
 
 
 def from_cache(before: tuple[int, int]) -> bool:
-    """Whether everything compiled since ``counts()`` gave ``before`` was read from the
-    persistent cache: some programs were, and none had to be compiled."""
+    """Whether everything this thread compiled since ``counts()`` gave ``before`` was read
+    from the persistent cache: some programs were, and none had to be compiled."""
     hits, misses = counts()
     return hits > before[0] and misses == before[1]
 
