@@ -24,7 +24,16 @@ import numpy as np
 from optbench.budget import Budget
 from optbench.execution.program_cache import CompileCost, ProgramCache
 from optbench.problem import Problem
-from optbench.programs import BLOCK, CODES, Build, Limits, compile_keys, compile_programs, compile_start
+from optbench.programs import (
+    BLOCK,
+    CODES,
+    Build,
+    Limits,
+    block_length,
+    compile_keys,
+    compile_programs,
+    compile_start,
+)
 from optbench.result import Result, Status
 from optbench.trace import StreamedTrace, native_result
 
@@ -47,14 +56,16 @@ def clear_programs() -> None:
 
 def chunk_length(budget: Budget) -> int:
     """Steps per compiled chunk: the step budget split evenly, shorter under a time budget,
-    rounded up to whole blocks (the step limit on the device stops a run on its step).
+    rounded up to whole blocks (the step limit on the device stops a run on its step);
+    a budget of fewer steps than a block is one chunk of one block.
     Whole blocks keep one copy of the step in the chunk program: a remainder scan was a
     second copy, and compiling it cost 15-25% of the chunk's compile time."""
     cap = TIMED_CHUNK if budget.max_time is not None else MAX_CHUNK
     if budget.max_steps is None:
         return cap
     n_chunks = math.ceil(budget.max_steps / cap)
-    return BLOCK * math.ceil(math.ceil(budget.max_steps / n_chunks) / BLOCK)
+    steps = math.ceil(budget.max_steps / n_chunks)
+    return steps if steps < BLOCK else BLOCK * math.ceil(steps / BLOCK)
 
 
 def run_native(
@@ -157,12 +168,13 @@ def _execute(programs, problem: Problem, budget: Budget, arguments, target, comp
     init_fn, chunk_fn, final_fn = programs
     params, run_key, hyper, limits = arguments
     data, length = problem.data, chunk_length(budget)
+    block = block_length(length)
     trace = StreamedTrace(problem.f_opt, target, per_eval)
     started = time.perf_counter()
     carry = init_fn(params, run_key, hyper, data)
     chunk_start, first_step, timed_out = 0.0, 0, False
     while True:
-        carry, record, steps, metrics = chunk_fn(carry, hyper, data, limits, np.int32(first_step // BLOCK))
+        carry, record, steps, metrics = chunk_fn(carry, hyper, data, limits, np.int32(first_step // block))
         (loss, nfev, njev, running, indicators), metrics = jax.device_get((record, metrics))
         taken = int(steps)
         elapsed = time.perf_counter() - started
@@ -171,7 +183,7 @@ def _execute(programs, problem: Problem, budget: Budget, arguments, target, comp
         rows = running[:taken, 0]
         columns = {"loss": loss[:taken, 0], "nfev": nfev[:taken, 0], "njev": njev[:taken, 0], "time_s": times}
         columns.update({k: v[:taken, 0] for k, v in indicators.items()})
-        trace.add({k: v[rows] for k, v in columns.items()}, _metrics_taken(first_step, metrics))
+        trace.add({k: v[rows] for k, v in columns.items()}, _metrics_taken(first_step, block, metrics))
         first_step += length  # every chunk before the next one ran in full
         chunk_start = elapsed
         if (np.asarray(carry.code) != 0).all():
@@ -195,11 +207,11 @@ def _execute(programs, problem: Problem, budget: Budget, arguments, target, comp
     )
 
 
-def _metrics_taken(first_step: int, metrics: dict[str, np.ndarray]) -> dict[int, dict[str, float]]:
+def _metrics_taken(first_step: int, block: int, metrics: dict[str, np.ndarray]) -> dict[int, dict[str, float]]:
     """The problem's metrics taken during a chunk, by the trace row they belong to: those
-    taken at the end of the chunk's block i belong to row (step) ``first_step + (i + 1) * BLOCK``."""
+    taken at the end of the chunk's block i belong to row (step) ``first_step + (i + 1) * block``."""
     if not metrics:
         return {}
     values = {name: np.asarray(v)[:, 0] for name, v in metrics.items()}
     taken = np.flatnonzero(~np.isnan(next(iter(values.values()))))
-    return {int(first_step + (i + 1) * BLOCK): {name: float(v[i]) for name, v in values.items()} for i in taken}
+    return {int(first_step + (i + 1) * block): {name: float(v[i]) for name, v in values.items()} for i in taken}

@@ -93,6 +93,7 @@ def compile_programs(
 
     # A Pareto method's answer is a front, not a point the problem's metrics could score.
     scores_points = problem.metrics is not None and problem.loss is not None
+    block_size = block_length(length)
 
     def init_one(params, run_key, h, data):
         solver = build(h)
@@ -117,13 +118,14 @@ def compile_programs(
         rows after a run stopped are marked not running."""
         step = _one_run(step_one, (0, 0, None, None))
         measure = _one_run(metrics_one, (0, 0))
-        blocks = length // BLOCK
+        blocks = length // block_size
+
+        record = _record_shapes(build, problem, carry.state, h, block_size)
+        tree = jax.tree_util.tree_map
 
         def block(c):
-            return jax.lax.scan(lambda c, _: step(c, h, data, limits), c, None, length=BLOCK)
+            return jax.lax.scan(lambda c, _: step(c, h, data, limits), c, None, length=block_size)
 
-        _, record = jax.eval_shape(block, carry)
-        tree = jax.tree_util.tree_map
         empty = tree(lambda r: jnp.zeros((blocks, *r.shape), r.dtype), record)
         shapes = jax.eval_shape(measure, carry.state, h) if scores_points else {}
         unmeasured = {k: jnp.full((blocks, *v.shape), jnp.nan, v.dtype) for k, v in shapes.items()}
@@ -145,7 +147,7 @@ def compile_programs(
         start = (jnp.zeros((), jnp.int32), carry, empty, unmeasured)
         done, carry, rows, measured = jax.lax.while_loop(more, body, start)
         rows = tree(lambda r: r.reshape(-1, *r.shape[2:]), rows)
-        return carry, rows, done * BLOCK, measured
+        return carry, rows, done * block_size, measured
 
     def final_one(state, h, data):
         solver = build(h)
@@ -182,6 +184,12 @@ def _compiled(lowered: Any, options: dict[str, Any] | None = None) -> Any:
     return _BY_MODULE.get(key, lambda: lowered.compile(options))[0]
 
 
+def block_length(length: int) -> int:
+    """Steps per block in a chunk of ``length`` steps: ``BLOCK``, or the whole chunk when
+    it is shorter (a run of 3 steps computes no masked steps after its last)."""
+    return min(BLOCK, length)
+
+
 def record_metrics(block: Any) -> Any:
     """Whether the problem's metrics are taken after global block ``block`` (1-based) of
     ``BLOCK`` steps: after blocks 1, 2, 4, 8 and every 8th block, so after steps 16, 32,
@@ -208,6 +216,18 @@ def _one_run(fn: Callable, in_axes: tuple) -> Callable:
     return single
 
 
+def _record_shapes(build: Build, problem: Problem, state: Any, h: Any, block_size: int) -> Any:
+    """The shapes of a block's records, as ``_advance`` makes them (loss, counters, whether
+    running, the solver's indicators), each (block_size, 1, ...): found without tracing the
+    step a second time, which was a third of the time spent tracing a chunk."""
+    import jax
+
+    indicators = jax.eval_shape(_one_run(lambda s, h: build(h).indicators(problem, s), (0, 0)), state, h)
+    scalar = lambda dtype: jax.ShapeDtypeStruct((block_size, 1), dtype)
+    stacked = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct((block_size, *a.shape), a.dtype), indicators)
+    return scalar(problem.dtype), scalar(np.int32), scalar(np.int32), scalar(np.bool_), stacked
+
+
 def _normal(info: StepInfo, dtype: str) -> StepInfo:
     """A solver's report in fixed dtypes, so the scan carry keeps its types (a Python int
     or an int64 from ``jnp.where`` would otherwise change the counters' type)."""
@@ -229,16 +249,8 @@ def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, l
     import jax.numpy as jnp
 
     running = carry.code == 0
-
-    def take(state):
-        new_state, info = solver.step(problem, data, state)
-        return new_state, _normal(info, problem.dtype)
-
-    def idle(state):  # a run that has stopped evaluates nothing (a black box is never called)
-        zero = jnp.zeros((), jnp.int32)
-        return state, StepInfo(jnp.asarray(jnp.nan, problem.dtype), zero, zero, jnp.asarray(False))
-
-    new_state, info = jax.lax.cond(running, take, idle, carry.state)
+    new_state, info = solver.step(problem, data, carry.state)
+    info = _normal(info, problem.dtype)
     loss = info.loss
     nfev = carry.nfev + info.nfev
     njev = carry.njev + info.njev

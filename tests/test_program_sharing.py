@@ -1,6 +1,6 @@
 """Fewer programs: runs that differ only in data or starting point share one compiled
-program; the programs of a suite compile on several threads at once; a stopped run
-evaluates nothing. Each with the same numbers as without sharing."""
+program; the programs of a suite compile on several threads at once; a short run computes
+no steps past its budget. Each with the same numbers as without sharing."""
 
 import contextlib
 import functools
@@ -118,7 +118,7 @@ def test_an_error_while_compiling_ahead_is_the_runs_result():
     assert (runs[runs["optimizer"] == "gd"]["status"] == "max_steps").all()
 
 
-def test_a_stopped_run_evaluates_nothing_more():
+def test_a_run_shorter_than_a_block_evaluates_only_its_steps():
     calls = {"n": 0}
 
     def tick(*_):
@@ -129,6 +129,7 @@ def test_a_stopped_run_evaluates_nothing_more():
         return jax.numpy.sum((x - 1.0) ** 2)
 
     problem = optbench.Problem("counted_bowl", loss, init=jax.numpy.zeros(3))
-    result = optbench.minimize(problem, "gd", max_steps=5)  # stops inside its first block of 16 steps
+    # Chunks are whole blocks of 16 steps, except a budget under 16 steps: one block of its length.
+    result = optbench.minimize(problem, "gd", max_steps=5)
     # One evaluation per step, plus the harness's two uncounted ones (start and end).
     assert result.status is Status.MAX_STEPS and result.nfev == 5 and calls["n"] == 5 + 2
