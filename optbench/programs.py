@@ -175,12 +175,17 @@ def _compiled(lowered: Any, options: dict[str, Any] | None = None) -> Any:
     The module's text holds its constants (data a problem closes over, too), so two
     different programs never share; a program that calls back to Python never shares, as
     the module names its callback by a number, not by the function it calls."""
+    import jax
+
     module = lowered.as_text(debug_info=False)  # without source locations, which name the caller's lines
     if "callback" in module:  # host callbacks (a black box, jax.debug) are the problem's own
         return lowered.compile(options)
     digest = hashlib.sha256(module.encode()).hexdigest()
-    # The argument and result trees are part of an executable (two solvers' states may lower alike).
-    key = (digest, lowered.in_tree, lowered.out_tree, tuple(sorted((options or {}).items())))
+    # The argument and result trees and the arguments' shapes are part of an executable:
+    # two solvers' states may lower alike, and an argument the program does not use is
+    # left out of the module (GA's final program for populations of 20 and 100).
+    shapes = tuple((a.shape, str(a.dtype)) for a in jax.tree_util.tree_leaves(lowered.args_info))
+    key = (digest, lowered.in_tree, lowered.out_tree, shapes, tuple(sorted((options or {}).items())))
     return _BY_MODULE.get(key, lambda: lowered.compile(options))[0]
 
 
