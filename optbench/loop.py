@@ -93,7 +93,8 @@ def run_native(
     programs, cost = _PROGRAMS.get(*_program_key(problem, build, solver_key, budget, arguments))
     costs = [c for c in (*costs, cost) if c is not None]
     measure = budget.target if target is None else target
-    result = _execute(programs, problem, budget, arguments, measure, sum(c.seconds for c in costs), per_eval)
+    full = build(hyper).full_loss_each_step
+    result = _execute(programs, problem, budget, arguments, measure, sum(c.seconds for c in costs), per_eval, full)
     result.cache_hit = all(c.from_cache for c in costs) if costs else None
     return result
 
@@ -160,9 +161,12 @@ def _program_key(problem: Problem, build: Build, solver_key: Any, budget: Budget
     return (problem, solver_key, length, tuple(sorted(hyper))), make
 
 
-def _execute(programs, problem: Problem, budget: Budget, arguments, target, compile_s, per_eval: float) -> Result:
+def _execute(
+    programs, problem: Problem, budget: Budget, arguments, target, compile_s, per_eval: float, full: bool = True
+) -> Result:
     """Run chunk by chunk, checking the time budget between chunks; the trace is thinned
-    as each chunk arrives, so memory does not grow with the number of steps."""
+    as each chunk arrives, so memory does not grow with the number of steps. For a
+    minibatch method (not ``full``), see ``_minibatch_columns``."""
     import jax
 
     init_fn, chunk_fn, final_fn = programs
@@ -172,6 +176,7 @@ def _execute(programs, problem: Problem, budget: Budget, arguments, target, comp
     trace = StreamedTrace(problem.f_opt, target, per_eval)
     started = time.perf_counter()
     carry = init_fn(params, run_key, hyper, data)
+    full_losses = {} if full else {0: float(np.asarray(carry.start_loss)[0])}  # by trace row
     chunk_start, first_step, timed_out = 0.0, 0, False
     while True:
         carry, record, steps, metrics = chunk_fn(carry, hyper, data, limits, np.int32(first_step // block))
@@ -183,7 +188,10 @@ def _execute(programs, problem: Problem, budget: Budget, arguments, target, comp
         rows = running[:taken, 0]
         columns = {"loss": loss[:taken, 0], "nfev": nfev[:taken, 0], "njev": njev[:taken, 0], "time_s": times}
         columns.update({k: v[:taken, 0] for k, v in indicators.items()})
-        trace.add({k: v[rows] for k, v in columns.items()}, _metrics_taken(first_step, block, metrics))
+        taken_metrics = _metrics_taken(first_step, block, metrics)
+        if not full:
+            _minibatch_columns(columns, taken_metrics, full_losses, first_step)
+        trace.add({k: v[rows] for k, v in columns.items()}, taken_metrics)
         first_step += length  # every chunk before the next one ran in full
         chunk_start = elapsed
         if (np.asarray(carry.code) != 0).all():
@@ -194,9 +202,12 @@ def _execute(programs, problem: Problem, budget: Budget, arguments, target, comp
     params, final_loss, final_metrics, final_indicators, front = jax.device_get(final_fn(carry.state, hyper, data))
     total = time.perf_counter() - started
     code = int(np.asarray(carry.code)[0])
+    status = CODES.get(code, Status.MAX_TIME if timed_out else Status.MAX_STEPS)
     return native_result(
         trace,
-        status=CODES.get(code, Status.MAX_TIME if timed_out else Status.MAX_STEPS),
+        status=status,
+        # A minibatch method meets a target at the end of a block, after its last step.
+        final_row=None if full or status is not Status.TARGET_REACHED else True,
         final_loss=float(np.asarray(final_loss)[0]),
         final_metrics={k: float(np.asarray(v)[0]) for k, v in final_metrics.items()},
         final_indicators={k: float(np.asarray(v)[0]) for k, v in final_indicators.items()},
@@ -205,6 +216,20 @@ def _execute(programs, problem: Problem, budget: Budget, arguments, target, comp
         total_time=total,
         compile_s=compile_s,
     )
+
+
+def _minibatch_columns(columns: dict, taken_metrics: dict, full_losses: dict, first_step: int) -> None:
+    """A minibatch method's trace: ``batch_loss``, the loss of the minibatch each step
+    drew, and ``loss``, the full training loss where the harness measured it (at the start,
+    on the metrics' schedule and at the end; NaN between). A measurement taken at the end
+    of a chunk belongs to the next chunk's first row, so it waits in ``full_losses``."""
+    columns["batch_loss"] = columns["loss"]
+    columns["loss"] = np.full(len(columns["batch_loss"]), np.nan)
+    for row, values in taken_metrics.items():
+        if "loss" in values:
+            full_losses[row] = values.pop("loss")
+    for row in [row for row in full_losses if row < first_step + len(columns["loss"])]:
+        columns["loss"][row - first_step] = full_losses.pop(row)
 
 
 def _metrics_taken(first_step: int, block: int, metrics: dict[str, np.ndarray]) -> dict[int, dict[str, float]]:

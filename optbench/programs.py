@@ -49,6 +49,7 @@ class _Carry(NamedTuple):
     njev: Any
     ceiling: Any  # a loss above this (or NaN) counts as diverged
     code: Any
+    start_loss: Any  # the full training loss at the start, measured by the harness
 
 
 class Limits(NamedTuple):
@@ -94,21 +95,32 @@ def compile_programs(
     # A Pareto method's answer is a front, not a point the problem's metrics could score.
     scores_points = problem.metrics is not None and problem.loss is not None
     block_size = block_length(length)
+    # A minibatch method's steps see minibatch losses; the harness measures the full
+    # training loss on the metrics' schedule instead (as the trace's ``loss``).
+    full_each_step = build({k: v[0] for k, v in hyper.items()}).full_loss_each_step
 
     def init_one(params, run_key, h, data):
         solver = build(h)
         state = solver.init(problem, data, params, run_key)
         zero = jnp.zeros((), jnp.int32)
         # Measured by the harness once, not counted: the scale against which a loss "explodes".
-        start = jnp.abs(solver.measured_loss(problem, data, state))
-        ceiling = jnp.where(jnp.isfinite(start), EXPLODE_FACTOR * (1.0 + start), jnp.inf)
-        return _Carry(state, zero, zero, zero, ceiling.astype(problem.dtype), zero)
+        start = solver.measured_loss(problem, data, state).astype(problem.dtype)
+        ceiling = jnp.where(jnp.isfinite(start), EXPLODE_FACTOR * (1.0 + jnp.abs(start)), jnp.inf)
+        return _Carry(state, zero, zero, zero, ceiling.astype(problem.dtype), zero, start)
 
     def step_one(carry: _Carry, h, data, limits: Limits):
-        return _advance(build(h), problem, data, carry, limits)
+        return _advance(build(h), problem, data, carry, limits, full_each_step)
 
     def metrics_one(state, h):
         return dict(problem.metrics(build(h).params(state)))
+
+    def measured_one(state, h, data):
+        """What the harness measures on the metrics' schedule: the problem's metrics and,
+        for a minibatch method, the full training loss (as ``loss``)."""
+        values = metrics_one(state, h) if scores_points else {}
+        if not full_each_step:
+            values["loss"] = build(h).measured_loss(problem, data, state).astype(problem.dtype)
+        return values
 
     def chunk(carry, h, data, limits, first_block):
         """``length`` steps (whole blocks of ``BLOCK``), ending after the first block at
@@ -117,7 +129,7 @@ def compile_programs(
         (blocks, run) at the ends of the blocks ``record_metrics`` picks (NaN elsewhere);
         rows after a run stopped are marked not running."""
         step = _one_run(step_one, (0, 0, None, None))
-        measure = _one_run(metrics_one, (0, 0))
+        measure = _one_run(measured_one, (0, 0, None))
         blocks = length // block_size
 
         record = _record_shapes(build, problem, carry.state, h, block_size)
@@ -127,7 +139,7 @@ def compile_programs(
             return jax.lax.scan(lambda c, _: step(c, h, data, limits), c, None, length=block_size)
 
         empty = tree(lambda r: jnp.zeros((blocks, *r.shape), r.dtype), record)
-        shapes = jax.eval_shape(measure, carry.state, h) if scores_points else {}
+        shapes = jax.eval_shape(measure, carry.state, h, data) if scores_points or not full_each_step else {}
         unmeasured = {k: jnp.full((blocks, *v.shape), jnp.nan, v.dtype) for k, v in shapes.items()}
 
         def more(loop):
@@ -140,8 +152,11 @@ def compile_programs(
             rows = tree(lambda r, new: r.at[i].set(new), rows, record)
             if shapes:  # a real branch: metrics are computed only on the blocks that take them
                 nan = lambda s: {k: jnp.full(v.shape, jnp.nan, v.dtype) for k, v in shapes.items()}
-                values = jax.lax.cond(record_metrics(first_block + i + 1), lambda s: measure(s, h), nan, c.state)
+                values = jax.lax.cond(record_metrics(first_block + i + 1), lambda s: measure(s, h, data), nan, c.state)
                 measured = {k: measured[k].at[i].set(values[k]) for k in measured}
+                if not full_each_step:  # the target is met when the full training loss meets it
+                    met = (c.code == 0) & (values["loss"] <= limits.target)
+                    c = c._replace(code=jnp.where(met, _CODE_OF[Status.TARGET_REACHED], c.code))
             return i + 1, c, rows, measured
 
         start = (jnp.zeros((), jnp.int32), carry, empty, unmeasured)
@@ -246,10 +261,11 @@ def _normal(info: StepInfo, dtype: str) -> StepInfo:
     )
 
 
-def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, limits: Limits):
+def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, limits: Limits, full: bool = True):
     """One step of one run, with the budget and stopping tests applied on the device.
-    Records the loss at the step's start, the counters after it, whether the run was
-    running, and the solver's indicators of the state at the step's start."""
+    Records the loss at the step's start (a minibatch's, where not ``full``), the counters
+    after it, whether the run was running, and the solver's indicators of the state at
+    the step's start. A minibatch loss does not decide whether a target is reached."""
     import jax
     import jax.numpy as jnp
 
@@ -260,7 +276,7 @@ def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, l
     nfev = carry.nfev + info.nfev
     njev = carry.njev + info.njev
     diverged = ~(loss <= carry.ceiling) | ~jnp.isfinite(loss)  # NaN and +-inf too, even from a non-finite start
-    reached = loss <= limits.target
+    reached = (loss <= limits.target) if full else jnp.asarray(False)
     stays = diverged | reached | info.converged
     # The first test that holds decides the status, in this order of precedence.
     tests = {
@@ -281,5 +297,6 @@ def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, l
         njev=jnp.where(running, njev, carry.njev),
         ceiling=carry.ceiling,
         code=jnp.where(running, code, carry.code),
+        start_loss=carry.start_loss,
     )
     return out, (loss, out.nfev, out.njev, running, solver.indicators(problem, carry.state))

@@ -27,7 +27,8 @@ def unravel_for(problem: Problem) -> Any:
 class StepInfo(NamedTuple):
     """What one step reports about the point it started from.
 
-    ``loss`` is the full-data loss at the step's starting point; ``nfev`` and ``njev`` are
+    ``loss`` is the full-data loss at the step's starting point (for a solver whose
+    ``full_loss_each_step`` is False, the loss of the minibatch it drew); ``nfev`` and ``njev`` are
     the objective and gradient evaluations the step made; ``converged`` says the starting
     point already meets the solver's own stopping test (the loop then keeps it).
     """
@@ -53,7 +54,13 @@ class HostSolver(ABC):
 
 
 class NativeSolver(ABC):
-    """A solver written as pure JAX functions; its float hyperparameters may be traced."""
+    """A solver written as pure JAX functions; its float hyperparameters may be traced.
+
+    ``full_loss_each_step`` is False for a minibatch method: its steps report minibatch
+    losses, and the harness measures the full training loss on the metrics' schedule.
+    """
+
+    full_loss_each_step: bool = True
 
     @abstractmethod
     def init(self, problem: Problem, data: Any, params: Any, key: Any) -> Any:

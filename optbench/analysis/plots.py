@@ -172,6 +172,8 @@ def _styles(runs: pd.DataFrame, hue: str) -> dict[str, tuple[str, dict[str, Any]
 
 
 def _curve(xs: np.ndarray, ys: np.ndarray, f_opt: float | None, status: str) -> tuple[np.ndarray, np.ndarray, bool]:
+    measured = ~np.isnan(ys)  # a minibatch method's full loss is measured every so many steps
+    xs, ys = xs[measured], ys[measured]
     if f_opt is not None:
         # Below rounding error the distance to the optimum is noise; floor it for the log axis.
         ys = np.maximum(ys - f_opt, np.finfo(float).eps * max(abs(f_opt), 1e-300))

@@ -29,6 +29,7 @@ class FirstOrder(NativeSolver):
     def __init__(self, transform: Any, batch_size: int | None = None):
         self.transform = transform
         self.batch_size = batch_size
+        self.full_loss_each_step = batch_size is None
 
     def init(self, problem: Problem, data: Any, params: Any, key: Any) -> _State:
         import jax.numpy as jnp
@@ -45,13 +46,10 @@ class FirstOrder(NativeSolver):
         import jax
         import optax
 
-        if self.batch_size is None:
-            loss, grad = jax.value_and_grad(problem.value)(state.params, data)
-        else:
-            batch = minibatch(data, state.key, state.step, self.batch_size)
-            grad = jax.grad(problem.value)(state.params, batch)
-            # The trace records the full training loss, which the method itself never sees.
-            loss = problem.value(state.params, data)
+        # A minibatch step evaluates its minibatch only: the full training loss, which the
+        # method never sees, is measured by the harness on the metrics' schedule.
+        batch = data if self.batch_size is None else minibatch(data, state.key, state.step, self.batch_size)
+        loss, grad = jax.value_and_grad(problem.value)(state.params, batch)
         updates, opt_state = self.transform.update(grad, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         return _State(params, opt_state, state.key, state.step + 1), StepInfo(loss, 1, 1, False)
