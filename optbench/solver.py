@@ -6,8 +6,11 @@ device and applies the budget, so a solver only says how to take one step.
 
 from __future__ import annotations
 
+import weakref
 from abc import ABC, abstractmethod
 from typing import Any, NamedTuple
+
+import numpy as np
 
 from optbench.problem import Problem
 from optbench.result import Status
@@ -15,13 +18,21 @@ from optbench.result import Status
 
 def unravel_for(problem: Problem) -> Any:
     """The map from a flat parameter vector back to the problem's own pytree, for solvers
-    that work on flat vectors (least squares, quasi-Newton, simplex)."""
-    import jax
-    import jax.numpy as jnp
-    from jax.flatten_util import ravel_pytree
+    that work on flat vectors (least squares, quasi-Newton, simplex). Made once per
+    problem: solvers ask for it in every function they trace."""
+    unravel = _UNRAVELS.get(problem)
+    if unravel is None:
+        import jax
+        from jax.flatten_util import ravel_pytree
 
-    shapes = jax.eval_shape(problem.init_params, jax.random.PRNGKey(0))
-    return ravel_pytree(jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes))[1]
+        with jax.ensure_compile_time_eval():  # concrete, even when first asked inside a trace
+            shapes = jax.eval_shape(problem.init_params, jax.random.PRNGKey(0))
+            unravel = ravel_pytree(jax.tree_util.tree_map(lambda s: np.zeros(s.shape, s.dtype), shapes))[1]
+        _UNRAVELS[problem] = unravel
+    return unravel
+
+
+_UNRAVELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class StepInfo(NamedTuple):
