@@ -154,7 +154,10 @@ def run_host(problem: Problem, solver: Any, budget: Budget, seed: int, target: f
     """One run of a library solver, stopped by the budget from inside its callbacks."""
     bridge = Bridge(problem, budget, target, seed, solver.needs)
     try:
-        x, status, message = solver.solve(bridge, bridge.x0)
+        # Overflow on the way is part of a run (a diverging fit ends as ``diverged``), not
+        # something to print: numpy's floating-point warnings inside the library are off.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            x, status, message = solver.solve(bridge, bridge.x0)
     except Stop as stop:
         x, status, message = None, stop.status, f"stopped by the budget ({stop.status.value})"
     return bridge.result(status, message, x)
