@@ -75,6 +75,18 @@ def test_different_models_never_share():
     assert len(compiled) >= 3
 
 
+def test_programs_that_close_over_other_data_keep_their_own_numbers():
+    # Gauss1 and Gauss2 share NIST's model and size; their certified-value metrics close
+    # over each problem's own data, which the module holds as constants.
+    loop.clear_programs()
+    optbench.minimize("nist_gauss1", "lm", max_steps=300)
+    after = optbench.minimize("nist_gauss2", "lm", max_steps=300)
+    loop.clear_programs()
+    alone = optbench.minimize("nist_gauss2", "lm", max_steps=300)
+    assert after.metrics == alone.metrics and after.fun == alone.fun
+    _same(_numbers(after), _numbers(alone))
+
+
 def test_a_suite_compiled_on_two_threads_gives_the_numbers_of_one_thread(tmp_path):
     from optbench import runner
 
