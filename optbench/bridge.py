@@ -195,4 +195,4 @@ def _function_key(problem: Problem, kind: str):
         }[kind]
         return jax.jit(fn).lower(jax.ShapeDtypeStruct((problem.n_params,), np.float64)).compile()
 
-    return (problem, kind), make
+    return (problem.program_identity, kind), make

@@ -158,7 +158,7 @@ def _program_key(problem: Problem, build: Build, solver_key: Any, budget: Budget
     def make():
         return compile_programs(problem, build, length, params, run_key, hyper, problem.data, limits)
 
-    return (problem, solver_key, length, tuple(sorted(hyper))), make
+    return (problem.program_identity, solver_key, length, tuple(sorted(hyper))), make
 
 
 def _execute(

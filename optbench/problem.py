@@ -48,6 +48,10 @@ class Problem:
             multi-objective problem, minus the hypervolume of the true front.
         starts: fixed named starting points.
         differentiable: False when JAX cannot differentiate ``loss``.
+        program_key: a hashable value naming the computation: problems with the same key
+            are promised to differ only in their fixed starting point, so they share
+            compiled programs without tracing them again (NIST's ``start=1`` and
+            ``start=2``). Leave it None unless that holds.
     """
 
     name: str
@@ -69,6 +73,7 @@ class Problem:
     differentiable: bool = True
     spec: str = ""
     tags: frozenset[str] = frozenset()
+    program_key: Any = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -95,6 +100,11 @@ class Problem:
             object.__setattr__(self, "f_opt", _finite(self.name, "f_opt", self.f_opt))
         if not self.spec:
             object.__setattr__(self, "spec", self.name)
+
+    @property
+    def program_identity(self) -> Any:
+        """What identifies this problem's compiled programs: its ``program_key``, or itself."""
+        return self if self.program_key is None else ("program_key", self.program_key, self.dtype)
 
     @property
     def takes_batch(self) -> bool:

@@ -15,11 +15,14 @@ from optbench.registry import REGISTRY
 from optbench.result import Status
 
 _COUNTING: list[list[float]] = []
+_LOWERING: list[list[float]] = []
 
 
 def _listen(event, duration, **kwargs):
     if event == "/jax/core/compile/backend_compile_duration" and _COUNTING:
         _COUNTING[-1].append(duration)
+    if event == "/jax/core/compile/jaxpr_to_mlir_module_duration" and _LOWERING:
+        _LOWERING[-1].append(duration)
 
 
 jax.monitoring.register_event_duration_secs_listener(_listen)  # once: JAX has no public way to remove one
@@ -33,6 +36,16 @@ def backend_compiles():
         yield _COUNTING[-1]
     finally:
         _COUNTING.pop()
+
+
+@contextlib.contextmanager
+def lowerings():
+    """Count the programs JAX traced and lowered to a module while inside."""
+    _LOWERING.append([])
+    try:
+        yield _LOWERING[-1]
+    finally:
+        _LOWERING.pop()
 
 
 def _numbers(result):
@@ -64,6 +77,18 @@ def test_problems_that_differ_in_data_or_start_share_one_program_and_its_numbers
     with backend_compiles() as compiled:
         alone = optbench.minimize(second, optimizer, max_steps=200)
     assert len(compiled) >= 3  # its own init, chunk and final programs, compiled (or read) anew
+    _same(_numbers(shared), _numbers(alone))
+
+
+def test_nists_two_starts_share_their_programs_without_tracing_them_again():
+    loop.clear_programs()
+    optbench.minimize("nist_hahn1[start=1]", "bfgs", max_steps=100)
+    REGISTRY.problem("nist_hahn1[start=2]")
+    with lowerings() as lowered, backend_compiles() as compiled:
+        shared = optbench.minimize("nist_hahn1[start=2]", "bfgs", max_steps=100)
+    assert lowered == [] and compiled == []  # the same programs, found by the problems' program_key
+    loop.clear_programs()
+    alone = optbench.minimize("nist_hahn1[start=2]", "bfgs", max_steps=100)
     _same(_numbers(shared), _numbers(alone))
 
 
