@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from optbench.budget import Budget
-from optbench.execution.program_cache import ProgramCache
+from optbench.execution.program_cache import ProgramCache, combined
 from optbench.problem import Problem
 from optbench.result import Result, Status
 from optbench.trace import kept_rows
@@ -54,9 +54,7 @@ class Bridge:
         self._value = compiled["value"][0]
         self._value_and_grad = compiled.get("value_and_grad", (None,))[0]
         self._residuals, self._jacobian = compiled.get("residuals", (None,))[0], compiled.get("jacobian", (None,))[0]
-        costs = [cost for _, cost in compiled.values() if cost is not None]
-        self.compile_s = sum(cost.seconds for cost in costs)
-        self.cache_hit = all(cost.from_cache for cost in costs) if costs else None
+        self.compile_s, self.cache_hit = combined([cost for _, cost in compiled.values()])
         self.started = time.perf_counter()
 
     # The functions a library calls. Each counts itself and records the loss it saw.

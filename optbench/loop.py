@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from optbench.budget import Budget
-from optbench.execution.program_cache import CompileCost, ProgramCache
+from optbench.execution.program_cache import CompileCost, ProgramCache, combined
 from optbench.problem import Problem
 from optbench.programs import (
     BLOCK,
@@ -88,14 +88,14 @@ def run_native(
     # first-order methods, but XLA's CPU runtime deadlocked with two concurrent executions
     # of the Levenberg-Marquardt program; see the note on issue 3 before trying again.
     # (Compiling on other threads meanwhile is safe: ``precompile``.)
-    per_eval = build(hyper).epochs_per_evaluation(problem)
+    solver = build(hyper)
+    per_eval = solver.epochs_per_evaluation(problem)
     arguments, costs = _arguments(problem, budget, seed, hyper, per_eval)
     programs, cost = _PROGRAMS.get(*_program_key(problem, build, solver_key, budget, arguments))
-    costs = [c for c in (*costs, cost) if c is not None]
+    compile_s, cache_hit = combined([*costs, cost])
     measure = budget.target if target is None else target
-    full = build(hyper).full_loss_each_step
-    result = _execute(programs, problem, budget, arguments, measure, sum(c.seconds for c in costs), per_eval, full)
-    result.cache_hit = all(c.from_cache for c in costs) if costs else None
+    result = _execute(programs, problem, budget, arguments, measure, compile_s, per_eval, solver.full_loss_each_step)
+    result.cache_hit = cache_hit
     return result
 
 

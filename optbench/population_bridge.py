@@ -17,7 +17,7 @@ import numpy as np
 
 from optbench.bridge import Stop
 from optbench.budget import Budget
-from optbench.execution.program_cache import ProgramCache
+from optbench.execution.program_cache import ProgramCache, combined
 from optbench.problem import Problem
 from optbench.result import Result, Status
 from optbench.solver import HostSolver
@@ -60,8 +60,7 @@ class PopulationBridge:
         self.last: tuple[np.ndarray, np.ndarray] | None = None
         # Compiled before the clock starts; 0 s when reused, as for native runs.
         (self._evaluate, self._indicators), cost = _PROGRAMS.get((problem, pop_size), self._compile)
-        self.compile_s = 0.0 if cost is None else cost.seconds
-        self.cache_hit = None if cost is None else cost.from_cache
+        self.compile_s, self.cache_hit = combined([cost])
         self.started = time.perf_counter()
 
     def _compile(self) -> tuple[Any, Any]:

@@ -68,17 +68,16 @@ def counts() -> tuple[int, int]:
 
         def count(event: str, **kwargs: Any) -> None:
             if event == "/jax/compilation_cache/cache_hits":
-                _count(0)
+                _count("hits")
             elif event == "/jax/compilation_cache/cache_misses":
-                _count(1)
+                _count("misses")
 
         jax.monitoring.register_event_listener(count)
         _tracking[0] = True
     return getattr(_counts, "hits", 0), getattr(_counts, "misses", 0)
 
 
-def _count(which: int) -> None:
-    name = ("hits", "misses")[which]
+def _count(name: str) -> None:
     setattr(_counts, name, getattr(_counts, name, 0) + 1)
 
 

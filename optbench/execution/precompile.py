@@ -4,9 +4,9 @@ A small comparison spends nearly all its time compiling, one program after anoth
 compiler releases the GIL, so the groups of a window (``WINDOW`` groups) are compiled
 together on a thread pool, then run one after another. XLA already keeps about 1.5 cores
 busy compiling one small program, so on 2 cores this saved 10% of a first comparison's
-time (14.8 s to 13.3 s); tracing holds the GIL, so a warm cache gains nothing from it. Nothing compiles while a
-run executes: a run's clock measures the run alone, not the run slowed by a compiler on
-the other core. Compiling happens only where runs would compile anyway: a pair that is
+time (14.8 s to 13.3 s); tracing holds the GIL, so a warm cache gains nothing from it.
+Nothing compiles while a run executes: a run's clock measures the run alone, not the run
+slowed by a compiler on the other core. Compiling happens only where runs would compile anyway: a pair that is
 skipped, or a configuration that fails to build, compiles nothing here and meets its
 error when it runs.
 """

@@ -29,6 +29,14 @@ class CompileCost:
     from_cache: bool
 
 
+def combined(costs: list[CompileCost | None]) -> tuple[float, bool | None]:
+    """A run's compile seconds and ``cache_hit`` from what its programs cost it (None for
+    a program reused in memory): the seconds summed; read from the persistent cache only
+    if every program it compiled was, and None where it compiled nothing."""
+    paid = [cost for cost in costs if cost is not None]
+    return sum(cost.seconds for cost in paid), (all(cost.from_cache for cost in paid) if paid else None)
+
+
 @dataclass
 class _Entry:
     made: Future
