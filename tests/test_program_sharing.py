@@ -14,38 +14,29 @@ from optbench import loop
 from optbench.registry import REGISTRY
 from optbench.result import Status
 
-_COUNTING: list[list[float]] = []
-_LOWERING: list[list[float]] = []
+COMPILE = "/jax/core/compile/backend_compile_duration"  # XLA compiles (or reads from the persistent cache)
+LOWER = "/jax/core/compile/jaxpr_to_mlir_module_duration"  # JAX traced and lowered a program
+_WATCHING: list[tuple[str, list[float]]] = []
 
 
 def _listen(event, duration, **kwargs):
-    if event == "/jax/core/compile/backend_compile_duration" and _COUNTING:
-        _COUNTING[-1].append(duration)
-    if event == "/jax/core/compile/jaxpr_to_mlir_module_duration" and _LOWERING:
-        _LOWERING[-1].append(duration)
+    for watched, seen in _WATCHING:
+        if event == watched:
+            seen.append(duration)
 
 
 jax.monitoring.register_event_duration_secs_listener(_listen)  # once: JAX has no public way to remove one
 
 
 @contextlib.contextmanager
-def backend_compiles():
-    """Count XLA's compilations (read from the persistent cache or not) while inside."""
-    _COUNTING.append([])
+def events(name):
+    """The durations of JAX's ``name`` events while inside, one per event."""
+    watch = (name, [])
+    _WATCHING.append(watch)
     try:
-        yield _COUNTING[-1]
+        yield watch[1]
     finally:
-        _COUNTING.pop()
-
-
-@contextlib.contextmanager
-def lowerings():
-    """Count the programs JAX traced and lowered to a module while inside."""
-    _LOWERING.append([])
-    try:
-        yield _LOWERING[-1]
-    finally:
-        _LOWERING.pop()
+        _WATCHING.remove(watch)
 
 
 def _numbers(result):
@@ -70,11 +61,11 @@ def test_problems_that_differ_in_data_or_start_share_one_program_and_its_numbers
     loop.clear_programs()
     optbench.minimize(first, optimizer, max_steps=200)
     REGISTRY.problem(second)  # built first: building some problems compiles (finding their optimum)
-    with backend_compiles() as compiled:
+    with events(COMPILE) as compiled:
         shared = optbench.minimize(second, optimizer, max_steps=200)
     assert compiled == []  # nothing compiled for the second problem
     loop.clear_programs()
-    with backend_compiles() as compiled:
+    with events(COMPILE) as compiled:
         alone = optbench.minimize(second, optimizer, max_steps=200)
     assert len(compiled) >= 3  # its own init, chunk and final programs, compiled (or read) anew
     _same(_numbers(shared), _numbers(alone))
@@ -84,7 +75,7 @@ def test_nists_two_starts_share_their_programs_without_tracing_them_again():
     loop.clear_programs()
     optbench.minimize("nist_hahn1[start=1]", "bfgs", max_steps=100)
     REGISTRY.problem("nist_hahn1[start=2]")
-    with lowerings() as lowered, backend_compiles() as compiled:
+    with events(LOWER) as lowered, events(COMPILE) as compiled:
         shared = optbench.minimize("nist_hahn1[start=2]", "bfgs", max_steps=100)
     assert lowered == [] and compiled == []  # the same programs, found by the problems' program_key
     loop.clear_programs()
@@ -95,7 +86,7 @@ def test_nists_two_starts_share_their_programs_without_tracing_them_again():
 def test_different_models_never_share():
     loop.clear_programs()
     optbench.minimize("nist_misra1a", "lm", max_steps=50)
-    with backend_compiles() as compiled:
+    with events(COMPILE) as compiled:
         optbench.minimize("nist_boxbod", "lm", max_steps=50)  # the same model, other data closed over
     assert len(compiled) >= 3
 
