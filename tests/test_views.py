@@ -126,6 +126,28 @@ def test_every_configuration_gets_its_own_style_and_many_are_drawn_in_panels():
     assert sum(len(ax.get_legend().get_lines()) for ax in titled) == 14
 
 
+def test_log_axes_are_labelled_in_plain_text_with_matplotlibs_own_ticks():
+    import matplotlib.pyplot as plt
+
+    from optbench.analysis.tick_labels import plain, plain_powers
+
+    assert plain(r"$\mathdefault{10^{-3}}$") == "10⁻³"
+    assert plain(r"$\mathdefault{2\times10^{\minus17}}$") == "2×10⁻¹⁷"
+    assert plain(r"$\mathdefault{0}$") == "0" and plain("0.5") == "0.5"
+    fig, (ax, other) = plt.subplots(1, 2)
+    ax.set_yscale("log")
+    ax.set_ylim(2e-3, 8e-3)  # under a decade: matplotlib labels minor ticks too
+    other.set_xscale("log", base=2)
+    other.set_xlim(1, 40)
+    plain_powers(fig)
+    fig.canvas.draw()
+    labels = lambda axis, minor=False: [t.get_text() for t in axis.get_ticklabels(minor=minor) if t.get_text()]
+    assert "10⁻²" in labels(ax.yaxis) and "3×10⁻³" in labels(ax.yaxis, minor=True)
+    assert labels(other.xaxis) == ["2⁻²", "2⁰", "2²", "2⁴", "2⁶"]
+    assert not any("$" in label for axis in (ax.yaxis, other.xaxis) for label in labels(axis) + labels(axis, True))
+    plt.close(fig)
+
+
 def test_the_default_x_axis_is_evaluations_when_step_costs_differ():
     runs = pd.DataFrame(
         {"optimizer": ["gd", "ga"], "status": ["max_steps"] * 2, "nfev": [100, 10_100], "nit": [100, 100]}

@@ -45,6 +45,8 @@ def convergence(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from optbench.analysis.tick_labels import plain_powers
+
     column, xlabel = cost_column(x), COST_LABELS[x]
     runs = ensure_configs(runs)
     mine = runs[(runs["problem"] == problem) & ~runs["status"].isin(["skipped", "failed"])]
@@ -107,7 +109,7 @@ def convergence(
     fig.supxlabel(xlabel, fontsize="medium")
     fig.supylabel("hypervolume gap to the true front" if pareto and known else labels[value], fontsize="medium")
     fig.suptitle(f"{problem}: median and quartiles over seeds" + (" (x: diverged)" if diverged else ""))
-    return fig
+    return plain_powers(fig)
 
 
 def _draw_panel(

@@ -13,6 +13,7 @@ from optbench.analysis.fixed_target import runtime_ecdf
 from optbench.analysis.profiles import data_profile, performance_profile, performance_ratios
 from optbench.analysis.styles import distinct_styles
 from optbench.analysis.targets import COST_LABELS
+from optbench.analysis.tick_labels import plain_powers
 from optbench.analysis.views import Comparison, Options
 from optbench.errors import OptbenchError
 
@@ -58,7 +59,7 @@ def ecdf_figure(comparison: Comparison) -> Any:
     ax.set_title(f"Runtime ECDF over {problems} problem{'s' * (problems > 1)} and {hits['level'].nunique()} targets")
     ax.grid(True, alpha=0.3)
     _legend(fig, ax, n)
-    return fig
+    return plain_powers(fig)
 
 
 def profile_figure(comparison: Comparison) -> Any:
@@ -79,7 +80,7 @@ def profile_figure(comparison: Comparison) -> Any:
     ax.set_title(f"Performance profile, {costs.shape[1]} instances, target {_level_text(options)}")
     ax.grid(True, alpha=0.3)
     _legend(fig, ax, n)
-    return fig
+    return plain_powers(fig)
 
 
 def data_profile_figure(comparison: Comparison) -> Any:
@@ -107,7 +108,7 @@ def data_profile_figure(comparison: Comparison) -> Any:
     ax.set_title(f"Data profile, {costs.shape[1]} instances, target {_level_text(options)}")
     ax.grid(True, alpha=0.3)
     _legend(fig, ax, count)
-    return fig
+    return plain_powers(fig)
 
 
 def fixed_budget_figure(runs: pd.DataFrame, traces: pd.DataFrame, problem: str, cost: str = "evals") -> Any:
@@ -141,7 +142,7 @@ def fixed_budget_figure(runs: pd.DataFrame, traces: pd.DataFrame, problem: str, 
     axes[0][0].invert_yaxis()
     fig.supxlabel("best loss - optimum" if known else "best loss", fontsize="small")
     fig.suptitle(f"{problem}: best loss reached at each budget, over seeds")
-    return fig
+    return plain_powers(fig)
 
 
 FIGURES = {"ecdf": ecdf_figure, "profile": profile_figure, "data-profile": data_profile_figure}
