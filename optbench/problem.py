@@ -48,6 +48,9 @@ class Problem:
             multi-objective problem, minus the hypervolume of the true front.
         starts: fixed named starting points.
         differentiable: False when JAX cannot differentiate ``loss``.
+        predict: ``predict(params, x)``, the model's output on inputs ``x`` (a curve fit's
+            predicted y, a classifier's logits), for pictures of what was learned
+            (``optbench plot --kind fit`` and ``--kind boundary``); optional.
         program_key: a hashable value naming the computation: problems with the same key
             are promised to differ only in their fixed starting point, so they share
             compiled programs without tracing them again (NIST's ``start=1`` and
@@ -74,6 +77,7 @@ class Problem:
     spec: str = ""
     tags: frozenset[str] = frozenset()
     program_key: Any = None
+    predict: Callable[[Any, Any], Any] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -229,5 +233,6 @@ def least_squares_problem(
         bounds=bounds,
         f_opt=f_opt,
         x_opt=x_opt,
+        predict=model,
         **extra,
     )

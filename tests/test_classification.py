@@ -15,7 +15,9 @@ from optbench.result import Status
 # The module of the built-in classification problems (loaded by path, like a plugin).
 classification = sys.modules[REGISTRY.get("problem", "logistic").factory.__module__]
 
-CLASSIFIERS = ["logistic", "logistic[l2=0]", "logistic_2d", "mlp", "mlp[hidden=16,activation=tanh]", "xor", "circles"]
+CLASSIFIERS = [
+    "logistic", "logistic[l2=0]", "logistic_2d", "mlp", "mlp[hidden=16,activation=tanh]", "xor", "circles", "cnn",
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("spec", [*CLASSIFIERS, "mlp[activation=sigmoid]", "quadratic", "sinusoidal_wave"])
@@ -115,3 +117,18 @@ def test_default_first_order_methods_classify_well():
         assert result.metrics["test_accuracy"] >= 0.95, (name, result.metrics)
     digits = optbench.minimize("mlp", "adam")  # adam at its defaults and the default budget
     assert digits.metrics["test_accuracy"] >= 0.95, digits.metrics
+
+
+def test_the_cnns_convolution_equals_laxs():
+    rng = np.random.default_rng(0)
+    images, weights = rng.standard_normal((5, 8, 8, 3)), rng.standard_normal((3, 3, 3, 4))
+    reference = jax.lax.conv_general_dilated(
+        images, weights, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
+    )
+    np.testing.assert_allclose(classification.conv3x3(jnp.asarray(images), jnp.asarray(weights)), reference, rtol=1e-12)
+
+
+@pytest.mark.slow
+def test_adam_at_its_defaults_trains_the_cnn_to_97_percent():
+    runs, _ = optbench.run("cnn", "adam", seeds=3)  # the default budget: 1,000 full-batch steps
+    assert len(runs) == 3 and (runs["test_accuracy"] >= 0.97).all(), runs["test_accuracy"].tolist()

@@ -29,7 +29,12 @@ def default_axis(runs: pd.DataFrame) -> str:
 
 
 def convergence(
-    runs: pd.DataFrame, traces: pd.DataFrame, problem: str, x: str = "steps", hue: str | None = None
+    runs: pd.DataFrame,
+    traces: pd.DataFrame,
+    problem: str,
+    x: str = "steps",
+    hue: str | None = None,
+    metric: str | None = None,
 ) -> Any:
     """A matplotlib figure of loss (or suboptimality, when the optimum is known) against
     steps, evaluations, gradient evaluations, epochs or time (``x``, a cost axis of
@@ -39,7 +44,11 @@ def convergence(
 
     With ``hue`` (a hyperparameter such as ``learning_rate``) the lines are coloured along
     a colour scale by its value, one line style per optimizer. A run that diverged ends
-    with a cross where it diverged, instead of vanishing from the plot."""
+    with a cross where it diverged, instead of vanishing from the plot.
+
+    With ``metric`` (a recorded trace column such as ``test_accuracy``) that metric is
+    drawn instead of the loss, as recorded: on a linear axis for accuracies and values
+    that are not all positive, else on a log axis."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -53,11 +62,18 @@ def convergence(
     if mine.empty:
         raise OptbenchError(f"no finished runs of {problem!r} to plot")
     mine, traces = finished(mine, traces)
-    known = mine["f_opt"].notna().any()
+    if metric is not None and (metric not in traces or traces[metric].isna().all()):
+        found = traces.columns[traces.notna().any()]
+        recorded = sorted(set(found) - {"run_id", "step", "nfev", "njev", "time_s", "epochs", "best_loss"})
+        raise OptbenchError(f"no run of {problem!r} recorded {metric!r}; recorded: {', '.join(recorded)}")
+    known = metric is None and mine["f_opt"].notna().any()
     # Pareto runs: their loss is minus the hypervolume; without a known front the
     # hypervolume itself is drawn, on a linear axis.
     pareto = "hypervolume" in traces and traces["hypervolume"].notna().any()
-    value = "hypervolume" if pareto and not known else "loss"
+    value = metric or ("hypervolume" if pareto and not known else "loss")
+    linear = value == "hypervolume" or (
+        metric is not None and ("accuracy" in metric or not (traces[metric].dropna() > 0).all())
+    )
     if hue is None:
         configs = dict(zip(mine["config"], mine["optimizer_name"]))
         groups = panels(configs)
@@ -91,7 +107,7 @@ def convergence(
     if value == "loss" and starts and np.concatenate(starts).size:
         top = 100 * np.max(np.concatenate(starts))
     for ax in axes.flat[:n]:
-        ax.set_yscale("linear" if value == "hypervolume" else "log")
+        ax.set_yscale("linear" if linear else "log")
     diverged = False
     for ax, (title, members) in zip(axes.flat, groups.items()):
         diverged |= _draw_panel(ax, [m for m in members if m in curves], curves, styles, mine, hue, top)
@@ -107,7 +123,8 @@ def convergence(
             ax.set_xlim(left=0)
     labels = {"loss": "loss - optimum" if known else "loss", "hypervolume": "hypervolume (higher is better)"}
     fig.supxlabel(xlabel, fontsize="medium")
-    fig.supylabel("hypervolume gap to the true front" if pareto and known else labels[value], fontsize="medium")
+    ylabel = "hypervolume gap to the true front" if pareto and known else labels.get(value, value)
+    fig.supylabel(ylabel, fontsize="medium")
     fig.suptitle(f"{problem}: median and quartiles over seeds" + (" (x: diverged)" if diverged else ""))
     return plain_powers(fig)
 

@@ -10,7 +10,18 @@ from typing import Any
 DEFAULT_DB = "results/optbench.sqlite"
 COSTS = ["evals", "grads", "steps", "epochs", "time"]
 VIEWS = ["summary", "ert", "stats", "profile", "fixed-budget"]
-PLOT_KINDS = ["convergence", "ecdf", "profile", "data-profile", "fixed-budget", "front"]
+PLOT_KINDS = [
+    "convergence",
+    "metric",
+    "ecdf",
+    "profile",
+    "data-profile",
+    "fixed-budget",
+    "front",
+    "fit",
+    "boundary",
+    "lr",
+]
 
 
 def _handler(module: str, name: str) -> Callable[[argparse.Namespace], int]:
@@ -85,8 +96,17 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--nist", action="store_true", help="only the per-optimizer NIST StRD accuracy summary")
     _reads_runs(table, "table_command", cost=True, alpha=True)
 
-    plot = sub.add_parser("plot", help="plots of the stored runs: convergence, ECDF, profiles, fixed budget, fronts")
-    plot.add_argument("--kind", choices=PLOT_KINDS, default="convergence", help="what to draw (default: convergence)")
+    plot = sub.add_parser(
+        "plot", help="plots of the stored runs: convergence, ECDF, profiles, fixed budget, fronts, fits, boundaries"
+    )
+    plot.add_argument(
+        "--kind",
+        choices=PLOT_KINDS,
+        default="convergence",
+        help="what to draw (default: convergence); metric: a recorded metric against cost (--metric); "
+        "fit: fitted curves over the data; boundary: a 2-D classifier's decision boundaries; "
+        "lr: final loss and test accuracy against a hyperparameter (--hue, default learning_rate)",
+    )
     plot.add_argument(
         "--x",
         "--cost",
@@ -97,7 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument(
         "--hue",
         metavar="PARAM",
-        help="convergence: one line per value of this hyperparameter, on a colour scale (e.g. learning_rate)",
+        help="convergence: one line per value of this hyperparameter, on a colour scale (e.g. learning_rate); "
+        "lr: the hyperparameter on the x axis (default learning_rate)",
+    )
+    plot.add_argument(
+        "--metric",
+        default="test_accuracy",
+        help="--kind metric: the recorded metric to draw (default: test_accuracy; also test_loss, train_loss, ...)",
     )
     plot.add_argument(
         "--output",

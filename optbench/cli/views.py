@@ -88,6 +88,12 @@ def plot_command(args: argparse.Namespace) -> int:
         x = args.x or plots.default_axis(runs)
         draw = lambda problem: plots.convergence(runs, selection.traces, problem, x, args.hue)
         return _save(_single_problem(args, runs, problems) or problems, args.output, x, draw, args.db)
+    if args.kind == "metric":
+        x = args.x or plots.default_axis(runs)
+        draw = lambda problem: plots.convergence(runs, selection.traces, problem, x, args.hue, args.metric)
+        return _draw_each(args, runs, problems, draw, f"{args.metric}_{x}")
+    if args.kind in ("fit", "boundary", "lr"):
+        return _draw_each(args, runs, problems, _learned(args, selection), args.kind)
     if args.kind == "fixed-budget":
         draw = lambda problem: profile_plots.fixed_budget_figure(runs, selection.traces, problem, options.cost)
         return _save(_single_problem(args, runs, problems) or problems, args.output, "fixed_budget", draw, args.db)
@@ -131,6 +137,42 @@ def _plot_fronts(args: argparse.Namespace, selection: Selection) -> int:
         raise OptbenchError("no stored Pareto fronts match the filters; run a Pareto method (nsga2) first")
     draw = lambda problem: front_plot(runs, fronts, problem, known_front(problem))
     return _save(_single_problem(args, runs, problems) or problems, args.output, "front", draw, args.db)
+
+
+def _learned(args: argparse.Namespace, selection: Selection) -> Callable[[str], Any]:
+    """What draws fitted curves, decision boundaries or hyperparameter sensitivity."""
+    from optbench.analysis import learned
+
+    runs = selection.runs
+    if args.kind == "fit":
+        return lambda problem: learned.fit_figure(runs, problem)
+    if args.kind == "boundary":
+        return lambda problem: learned.boundary_figure(runs, selection.traces, problem)
+    return lambda problem: learned.sensitivity_figure(runs, selection.traces, problem, args.hue or "learning_rate")
+
+
+def _draw_each(
+    args: argparse.Namespace, runs: pd.DataFrame, problems: list[str], draw: Callable[[str], Any], suffix: str
+) -> int:
+    """One figure per problem, for kinds that apply to some problems only. Every figure
+    is drawn before any file is written; problems the kind does not apply to (a decision
+    boundary of a curve fit) are left out with the reason, and where it applies to none,
+    that is the error."""
+    figures, reasons = {}, []
+    for problem in _single_problem(args, runs, problems) or problems:
+        try:
+            figures[problem] = draw(problem)
+        except OptbenchError as err:
+            reasons.append(str(err))
+    if not figures:
+        if len(reasons) == 1:
+            raise OptbenchError(reasons[0])
+        raise OptbenchError(
+            f"--kind {args.kind} applies to none of the {len(reasons)} problems: {'; '.join(reasons[:3])}"
+        )
+    for reason in reasons:
+        print(f"left out: {reason}", file=sys.stderr)
+    return _save(list(figures), args.output, suffix, figures.__getitem__, args.db)
 
 
 def _single_problem(args: argparse.Namespace, runs: pd.DataFrame, problems: list[str]) -> list[str] | None:

@@ -1,0 +1,224 @@
+"""Pictures of what was learned: fitted curves over the data, decision boundaries of 2-D
+classifiers, and the final loss against a hyperparameter (learning-rate sensitivity).
+
+A fitted model is drawn from the stored final parameters of one run per configuration,
+the run whose final loss is the median over its seeds (the lower middle for an even
+count), so the picture shows a typical run, not the luckiest. The problem is rebuilt from
+its spec, so its plugins must be loaded; it needs ``Problem.predict``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optbench.analysis.selection import ensure_configs
+from optbench.analysis.styles import distinct_styles
+from optbench.errors import OptbenchError
+
+FAILED = ("skipped", "failed")
+
+
+def median_runs(runs: pd.DataFrame, problem: str) -> pd.DataFrame:
+    """One run per configuration on ``problem``: the one whose final loss is the median over
+    its seeds (lower middle), among runs with a finite final loss."""
+    runs = ensure_configs(runs)
+    mine = runs[(runs["problem"] == problem) & ~runs["status"].isin(FAILED)]
+    mine = mine[np.isfinite(mine["fun"].astype(float))]
+    if mine.empty:
+        raise OptbenchError(f"no finished runs of {problem!r} with a finite final loss to draw")
+    picked = []
+    for _, group in mine.groupby("config", sort=False):
+        ordered = group.sort_values(["fun", "seed"], kind="stable")
+        picked.append(ordered.iloc[(len(ordered) - 1) // 2])
+    return pd.DataFrame(picked)
+
+
+def restore_params(problem: Any, stored: str) -> Any:
+    """A run's stored final parameters (JSON) in the problem's own structure and dtype."""
+    import jax
+
+    template = problem.init_params(jax.random.key(0))
+    value = json.loads(stored)
+    leaves, tree = jax.tree_util.tree_flatten(template)
+    found = jax.tree_util.tree_leaves(value, is_leaf=lambda v: isinstance(v, list) and _numeric(v))
+    if len(found) != len(leaves):
+        raise OptbenchError(f"the stored parameters do not fit {problem.spec!r}: was it changed since the run?")
+    arrays = [np.asarray(v, dtype=problem.dtype).reshape(np.shape(t)) for v, t in zip(found, leaves)]
+    return jax.tree_util.tree_unflatten(tree, arrays)
+
+
+def _numeric(value: Any) -> bool:
+    """A (nested) list of numbers: one array leaf, not a list of parameter groups."""
+    return all(isinstance(v, (int, float)) or (isinstance(v, list) and _numeric(v)) for v in value)
+
+
+def _problem(spec: str, needs: str) -> Any:
+    from optbench.registry import REGISTRY
+
+    try:
+        problem = REGISTRY.problem(spec)
+    except OptbenchError as err:
+        raise OptbenchError(f"cannot rebuild {spec!r} to draw it: {err} (load its plugins with --plugins)") from None
+    if problem.predict is None or problem.data is None:
+        raise OptbenchError(f"{spec!r} has no model to draw: {needs}")
+    return problem
+
+
+def fit_figure(runs: pd.DataFrame, problem: str) -> Any:
+    """A curve-fitting problem's data with the model fitted by each configuration (its
+    median-loss seed), one curve each, and the known optimum's curve where there is one."""
+    import matplotlib.pyplot as plt
+
+    fits = median_runs(runs, problem)
+    prob = _problem(problem, "fit plots draw a curve fit's predict(params, x) over its 1-D data")
+    x, y = (np.asarray(a, dtype=float) for a in prob.data)
+    if x.ndim != 1:
+        raise OptbenchError(f"{problem!r} has {x.shape[1]} inputs; fit plots draw curves of one input")
+    grid = np.linspace(x.min(), x.max(), 400)
+    fig, ax = plt.subplots(figsize=(7.5, 4.8), layout="constrained")
+    ax.plot(x, y, ".", color="0.55", markersize=4, label=f"data (n={x.size})")
+    if prob.x_opt is not None:
+        ax.plot(grid, _predict(prob, prob.x_opt, grid), color="black", lw=3, alpha=0.25, label="least-squares optimum")
+    styles = distinct_styles(list(fits["config"]))
+    for run in fits.itertuples():
+        style = {k: v for k, v in styles[run.config].items() if k in ("color", "linestyle")}
+        curve = _predict(prob, restore_params(prob, run.x), grid)
+        ax.plot(grid, curve, label=f"{run.config} (seed {run.seed}, loss {run.fun:.3g})", **style)
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_title(f"{problem}: fitted models (median-loss seed of each)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small" if len(fits) <= 8 else "x-small")
+    return fig
+
+
+def _predict(problem: Any, params: Any, x: np.ndarray) -> np.ndarray:
+    import jax
+    import jax.numpy as jnp
+
+    params = jax.tree_util.tree_map(lambda a: jnp.asarray(a, problem.dtype), params)
+    return np.asarray(problem.predict(params, jnp.asarray(x, problem.dtype)), dtype=float)
+
+
+def boundary_figure(runs: pd.DataFrame, traces: pd.DataFrame | None, problem: str) -> Any:
+    """A 2-D binary classification problem's training points with the decision boundary
+    (logit 0) and the predicted probability learned by each configuration (its
+    median-loss seed), one panel each; a panel's title gives the run's test accuracy
+    where it was recorded."""
+    import matplotlib.pyplot as plt
+
+    fits = median_runs(runs, problem)
+    prob = _problem(problem, "boundary plots draw a 2-D classifier's predict(params, x)")
+    features, labels = (np.asarray(a, dtype=float) for a in prob.data)
+    if features.ndim != 2 or features.shape[1] != 2:
+        inputs = "one input" if features.ndim == 1 else f"{features.shape[1]} inputs"
+        raise OptbenchError(f"{problem!r} has {inputs}; boundary plots draw classifiers of two inputs")
+    low, high = features.min(axis=0), features.max(axis=0)
+    pad = 0.1 * (high - low)
+    g1, g2 = np.meshgrid(
+        np.linspace(low[0] - pad[0], high[0] + pad[0], 200), np.linspace(low[1] - pad[1], high[1] + pad[1], 200)
+    )
+    points = np.stack([g1.ravel(), g2.ravel()], axis=1)
+    accuracy = _final_metric(traces, "test_accuracy")
+    n = len(fits)
+    ncols = min(n, 3)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(4.2 * ncols, 3.9 * nrows), layout="constrained", squeeze=False, sharex=True, sharey=True
+    )
+    image = None
+    for ax, run in zip(axes.flat, fits.itertuples()):
+        logits = _predict(prob, restore_params(prob, run.x), points)
+        if logits.ndim != 1:
+            raise OptbenchError(f"{problem!r} has {logits.shape[1]} classes; boundary plots draw binary classifiers")
+        probability = 1.0 / (1.0 + np.exp(-np.clip(logits, -60, 60)))
+        image = ax.contourf(
+            g1, g2, probability.reshape(g1.shape), levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.55
+        )
+        ax.contour(g1, g2, logits.reshape(g1.shape), levels=[0.0], colors="black", linewidths=1.5)
+        for label, marker in ((0.0, "o"), (1.0, "^")):
+            where = labels == label
+            color = "#2166ac" if label == 0 else "#b2182b"
+            ax.scatter(
+                features[where, 0], features[where, 1], s=12, marker=marker, c=color, edgecolors="white", linewidths=0.4
+            )
+        score = accuracy.get(run.run_id)
+        ax.set_title(f"{run.config}" + ("" if score is None else f"\ntest accuracy {score:.2f}"), fontsize="small")
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    fig.supxlabel("feature 1 (standardized)", fontsize="medium")
+    fig.supylabel("feature 2 (standardized)", fontsize="medium")
+    fig.suptitle(f"{problem}: decision boundaries (black) and P(class 1), median-loss seed of each")
+    if image is not None:
+        fig.colorbar(image, ax=axes, shrink=0.8, label="predicted P(class 1)")
+    return fig
+
+
+def _final_metric(traces: pd.DataFrame | None, metric: str) -> dict[str, float]:
+    """Each run's last recorded value of ``metric``."""
+    if traces is None or traces.empty or metric not in traces:
+        return {}
+    measured = traces[["run_id", metric]].dropna()
+    return measured.groupby("run_id", sort=False)[metric].last().to_dict()
+
+
+def sensitivity_figure(
+    runs: pd.DataFrame, traces: pd.DataFrame | None, problem: str, hue: str = "learning_rate"
+) -> Any:
+    """Final loss (and test accuracy where recorded) against the value of the
+    hyperparameter ``hue``, one line per optimizer: medians over seeds with the
+    quartiles as error bars. Values where a run diverged are marked with a cross at the
+    top of the plot: the standard learning-rate sensitivity picture."""
+    import matplotlib.pyplot as plt
+
+    from optbench.analysis.tick_labels import plain_powers
+
+    mine = runs[(runs["problem"] == problem) & ~runs["status"].isin(FAILED)].copy()
+    values = [json.loads(p).get(hue) for p in mine["params"]]
+    mine["value"] = [float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else np.nan for v in values]
+    mine = mine[mine["value"].notna()]
+    if mine.empty:
+        raise OptbenchError(f"no finished run of {problem!r} has a numeric hyperparameter {hue!r}; run a grid of it")
+    accuracy = _final_metric(traces, "test_accuracy")
+    mine["test_accuracy"] = [accuracy.get(r, np.nan) for r in mine["run_id"]]
+    panels = ["fun"] + (["test_accuracy"] if mine["test_accuracy"].notna().any() else [])
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 4.6), layout="constrained", squeeze=False)
+    styles = distinct_styles(list(dict.fromkeys(mine["optimizer_name"])))
+    finite = mine["fun"].astype(float)
+    finite = finite[np.isfinite(finite)]
+    top = finite.max() * 10 if len(finite) and (finite > 0).all() else None
+    for ax, column in zip(axes[0], panels):
+        for name, group in mine.groupby("optimizer_name", sort=False):
+            style = {k: v for k, v in styles[name].items() if k in ("color", "linestyle")}
+            table = _quartiles(group, column)
+            ax.errorbar(
+                table.index, table["median"], yerr=[table["median"] - table["low"], table["high"] - table["median"]],
+                marker="o", capsize=3, label=name, **style,
+            )  # fmt: skip
+            if column == "fun":
+                diverged = group.loc[
+                    (group["status"] == "diverged") | ~np.isfinite(group["fun"].astype(float)), "value"
+                ]
+                if len(diverged) and top is not None:
+                    ax.plot(sorted(set(diverged)), [top] * len(set(diverged)), "x", color=style["color"], ms=9, mew=2)
+        ax.set_xscale("log" if (mine["value"] > 0).all() else "linear")
+        if column == "fun" and len(finite) and (finite > 0).all():
+            ax.set_yscale("log")
+        ax.set_xlabel(hue)
+        ax.set_ylabel("final loss" if column == "fun" else "test accuracy (final)")
+        ax.grid(True, which="major", alpha=0.3)
+        ax.legend(fontsize="small")
+    note = " (x: diverged)" if (mine["status"] == "diverged").any() else ""
+    fig.suptitle(f"{problem}: sensitivity to {hue}, medians and quartiles over seeds{note}")
+    return plain_powers(fig)
+
+
+def _quartiles(group: pd.DataFrame, column: str) -> pd.DataFrame:
+    values = group[["value", column]].astype(float)
+    values = values[np.isfinite(values[column])]
+    by = values.groupby("value")[column]
+    return pd.DataFrame({"median": by.median(), "low": by.quantile(0.25), "high": by.quantile(0.75)}).sort_index()

@@ -1,0 +1,122 @@
+"""Pictures of what was learned: fitted curves, decision boundaries, sensitivity and metric plots."""
+
+import json
+
+import jax.numpy as jnp
+import matplotlib
+import numpy as np
+import pytest
+
+import optbench
+from optbench.analysis import learned
+from optbench.analysis.plots import convergence
+from optbench.cli import main
+from optbench.errors import OptbenchError
+from optbench.registry import REGISTRY
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    path = tmp_path_factory.mktemp("learned") / "runs.sqlite"
+    optbench.run(["linear", "logistic_2d"], ["lm", "lbfgs", "adam[learning_rate=[0.03,0.1]]"], seeds=2, db=path,
+                 max_steps=200)  # fmt: skip
+    return path
+
+
+def test_the_fitted_line_is_the_least_squares_line(db):
+    runs, _ = optbench.load_results(db)
+    fig = learned.fit_figure(runs, "linear")
+    lines = {line.get_label().split(" ")[0]: line for line in fig.axes[0].get_lines()}
+    x, y = (np.asarray(a) for a in REGISTRY.problem("linear").data)
+    slope, intercept = np.polyfit(x, y, 1)  # the closed-form fit, computed independently
+    grid = lines["lm"].get_xdata()
+    np.testing.assert_allclose(lines["lm"].get_ydata(), slope * grid + intercept, rtol=1e-9, atol=1e-9)
+    assert lines["data"].get_xdata().size == x.size
+
+
+def test_the_boundary_is_where_the_stored_classifier_says_zero(db):
+    runs, traces = optbench.load_results(db)
+    fig = learned.boundary_figure(runs, traces, "logistic_2d")
+    picked = learned.median_runs(runs, "logistic_2d").set_index("config")
+    panel = next(ax for ax in fig.axes if ax.get_title().startswith("lbfgs"))
+    params = json.loads(picked.loc["lbfgs", "x"])  # the stored JSON, read here without optbench
+    contour = next(c for c in panel.collections if type(c).__name__ == "QuadContourSet" and len(c.levels) == 1)
+    points = np.concatenate([p.vertices for p in contour.get_paths()])
+    logits = points @ np.asarray(params["w"]) + params["b"]
+    assert len(points) > 10 and np.abs(logits).max() < 1e-2 * np.abs(params["w"]).sum()
+    assert "test accuracy" in panel.get_title()
+
+
+def test_the_median_run_is_the_lower_middle_of_the_final_losses(db):
+    runs, _ = optbench.load_results(db)
+    picked = learned.median_runs(runs, "linear").set_index("config")
+    mine = runs[(runs["problem"] == "linear") & (runs["optimizer"] == "adam[learning_rate=0.03]")]
+    assert picked.loc["adam[learning_rate=0.03]", "fun"] == sorted(mine["fun"])[0]  # 2 seeds: the lower one
+
+
+def test_stored_parameters_come_back_in_the_problems_structure():
+    runs, _ = optbench.run("mlp[hidden=8]", "adam", seeds=1, max_steps=5)
+    problem = REGISTRY.problem("mlp[hidden=8]")
+    params = learned.restore_params(problem, runs["x"].iloc[0])
+    assert [layer["w"].shape for layer in params] == [(64, 8), (8, 10)]
+    assert float(problem.value(params)) == pytest.approx(runs["fun"].iloc[0], rel=1e-6)
+    with pytest.raises(OptbenchError, match="do not fit"):
+        learned.restore_params(REGISTRY.problem("mlp[hidden=8x8]"), runs["x"].iloc[0])
+
+
+def test_sensitivity_plots_the_median_final_loss_per_learning_rate(db):
+    runs, traces = optbench.load_results(db)
+    fig = learned.sensitivity_figure(runs, traces, "logistic_2d")
+    (bars,) = [c for c in fig.axes[0].containers if c.get_label() == "adam"]
+    line = bars.lines[0]
+    mine = runs[(runs["problem"] == "logistic_2d") & (runs["optimizer_name"] == "adam")]
+    expected = mine.groupby(mine["optimizer"].str.extract(r"=([\d.]+)")[0].astype(float))["fun"].median()
+    np.testing.assert_allclose(np.asarray(line.get_xdata(), float), expected.index.to_numpy(float))
+    np.testing.assert_allclose(np.asarray(line.get_ydata(), float), expected.to_numpy(float))
+    assert len(fig.axes) == 2 and fig.axes[1].get_ylabel().startswith("test accuracy")  # logistic_2d records it
+    with pytest.raises(OptbenchError, match="numeric hyperparameter 'beta'"):
+        learned.sensitivity_figure(runs, traces, "linear", hue="beta")
+
+
+def test_a_metric_plot_draws_the_recorded_metric(db):
+    runs, traces = optbench.load_results(db)
+    fig = convergence(runs, traces, "logistic_2d", "steps", metric="test_accuracy")
+    assert fig.axes[0].get_yscale() == "linear"  # an accuracy
+    (median,) = [ln for ax in fig.axes for ln in ax.get_lines() if ln.get_label().startswith("lbfgs")]
+    ids = runs.loc[(runs["problem"] == "logistic_2d") & (runs["optimizer"] == "lbfgs"), "run_id"]
+    finals = [traces.loc[traces["run_id"] == r, "test_accuracy"].dropna().iloc[-1] for r in ids]
+    ys = median.get_ydata()
+    assert ys[np.isfinite(ys)][-1] == pytest.approx(np.median(finals))
+    with pytest.raises(OptbenchError, match="recorded 'test_accuracy'; recorded: loss"):
+        convergence(runs, traces, "linear", "steps", metric="test_accuracy")
+
+
+def test_the_cli_draws_each_kind_and_leaves_out_problems_it_does_not_apply_to(db, tmp_path, capsys):
+    folder = tmp_path / "plots"
+    for kind, drawn in [("fit", ["linear_fit.png"]), ("boundary", ["logistic_2d_boundary.png"])]:
+        assert main(["plot", "--db", str(db), "--kind", kind, "--output", str(folder)]) == 0
+        assert sorted(p.name for p in folder.iterdir() if kind in p.name) == drawn
+    assert "left out: 'linear' has one input; boundary plots draw classifiers of two inputs" in capsys.readouterr().err
+    assert main(["plot", "--db", str(db), "--kind", "lr", "--output", str(folder)]) == 0
+    assert main(["plot", "--db", str(db), "--kind", "metric", "--x", "epochs", "--output", str(folder)]) == 0
+    assert (folder / "logistic_2d_test_accuracy_epochs.png").exists() and not (
+        folder / "linear_test_accuracy_epochs.png"
+    ).exists()
+
+
+def test_a_plot_that_does_not_apply_is_a_clear_error_and_writes_nothing(db, tmp_path, capsys):
+    out = tmp_path / "b.png"
+    assert main(["plot", "--db", str(db), "--kind", "boundary", "-p", "linear", "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "boundary plots draw classifiers of two inputs" in err and "Traceback" not in err
+    assert main(["plot", "--db", str(db), "--kind", "metric", "--metric", "f1", "--output", str(tmp_path)]) == 2
+    assert "recorded 'f1'" in capsys.readouterr().err
+    assert not out.exists() and not list(tmp_path.glob("*.png"))
+
+
+def test_pictures_need_a_model():
+    with pytest.raises(OptbenchError, match="no model to draw"):
+        learned._problem("zdt1", "fit plots draw a curve fit")  # a multi-objective test function
+    assert optbench.Problem("bowl", loss=lambda p: jnp.sum(p**2), init=jnp.ones(2)).predict is None
