@@ -17,9 +17,6 @@ def front_plot(runs: pd.DataFrame, fronts: pd.DataFrame, problem: str, true_fron
     """A matplotlib figure of the final front of each optimizer configuration run on
     ``problem`` (two objectives): for each, the run whose hypervolume is the median over
     its seeds; the true front, when given, as a line."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     mine = runs[(runs["problem"] == problem) & runs["run_id"].isin(fronts["run_id"].unique())]

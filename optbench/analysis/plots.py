@@ -49,9 +49,6 @@ def convergence(
     With ``metric`` (a recorded trace column such as ``test_accuracy``) that metric is
     drawn instead of the loss, as recorded: on a linear axis for accuracies and values
     that are not all positive, else on a log axis."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from optbench.analysis.tick_labels import plain_powers

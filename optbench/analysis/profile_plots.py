@@ -19,9 +19,6 @@ from optbench.errors import OptbenchError
 
 
 def _figure(width: float = 7.5, height: float = 4.8) -> tuple[Any, Any]:
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     return plt.subplots(figsize=(width, height), layout="constrained")

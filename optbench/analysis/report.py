@@ -23,23 +23,33 @@ TEXT_COLUMNS = {"problem", "optimizer", "budget", "statuses", "measure", "optimi
                 "target", "message", "status", "kind"}  # fmt: skip
 
 
-def write_report(selection: Any, options: views.Options) -> str:
-    """The report's HTML for the runs of a ``Selection`` (see ``optbench.cli.views``)."""
-    runs = selection.runs
+def report_html(
+    runs: pd.DataFrame,
+    traces: pd.DataFrame,
+    fronts: pd.DataFrame | None = None,
+    options: views.Options | None = None,
+    source: str = "",
+) -> str:
+    """The self-contained HTML report of ``runs`` (as ``optbench.load_results`` or
+    ``optbench.run`` return them) and their ``traces``; ``fronts`` are the stored Pareto
+    fronts, if any; ``source`` says where the runs came from. ``optbench report`` writes it."""
+    from optbench.analysis.selection import ensure_configs
+
+    runs, options = ensure_configs(runs), options or views.Options()
+    origin = html.escape(f" from {source}" if source else "")
     sections = [
         ("setup", "What was run", _setup(runs)),
         ("summary", "Summary", _summary(runs)),
     ]
     if (~runs["status"].isin(["skipped", "failed"])).any():
-        comparison = views.Comparison(runs, selection.traces, options)
+        comparison = views.Comparison(runs, traces, options)
         sections += [
             ("fixed-target", "Fixed-target views", _fixed_target(comparison)),
             ("ert", "Expected running time", _ert(comparison)),
             ("stats", "Statistics", _stats(comparison)),
             ("convergence", "Convergence per problem", _convergence(comparison)),
         ]
-    fronts = selection.fronts()
-    if not fronts.empty:
+    if fronts is not None and not fronts.empty:
         sections.append(("fronts", "Pareto fronts", _fronts(runs, fronts)))
     nav = " ".join(f'<a href="#{key}">{html.escape(title)}</a>' for key, title, _ in sections)
     body = "\n".join(
@@ -56,7 +66,7 @@ def write_report(selection: Any, options: views.Options) -> str:
 </head><body>
 <h1>optbench report</h1>
 <p class="note">{len(runs):,} runs of {runs["problem"].nunique()} problems and {runs["config"].nunique()} optimizer
-configurations, from {html.escape(str(selection.db))}, written {when}. Click a table header to sort; click a legend
+configurations{origin}, written {when}. Click a table header to sort; click a legend
 entry to hide or show its line, double-click to show it alone.</p>
 <nav>{nav}</nav>
 {body}

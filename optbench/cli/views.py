@@ -74,6 +74,7 @@ def plot_command(args: argparse.Namespace) -> int:
     from optbench.analysis import plots, profile_plots
     from optbench.analysis.views import Comparison
 
+    _files_only()
     options = _options(args, cost=args.x or "evals")
     if args.kind == "data-profile" and options.cost != "evals":
         raise OptbenchError("data profiles count evaluations: use --x evals")
@@ -104,13 +105,15 @@ def plot_command(args: argparse.Namespace) -> int:
 
 
 def report_command(args: argparse.Namespace) -> int:
-    from optbench.analysis.report import write_report
+    from optbench.analysis.report import report_html
 
     path = Path(args.output)
     if path.suffix.lower() not in (".html", ".htm"):
         raise OptbenchError(f"the report is an HTML file; give --output with .html, not {str(path)!r}")
     options = _options(args)
-    html = write_report(Selection(args), options)
+    _files_only()
+    selection = Selection(args)
+    html = report_html(selection.runs, selection.traces, selection.fronts(), options, str(selection.db))
     _write(path, lambda p: p.write_text(html, encoding="utf-8"), args.db)
     print(path)
     return 0
@@ -226,6 +229,15 @@ def _write(path: Path, write: Callable[[Path], Any], db: str) -> None:
         partial.replace(path)
     except OSError as err:
         raise OptbenchError(f"cannot write {str(path)!r}: {err.strerror or err}") from None
+
+
+def _files_only() -> None:
+    """The commands write image files and never open a window: matplotlib's file-only
+    backend. (The library's figure functions leave the backend alone, so a notebook shows
+    their figures inline.)"""
+    import matplotlib
+
+    matplotlib.use("Agg")
 
 
 def _options(args: argparse.Namespace, cost: str | None = None) -> Any:
