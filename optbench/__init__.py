@@ -38,6 +38,8 @@ _EXPORTS = {
     "FirstOrder": "optbench.optimizers.first_order",
     "minimize": "optbench.api",
     "run": "optbench.api",
+    "make_problem": "optbench.api",
+    "population_history": "optbench.api",
     "load_results": "optbench.store",
     "load_fronts": "optbench.store",
     "OptbenchError": "optbench.errors",

@@ -94,6 +94,50 @@ def run(
         return store.load([r.run_id for r in runs])
 
 
+def make_problem(spec: str) -> Problem:
+    """The problem a spec names (``"quadratic[n=500]"``), built as runs build it: its data,
+    starting point, known optimum and, where it has one, its model (``Problem.predict``)."""
+    return REGISTRY.problem(spec)
+
+
+def population_history(problem: str | Problem, optimizer: str, generations: int, *, seed: int = 0) -> Any:
+    """Every generation of a native population method (``ga``, ``nsga2``) on ``problem``,
+    for pictures of how a population moves: a DataFrame with one row per individual and
+    generation (0 is the initial population), its flat parameters ``x0, x1, ...`` and its
+    loss (``f``) or objectives (``f1, f2, ...``). The steps are the method's own, run one
+    generation at a time outside the benchmark loop: nothing is stored or counted, and
+    the random draws are not those of a stored run with the same seed."""
+    import jax
+    import numpy as np
+    import pandas as pd
+
+    prob = REGISTRY.problem(problem) if isinstance(problem, str) else problem
+    config = _single(optimizer)
+    solver = config.build(config.floats)
+    if not isinstance(solver, NativeSolver) or generations < 0:
+        raise OptbenchError(
+            f"population_history needs a native population method and generations >= 0, got {optimizer!r}"
+        )
+    start_key, run_key = jax.random.split(jax.random.key(seed))
+    state = solver.init(prob, prob.data, prob.init_params(start_key), run_key)
+    if not hasattr(state, "population"):
+        raise OptbenchError(f"{optimizer!r} keeps no population (ga and nsga2 do)")
+    step = jax.jit(lambda s: solver.step(prob, prob.data, s)[0])
+    frames = []
+    for generation in range(generations + 1):
+        population = np.asarray(state.population, dtype=float)
+        scores = np.asarray(state.fitness if hasattr(state, "fitness") else state.objectives, dtype=float)
+        scores = scores.reshape(len(population), -1)
+        names = ["f"] if scores.shape[1] == 1 else [f"f{k + 1}" for k in range(scores.shape[1])]
+        frame = pd.DataFrame(population, columns=[f"x{k}" for k in range(population.shape[1])])
+        frame[names] = scores
+        frame.insert(0, "generation", generation)
+        frames.append(frame)
+        if generation < generations:
+            state = step(state)
+    return pd.concat(frames, ignore_index=True)
+
+
 def _single(spec: str) -> OptimizerConfig:
     configs = optimizer_configs(spec)
     if len(configs) != 1:

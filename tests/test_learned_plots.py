@@ -120,3 +120,22 @@ def test_pictures_need_a_model():
     with pytest.raises(OptbenchError, match="no model to draw"):
         learned._problem("zdt1", "fit plots draw a curve fit")  # a multi-objective test function
     assert optbench.Problem("bowl", loss=lambda p: jnp.sum(p**2), init=jnp.ones(2)).predict is None
+
+
+def test_population_history_gives_every_generation_with_its_own_losses():
+    history = optbench.population_history("quadratic", "ga[pop_size=20]", 6, seed=1)
+    problem = optbench.make_problem("quadratic")
+    assert sorted(set(history["generation"])) == list(range(7)) and len(history) == 7 * 20
+    lower, upper = (np.array(list(b.values())) for b in problem.bounds)
+    xs = history[["x0", "x1", "x2"]].to_numpy()
+    assert ((xs >= lower) & (xs <= upper)).all()
+    params = {"a": jnp.asarray(xs[:, 0]), "b": jnp.asarray(xs[:, 1]), "c": jnp.asarray(xs[:, 2])}
+    x, y = problem.data
+    direct = np.mean((params["a"][:, None] * x**2 + params["b"][:, None] * x + params["c"][:, None] - y) ** 2, axis=1)
+    np.testing.assert_allclose(history["f"], direct, rtol=1e-10)  # the loss, computed here by hand
+    best = history.groupby("generation")["f"].min().to_numpy()
+    assert (np.diff(best) <= 0).all() and best[-1] < best[0]  # elitism keeps the best
+    pareto = optbench.population_history("zdt1[n=5]", "nsga2[pop_size=12]", 1)
+    assert {"f1", "f2"} <= set(pareto.columns) and len(pareto) == 24
+    with pytest.raises(OptbenchError, match="keeps no population"):
+        optbench.population_history("quadratic", "adam", 2)
