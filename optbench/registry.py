@@ -91,10 +91,19 @@ class Registry:
         self._problem_cache: dict[str, Any] = {}
 
     def add(self, entry: Entry) -> None:
+        """Register ``entry``. A name registered twice is an error, except where an
+        interactive session (a notebook cell run again) defines the same factory anew:
+        the new definition replaces the old, and problems built from the old are dropped."""
         table = self.entries[entry.kind]
         if entry.name in table:
-            first = table[entry.name].source or "optbench"
-            raise PluginError(f"{entry.kind} {entry.name!r} is registered twice (first by {first})")
+            old = table[entry.name]
+            if not _redefined_interactively(old.factory, entry.factory):
+                first = old.source or "optbench"
+                raise PluginError(f"{entry.kind} {entry.name!r} is registered twice (first by {first})")
+            if entry.kind == "problem":
+                stale = [spec for spec in self._problem_cache if parse_spec(spec).name == entry.name]
+                for spec in stale:
+                    del self._problem_cache[spec]
         table[entry.name] = entry
 
     def names(self, kind: str) -> list[str]:
@@ -182,6 +191,12 @@ class Registry:
 
 
 REGISTRY = Registry()
+
+
+def _redefined_interactively(old: Callable[..., Any], new: Callable[..., Any]) -> bool:
+    """Both factories are the same name defined at a session's top level (``__main__``)."""
+    same_name = getattr(old, "__qualname__", None) == getattr(new, "__qualname__", None)
+    return same_name and getattr(old, "__module__", "") == getattr(new, "__module__", "") == "__main__"
 
 
 def builtin_problems_dir() -> Path:

@@ -2,9 +2,10 @@ import textwrap
 
 import pytest
 
+import optbench
 from optbench.errors import PluginError, SpecError, UnknownNameError
 from optbench.optimizer import optimizer_configs
-from optbench.registry import REGISTRY
+from optbench.registry import REGISTRY, Entry
 
 
 def test_builtins_are_registered():
@@ -77,3 +78,26 @@ def test_a_name_registered_twice_is_an_error(tmp_path):
     )
     with pytest.raises(PluginError, match="'adam' is registered twice"):
         REGISTRY.load_plugins([tmp_path])
+
+
+def test_a_notebook_cell_run_again_replaces_its_own_registration():
+    import jax.numpy as jnp
+
+    from optbench.registry import Registry
+
+    registry = Registry()
+    registry._builtins_loaded = True  # this registry holds only what the "cell" registers
+    namespace = {"__name__": "__main__", "optbench": optbench, "jnp": jnp}
+    cell = """
+def bowl(n: int = 2):
+    return optbench.Problem("bowl", loss=lambda x: jnp.sum((x - {c}) ** 2), init=jnp.zeros(n))
+"""
+    for centre in (1.0, 3.0):  # the cell, edited and run again
+        exec(cell.format(c=centre), namespace)
+        registry.add(Entry("problem", "bowl", namespace["bowl"]))
+        problem = registry.problem("bowl")
+        assert float(problem.loss(jnp.full(2, centre))) == 0.0  # the new definition, not a cached old one
+    other = {"__name__": "my_plugin", "optbench": optbench, "jnp": jnp}
+    exec(cell.format(c=0.0), other)
+    with pytest.raises(PluginError, match="registered twice"):  # a plugin file still may not replace it
+        registry.add(Entry("problem", "bowl", other["bowl"]))
