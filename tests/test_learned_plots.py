@@ -139,3 +139,14 @@ def test_population_history_gives_every_generation_with_its_own_losses():
     assert {"f1", "f2"} <= set(pareto.columns) and len(pareto) == 24
     with pytest.raises(OptbenchError, match="keeps no population"):
         optbench.population_history("quadratic", "adam", 2)
+
+
+def test_a_population_figure_draws_each_generation_asked_for():
+    history = optbench.population_history("quadratic", "ga[pop_size=10]", 4)
+    fig = learned.population_figure(history, [0, 4], x="x0", y="x1", best=(1.5, -2.0))
+    panels = [ax for ax in fig.axes if ax.get_title().startswith("generation")]
+    assert [ax.get_title() for ax in panels] == ["generation 0", "generation 4"]
+    last = history[history["generation"] == 4]
+    np.testing.assert_allclose(panels[1].collections[0].get_offsets(), last[["x0", "x1"]].to_numpy())
+    with pytest.raises(OptbenchError, match="generations 0..4"):
+        learned.population_figure(history, [9])

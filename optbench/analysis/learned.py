@@ -222,3 +222,40 @@ def _quartiles(group: pd.DataFrame, column: str) -> pd.DataFrame:
     values = values[np.isfinite(values[column])]
     by = values.groupby("value")[column]
     return pd.DataFrame({"median": by.median(), "low": by.quantile(0.25), "high": by.quantile(0.75)}).sort_index()
+
+
+def population_figure(
+    history: pd.DataFrame, generations: Any = None, x: str = "x0", y: str = "x1", best: Any = None
+) -> Any:
+    """Where a population stood at a few generations (``optbench.population_history``):
+    one panel per generation, individuals coloured by their loss (or first objective),
+    in the plane of the parameters ``x`` and ``y``; ``best``, a point (x, y) such as the
+    known optimum, is marked in every panel."""
+    import matplotlib.pyplot as plt
+
+    available = sorted(set(history["generation"]))
+    if generations is None:
+        last = available[-1]
+        generations = sorted({0, last // 8, last // 3, last})
+    missing = [g for g in generations if g not in available]
+    if missing or x not in history or y not in history:
+        raise OptbenchError(f"the history has generations {available[0]}..{available[-1]} and columns "
+                            f"{', '.join(c for c in history.columns if c.startswith('x'))}")  # fmt: skip
+    score = "f" if "f" in history else "f1"
+    fig, axes = plt.subplots(1, len(generations), figsize=(3.6 * len(generations), 3.6), layout="constrained",
+                             sharex=True, sharey=True, squeeze=False)  # fmt: skip
+    values = history[score].to_numpy(dtype=float)
+    low, high = np.nanmin(values), np.nanmax(values)
+    norm = plt.matplotlib.colors.LogNorm(low, high) if low > 0 else plt.matplotlib.colors.Normalize(low, high)
+    dots = None
+    for ax, generation in zip(axes[0], generations):
+        at = history[history["generation"] == generation]
+        dots = ax.scatter(at[x], at[y], c=at[score], norm=norm, cmap="viridis_r", s=14)
+        if best is not None:
+            ax.plot(*best, marker="*", color="red", markersize=14, markeredgecolor="white")
+        ax.set_title(f"generation {generation}", fontsize="small")
+        ax.set_xlabel(x)
+        ax.grid(True, alpha=0.3)
+    axes[0][0].set_ylabel(y)
+    fig.colorbar(dots, ax=axes, shrink=0.85, label="loss" if score == "f" else "objective 1")
+    return fig
