@@ -171,8 +171,9 @@ def sensitivity_figure(
 ) -> Any:
     """Final loss (and test accuracy where recorded) against the value of the
     hyperparameter ``hue``, one line per optimizer: medians over seeds with the
-    quartiles as error bars. Values where a run diverged are marked with a cross at the
-    top of the plot: the standard learning-rate sensitivity picture."""
+    quartiles as error bars, over the runs that did not diverge. Values where a run
+    diverged are marked with a cross at the top of the plot: the standard learning-rate
+    sensitivity picture."""
     import matplotlib.pyplot as plt
 
     from optbench.analysis.tick_labels import plain_powers
@@ -188,23 +189,21 @@ def sensitivity_figure(
     panels = ["fun"] + (["test_accuracy"] if mine["test_accuracy"].notna().any() else [])
     fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 4.6), layout="constrained", squeeze=False)
     styles = distinct_styles(list(dict.fromkeys(mine["optimizer_name"])))
-    finite = mine["fun"].astype(float)
-    finite = finite[np.isfinite(finite)]
+    diverged = (mine["status"] == "diverged") | ~np.isfinite(mine["fun"].astype(float))
+    finite = mine.loc[~diverged, "fun"].astype(float)
     top = finite.max() * 10 if len(finite) and (finite > 0).all() else None
     for ax, column in zip(axes[0], panels):
         for name, group in mine.groupby("optimizer_name", sort=False):
             style = {k: v for k, v in styles[name].items() if k in ("color", "linestyle")}
-            table = _quartiles(group, column)
+            # A diverged run has no final loss worth a median: it is a cross on the top edge.
+            table = _quartiles(group[~diverged[group.index]], column)
             ax.errorbar(
                 table.index, table["median"], yerr=[table["median"] - table["low"], table["high"] - table["median"]],
                 marker="o", capsize=3, label=name, **style,
             )  # fmt: skip
-            if column == "fun":
-                diverged = group.loc[
-                    (group["status"] == "diverged") | ~np.isfinite(group["fun"].astype(float)), "value"
-                ]
-                if len(diverged) and top is not None:
-                    ax.plot(sorted(set(diverged)), [top] * len(set(diverged)), "x", color=style["color"], ms=9, mew=2)
+            lost = sorted(set(group.loc[diverged[group.index], "value"]))
+            if column == "fun" and lost and top is not None:
+                ax.plot(lost, [top] * len(lost), "x", color=style["color"], ms=9, mew=2, label=f"_diverged {name}")
         ax.set_xscale("log" if (mine["value"] > 0).all() else "linear")
         if column == "fun" and len(finite) and (finite > 0).all():
             ax.set_yscale("log")
