@@ -150,3 +150,15 @@ def test_a_population_figure_draws_each_generation_asked_for():
     np.testing.assert_allclose(panels[1].collections[0].get_offsets(), last[["x0", "x1"]].to_numpy())
     with pytest.raises(OptbenchError, match="generations 0..4"):
         learned.population_figure(history, [9])
+
+
+def test_a_diverged_learning_rate_is_a_cross_on_the_top_edge_not_a_median():
+    # Gradient descent on the parabola is stable below 2/L, L ~ 2.2 (the loss's largest curvature).
+    runs, traces = optbench.run("quadratic", "gd[learning_rate=[0.5,1.5]]", seeds=2, max_steps=100)
+    assert set(runs.loc[runs["optimizer"] == "gd[learning_rate=1.5]", "status"]) == {"diverged"}
+    fig = learned.sensitivity_figure(runs, traces, "quadratic")
+    (bars,) = [c for c in fig.axes[0].containers if c.get_label() == "gd"]
+    assert list(bars.lines[0].get_xdata()) == [0.5]  # the median line leaves the diverged rate out
+    (cross,) = [ln for ln in fig.axes[0].get_lines() if ln.get_label() == "_diverged gd"]
+    converged = runs.loc[runs["optimizer"] == "gd[learning_rate=0.5]", "fun"].max()
+    assert list(cross.get_xdata()) == [1.5] and cross.get_ydata()[0] == pytest.approx(10 * converged)
