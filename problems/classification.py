@@ -213,19 +213,18 @@ def mlp_network(sizes: tuple[int, ...], activation: str) -> tuple[Any, Any]:
 @register_problem("mlp", tags=("classification",), limits=FRACTION)
 def mlp(hidden: str = "64x32", activation: str = "relu", test_fraction: float = 0.25, seed: int = 0) -> Problem:
     """A multilayer perceptron on scikit-learn's 8x8 digits (1,797 images, 10 classes), float32."""
+    init, predict = mlp_network((64, *parse_hidden(hidden), 10), activation)
+    text = f"digits MLP 64-{'-'.join(map(str, parse_hidden(hidden)))}-10 ({activation}), cross-entropy"
+    return _digits("mlp", init, predict, test_fraction, seed, text)
+
+
+def _digits(name: str, init: Any, predict: Any, test_fraction: float, seed: int, description: str) -> Problem:
+    """A float32 classifier of scikit-learn's 8x8 digits (64 features, 10 classes)."""
     from sklearn.datasets import load_digits
 
     features, labels = load_digits(return_X_y=True)
-    init, predict = mlp_network((features.shape[1], *parse_hidden(hidden), 10), activation)
-    return classifier(
-        "mlp",
-        predict,
-        _multiclass_metrics,
-        init,
-        split(features, labels.astype(float), test_fraction, seed),
-        dtype="float32",
-        description=f"digits MLP 64-{'-'.join(map(str, parse_hidden(hidden)))}-10 ({activation}), cross-entropy",
-    )
+    data = split(features, labels.astype(float), test_fraction, seed)
+    return classifier(name, predict, _multiclass_metrics, init, data, dtype="float32", description=description)
 
 
 def _toy_network(
@@ -322,18 +321,8 @@ def conv3x3(h: Any, w: Any) -> Any:
 def cnn(channels: int = 8, dense: int = 64, test_fraction: float = 0.25, seed: int = 0) -> Problem:
     """A small convolutional network (LeNet-style: two conv-pool blocks, a dense layer) on
     scikit-learn's 8x8 digits, float32; ``channels`` in the first block, twice that in the second."""
-    from sklearn.datasets import load_digits
-
     if channels < 1 or dense < 1:
         raise ValueError(f"channels and dense must be positive, got {channels} and {dense}")
-    features, labels = load_digits(return_X_y=True)
     init, predict = cnn_network((channels, 2 * channels), dense)
-    return classifier(
-        "cnn",
-        predict,
-        _multiclass_metrics,
-        init,
-        split(features, labels.astype(float), test_fraction, seed),
-        dtype="float32",
-        description=f"digits CNN conv{channels}-pool-conv{2 * channels}-pool-{dense}-10 (ReLU), cross-entropy",
-    )
+    text = f"digits CNN conv{channels}-pool-conv{2 * channels}-pool-{dense}-10 (ReLU), cross-entropy"
+    return _digits("cnn", init, predict, test_fraction, seed, text)
