@@ -4,7 +4,7 @@
 (no download); ``logistic_2d``, ``xor`` and ``circles`` are seeded synthetic sets. Every
 problem has a fixed, seeded train/test split; features are standardized with statistics
 of the training split only. The loss is the mean cross-entropy on the training split;
-minibatch methods draw from it. Metrics: train loss, test loss and test accuracy.
+minibatch methods draw from it. Metrics: train loss and accuracy, test loss and accuracy.
 
 JAX and scikit-learn are imported inside the factories so that listing problems stays cheap.
 """
@@ -88,7 +88,12 @@ def classifier(
 
     def metrics(params: Any) -> dict[str, Any]:
         fit, held_out = score(predict(params, x_train), y_train), score(predict(params, x_test), y_test)
-        return {"train_loss": fit["loss"], "test_loss": held_out["loss"], "test_accuracy": held_out["accuracy"]}
+        return {
+            "train_loss": fit["loss"],
+            "train_accuracy": fit["accuracy"],
+            "test_loss": held_out["loss"],
+            "test_accuracy": held_out["accuracy"],
+        }
 
     return Problem(
         name=name,

@@ -132,3 +132,13 @@ def test_the_cnns_convolution_equals_laxs():
 def test_adam_at_its_defaults_trains_the_cnn_to_97_percent():
     runs, _ = optbench.run("cnn", "adam", seeds=3)  # the default budget: 1,000 full-batch steps
     assert len(runs) == 3 and (runs["test_accuracy"] >= 0.97).all(), runs["test_accuracy"].tolist()
+
+
+def test_train_accuracy_is_the_share_of_training_examples_classified_right():
+    result = optbench.minimize("mlp[hidden=8]", "adam", max_steps=40)
+    problem = REGISTRY.problem("mlp[hidden=8]")
+    x, y = (np.asarray(a) for a in problem.data)
+    params = jax.tree_util.tree_map(jnp.asarray, result.x)
+    predicted = np.argmax(np.asarray(problem.predict(params, jnp.asarray(x))), axis=1)
+    assert result.metrics["train_accuracy"] == pytest.approx(np.mean(predicted == y), abs=1e-6)
+    assert 0.3 < result.metrics["train_accuracy"] < 1.0  # 40 steps: learning, not done
