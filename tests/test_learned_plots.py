@@ -64,6 +64,8 @@ def test_stored_parameters_come_back_in_the_problems_structure():
     assert float(problem.value(params)) == pytest.approx(runs["fun"].iloc[0], rel=1e-6)
     with pytest.raises(OptbenchError, match="do not fit"):
         learned.restore_params(REGISTRY.problem("mlp[hidden=8x8]"), runs["x"].iloc[0])
+    with pytest.raises(OptbenchError, match="no stored parameters"):
+        learned.restore_params(problem, None)  # over MAX_STORED_PARAMS, a run keeps none
 
 
 def test_sensitivity_plots_the_median_final_loss_per_learning_rate(db):

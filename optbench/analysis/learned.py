@@ -37,23 +37,28 @@ def median_runs(runs: pd.DataFrame, problem: str) -> pd.DataFrame:
     return pd.DataFrame(picked)
 
 
-def restore_params(problem: Any, stored: str) -> Any:
-    """A run's stored final parameters (JSON) in the problem's own structure and dtype."""
+def restore_params(problem: Any, stored: Any) -> Any:
+    """A run's stored final parameters (JSON, nested like the pytree: dicts by key, lists
+    and tuples by position) in the problem's own structure and dtype."""
     import jax
 
-    template = problem.init_params(jax.random.key(0))
+    if not isinstance(stored, str):
+        raise OptbenchError(f"a run of {problem.spec!r} has no stored parameters (runs with very many are not kept)")
     value = json.loads(stored)
-    leaves, tree = jax.tree_util.tree_flatten(template)
-    found = jax.tree_util.tree_leaves(value, is_leaf=lambda v: isinstance(v, list) and _numeric(v))
-    if len(found) != len(leaves):
-        raise OptbenchError(f"the stored parameters do not fit {problem.spec!r}: was it changed since the run?")
-    arrays = [np.asarray(v, dtype=problem.dtype).reshape(np.shape(t)) for v, t in zip(found, leaves)]
+    template = problem.init_params(jax.random.key(0))
+    leaves, tree = jax.tree_util.tree_flatten_with_path(template)
+    arrays = []
+    try:
+        for path, leaf in leaves:
+            found = value
+            for entry in path:
+                found = found[str(entry.key)] if hasattr(entry, "key") else found[entry.idx]
+            arrays.append(np.asarray(found, dtype=problem.dtype).reshape(np.shape(leaf)))
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+        raise OptbenchError(
+            f"the stored parameters do not fit {problem.spec!r}: was it changed since the run?"
+        ) from None
     return jax.tree_util.tree_unflatten(tree, arrays)
-
-
-def _numeric(value: Any) -> bool:
-    """A (nested) list of numbers: one array leaf, not a list of parameter groups."""
-    return all(isinstance(v, (int, float)) or (isinstance(v, list) and _numeric(v)) for v in value)
 
 
 def _problem(spec: str, needs: str) -> Any:
