@@ -78,19 +78,28 @@ def run(
     target: float | None = None,
     max_epochs: float | None = None,
     retry_failed: bool = False,
+    workers: int = 1,
+    run_timeout: float | None = None,
 ) -> Results:
     """Run problems x optimizer configurations x seeds; the Python twin of ``optbench run``.
 
     Returns the runs and traces as ``load_results`` would, for just these runs. With
     ``db`` they are stored there (runs already stored are not run again); without it
     they live in memory; ``retry_failed`` runs again the runs stored there as failed.
+    ``workers`` > 1 runs them in that many worker processes on this machine, which load
+    ``plugins`` (problems and optimizers defined in this session cannot go there), and
+    ``run_timeout`` seconds then stop a run that hangs, storing it as failed.
     """
+    from optbench.execution import local_pool
+
+    local_pool.check_options(workers, run_timeout)
+    plugins = list(plugins)
     REGISTRY.load_plugins(plugins)
     problems = [problems] if isinstance(problems, str) else list(problems)
     optimizers = [optimizers] if isinstance(optimizers, str) else list(optimizers)
     runs = plan(problems, optimizers, seeds, Budget(max_steps, max_evals, max_time, target, max_epochs), suite)
     with ResultStore(":memory:" if db is None else db) as store:
-        execute(runs, store, retry_failed=retry_failed)
+        execute(runs, store, retry_failed=retry_failed, workers=workers, plugins=plugins, run_timeout=run_timeout)
         return store.load([r.run_id for r in runs])
 
 

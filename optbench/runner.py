@@ -169,30 +169,51 @@ def execute(
     on_done: Callable[[int], None] = lambda n: None,
     retry_failed: bool = False,
     compile_threads: int | None = None,
+    workers: int = 1,
+    plugins: Iterable[str] = (),
+    run_timeout: float | None = None,
 ) -> list[RunSpec]:
     """Run what the store does not hold yet, grouped per compiled program; store each run
     in its own transaction as soon as it finishes. With ``retry_failed``, runs stored as
-    failed run again, each replaced by its new result in one transaction. The programs of
-    the groups are compiled a window at a time on ``compile_threads`` threads (default:
-    one per core; see ``optbench.execution.precompile``). Returns the runs it ran."""
-    from optbench.execution import precompile
+    failed run again, each replaced by its new result in one transaction.
 
+    With one worker, runs execute in this process, and the programs of the groups are
+    compiled a window at a time on ``compile_threads`` threads (default: one per core;
+    see ``optbench.execution.precompile``). With more, the groups run in a local pool of
+    worker processes that load ``plugins`` (see ``optbench.execution.local_pool``), and
+    ``run_timeout`` seconds stop a run that hangs. Either way this process alone writes
+    to the store. Returns the runs it ran."""
     todo, replaced = pending(runs, store, retry_failed)
     grouped: dict[tuple[Any, ...], list[RunSpec]] = {}
     for run in todo:
         grouped.setdefault((run.problem, run.optimizer.solver_key, run.budget), []).append(run)
     groups = list(grouped.values())
-    threads = precompile.default_threads() if compile_threads is None else compile_threads
-    with _interrupts() as interrupted:
-        for members in precompile.windows(groups, _compile_group, threads):
-            problem = REGISTRY.problem(members[0].problem)
-            for run in members:
-                result = run_one(problem, run)
-                if interrupted.is_set():  # the result of an interrupted run is not stored
-                    raise KeyboardInterrupt
-                store.add(run, result, replace=run.run_id in replaced)
-                on_done(1)
+    from optbench.execution import local_pool
+
+    local_pool.check_options(workers, run_timeout)
+    if workers > 1:
+        local_pool.check_workers_can_run(todo)
+        finished = local_pool.run_groups(groups, workers, plugins, run_timeout)
+    else:
+        finished = _in_process(groups, compile_threads)
+    with _interrupts() as interrupted, contextlib.closing(finished):  # closing: workers stop on any error
+        for run, result in finished:
+            if interrupted.is_set():  # the result of an interrupted run is not stored
+                raise KeyboardInterrupt
+            store.add(run, result, replace=run.run_id in replaced)
+            on_done(1)
     return todo
+
+
+def _in_process(groups: list[list[RunSpec]], compile_threads: int | None) -> Iterator[tuple[RunSpec, Result]]:
+    """Each run of the groups and its result, run in this process one after another."""
+    from optbench.execution import precompile
+
+    threads = precompile.default_threads() if compile_threads is None else compile_threads
+    for members in precompile.windows(groups, _compile_group, threads):
+        problem = REGISTRY.problem(members[0].problem)
+        for run in members:
+            yield run, run_one(problem, run)
 
 
 def _compile_group(members: list[RunSpec]) -> Callable[[], None]:

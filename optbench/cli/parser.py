@@ -70,6 +70,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="run again the runs stored as failed (an out-of-memory, a flaky library), replacing them",
     )
     runner.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run the groups in N worker processes on this machine (default 1: in this process); "
+        "one per core is the most that helps",
+    )
+    runner.add_argument(
+        "--run-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="with --workers: stop a run that takes longer (compiling included) and store it as failed",
+    )
+    runner.add_argument(
         "--no-compile-cache",
         action="store_true",
         help="compile every program anew, without JAX's persistent cache (also: OPTBENCH_COMPILE_CACHE=0)",

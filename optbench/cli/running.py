@@ -40,6 +40,11 @@ def run_command(args: argparse.Namespace) -> int:
     budget = Budget(**given) if given or suite is None else suite.budget
     seeds = args.seeds if args.seeds is not None else (suite.seeds if suite else 1)
     runs = plan(problems, optimizers, seeds, budget, suite.name if suite else "")
+    from optbench.execution import local_pool
+
+    local_pool.check_options(args.workers, args.run_timeout)
+    if args.workers > 1:
+        local_pool.check_workers_can_run(runs)
     # Opened after every check passed, so bad input leaves it untouched.
     with ResultStore(args.db) as store:
         todo, replaced = pending(runs, store, args.retry_failed)
@@ -49,7 +54,10 @@ def run_command(args: argparse.Namespace) -> int:
         progress = Progress(len(todo), show=not args.no_progress)
         started = time.perf_counter()
         try:
-            execute(runs, store, progress.update, args.retry_failed)
+            execute(
+                runs, store, progress.update, args.retry_failed,
+                workers=args.workers, plugins=args.plugins, run_timeout=args.run_timeout,
+            )  # fmt: skip
         finally:
             progress.close()
         wall = time.perf_counter() - started
@@ -60,21 +68,21 @@ def run_command(args: argparse.Namespace) -> int:
     print(not_run_summary(finished), end="", file=sys.stderr)
     ran = finished[finished["run_id"].isin({r.run_id for r in todo})]
     if len(ran):
-        print(time_summary(ran, wall), file=sys.stderr)
+        print(time_summary(ran, wall, args.workers), file=sys.stderr)
     print(f"stored in {args.db}", file=sys.stderr)
     return 0
 
 
-def time_summary(ran: pd.DataFrame, wall: float) -> str:
-    """Where the time of the runs just made went: compiling (summed over the threads that
-    compile at once, so it may exceed the wall time; and how many programs came from the
-    persistent cache) and running."""
+def time_summary(ran: pd.DataFrame, wall: float, workers: int = 1) -> str:
+    """Where the time of the runs just made went: compiling (summed over the threads or
+    worker processes that compile at once, so it may exceed the wall time; and how many
+    programs came from the persistent cache) and running (summed over the workers)."""
     from optbench.execution.precompile import default_threads
 
     compiled = int((ran["compile_s"] > 0).sum())
     from_cache = int(ran["cache_hit"].fillna(False).sum())
     threads = default_threads()
-    on = f" on {threads} threads" if threads > 1 else ""
+    on = f" in {workers} worker processes" if workers > 1 else f" on {threads} threads" if threads > 1 else ""
     return (
         f"time: {wall:.1f} s for {len(ran)} run{'s' * (len(ran) != 1)}: {ran['compile_s'].sum():.1f} s compiling "
         f"{compiled} program{'s' * (compiled != 1)}{on} ({from_cache} read from the compilation cache), "

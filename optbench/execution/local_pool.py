@@ -1,0 +1,245 @@
+"""A local pool of worker processes: the groups of a suite run in workers, one run after
+another, and the parent stores every result as it arrives (it is the database's only
+writer, so resuming keeps its guarantees).
+
+Workers are fresh interpreters (never forked from a process that has imported JAX, and
+never re-running the caller's script); each keeps XLA to one thread (no oversubscription:
+one worker per core), reads the same
+persistent compilation cache, and loads the suite's plugins. A run's numbers do not depend
+on where it ran: each run executes alone, as in-process (checked bit for bit by the tests).
+
+Why not ``concurrent.futures.ProcessPoolExecutor``: when a worker dies, it breaks the whole
+pool and cannot say which task killed it, and it cannot stop one task that hangs. Here the
+parent knows which run each worker is on: a worker that dies (SIGKILL, out of memory, a
+crash inside a library) fails that run with the reason, a run past ``run_timeout`` seconds
+has its worker killed and fails with the timeout, and the rest of the group goes on in a
+new worker. Ctrl-C stops the workers and stores nothing half-way.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from optbench.errors import OptbenchError
+
+# XLA on one thread per worker: a pool of one worker per core must not oversubscribe it.
+_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+_POLL_S = 0.5  # how often the parent looks at the clock when a run timeout is set
+_READY = "ready"
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a worker needs to run some runs of one group; plain values, so it pickles
+    without the registry's factories."""
+
+    key: int  # the group's position in the suite
+    first: int  # the position, in the group, of the first run here
+    problem: str
+    optimizer: str
+    params: dict[str, Any]
+    budget: dict[str, Any]
+    seeds: tuple[int, ...]
+    suite: str
+
+
+def default_workers() -> int:
+    from optbench.execution.precompile import default_threads
+
+    return default_threads()
+
+
+def check_options(workers: int, run_timeout: float | None) -> None:
+    """Bad pool settings are an error before any work."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise OptbenchError(f"workers must be a whole number of at least 1, got {workers!r}")
+    if run_timeout is not None and not (isinstance(run_timeout, (int, float)) and 0 < run_timeout < float("inf")):
+        raise OptbenchError(f"the run timeout must be a positive number of seconds, got {run_timeout!r}")
+    if run_timeout is not None and workers == 1:
+        raise OptbenchError("a run timeout stops a run by stopping its worker process: use 2 or more workers")
+
+
+def check_workers_can_run(runs: Iterable[Any]) -> None:
+    """Workers import problems and optimizers from plugin files; one defined in this
+    session (a notebook cell, ``__main__``) does not exist there. Say so before any work."""
+    for run in runs:
+        from optbench.registry import REGISTRY
+
+        problem = REGISTRY.get("problem", run.problem.split("[", 1)[0])
+        for entry in (problem, run.optimizer.entry):
+            if getattr(entry.factory, "__module__", "") == "__main__":
+                raise OptbenchError(
+                    f"{entry.kind} {entry.name!r} is defined in this session, where worker processes cannot import "
+                    "it; put it in a plugin file (--plugins DIR), or run with one worker"
+                )
+
+
+def run_groups(
+    groups: list[list[Any]], workers: int, plugins: Iterable[str] = (), run_timeout: float | None = None
+) -> Iterator[tuple[Any, Any]]:
+    """Yield ``(run, result)`` for every run of ``groups`` (lists of ``RunSpec`` sharing a
+    problem, configuration and budget), as they finish in ``workers`` processes."""
+    from optbench.result import Result, Status
+
+    queue = deque(_job(key, 0, members) for key, members in enumerate(groups))
+    pool = _Pool(max(1, min(workers, len(queue))), [str(p) for p in plugins])
+    try:
+        while queue or pool.busy():
+            pool.assign(queue)
+            for worker, message in pool.messages(run_timeout):
+                job = worker.job
+                if message is None:  # the worker is gone: its current run fails, the rest go on elsewhere
+                    done = worker.done
+                    yield groups[job.key][job.first + done], Result.failed(Status.FAILED, worker.why_gone)
+                    rest = job.seeds[done + 1 :]
+                    if rest:
+                        queue.appendleft(_job(job.key, job.first + done + 1, groups[job.key][-len(rest) :]))
+                    pool.replace(worker)
+                    continue
+                yield groups[job.key][job.first + worker.done], message
+                worker.done += 1
+                if worker.done == len(job.seeds):
+                    worker.job = None
+    finally:
+        pool.stop()
+
+
+def _job(key: int, first: int, members: list[Any]) -> Job:
+    run = members[0]
+    return Job(
+        key, first, run.problem, run.optimizer.name, dict(run.optimizer.params), run.budget.as_dict(),
+        tuple(m.seed for m in members), run.suite,
+    )  # fmt: skip
+
+
+class _Worker:
+    """A worker process, started as ``python -m optbench.execution.local_pool``: a fresh
+    interpreter that imports nothing of the caller's script (``spawn`` would re-run an
+    unguarded script's top level in every worker), talking over a socket pair."""
+
+    def __init__(self, plugins: list[str]):
+        mine, theirs = socket.socketpair()
+        env = {**os.environ, "XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} {_ONE_THREAD}".strip()}
+        command = [sys.executable, "-m", "optbench.execution.local_pool", str(theirs.fileno()), *plugins]
+        self.process = subprocess.Popen(command, pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL)
+        theirs.close()
+        self.conn = Connection(mine.detach())
+        self.ready = False  # it says so once it has imported optbench and the plugins
+        self.job: Job | None = None
+        self.done = 0  # runs of the job already answered
+        self.since = time.monotonic()  # when its current run started
+        self.why_gone = ""
+
+    def give(self, job: Job) -> None:
+        self.job, self.done, self.since = job, 0, time.monotonic()
+        self.conn.send(job)
+
+    def stop(self, why: str = "") -> None:
+        self.why_gone = why or self.why_gone
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.conn.close()
+
+
+class _Pool:
+    def __init__(self, size: int, plugins: list[str]):
+        self.plugins = plugins
+        self.workers = [_Worker(plugins) for _ in range(size)]
+
+    def busy(self) -> bool:
+        return any(w.job is not None for w in self.workers)
+
+    def assign(self, queue: deque) -> None:
+        for worker in self.workers:
+            if worker.ready and worker.job is None and queue:
+                worker.give(queue.popleft())
+
+    def messages(self, run_timeout: float | None) -> Iterator[tuple[_Worker, Any]]:
+        """The next answers of busy workers: a result, or None for a worker that died or
+        ran out of time (killed here). A run's clock starts once its worker is ready."""
+        waiting = [w for w in self.workers if w.job is not None or not w.ready]
+        ready = wait([w.conn for w in waiting], timeout=_POLL_S if run_timeout else None)
+        now = time.monotonic()
+        for worker in waiting:
+            if worker.conn in ready:
+                try:
+                    message = worker.conn.recv()
+                except (EOFError, OSError):  # the socket closed: the process is gone
+                    worker.stop(_death(worker.process.wait()))
+                    if worker.job is None:
+                        raise OptbenchError(f"a worker process could not start: {worker.why_gone}") from None
+                    yield worker, None
+                    continue
+                worker.since = now
+                if message == _READY:
+                    worker.ready = True
+                    continue
+                yield worker, message
+            elif worker.job is not None and run_timeout is not None and now - worker.since > run_timeout:
+                worker.stop(f"run timeout: stopped after {run_timeout:g} s (--run-timeout)")
+                yield worker, None
+
+    def replace(self, worker: _Worker) -> None:
+        worker.stop()
+        self.workers[self.workers.index(worker)] = _Worker(self.plugins)
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+
+
+def _death(exitcode: int | None) -> str:
+    """Why a worker process ended, in words."""
+    if exitcode is not None and exitcode < 0:
+        name = signal.Signals(-exitcode).name if -exitcode in signal.valid_signals() else str(-exitcode)
+        hint = " (out of memory, or killed)" if name == "SIGKILL" else ""
+        return f"the worker process running this run died: {name}{hint}"
+    return f"the worker process running this run exited (code {exitcode})"
+
+
+def _serve(conn: Connection, plugins: list[str]) -> None:
+    """A worker: run the jobs it is sent, answering each run's result as it finishes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
+    from optbench.budget import Budget
+    from optbench.optimizer import OptimizerConfig
+    from optbench.registry import REGISTRY
+    from optbench.result import Result
+    from optbench.runner import RunSpec, run_one
+
+    REGISTRY.load_plugins(plugins)
+    conn.send(_READY)
+    while True:
+        try:
+            job: Job = conn.recv()
+        except EOFError:  # the parent is gone
+            return
+        try:
+            problem = REGISTRY.problem(job.problem)
+            config = OptimizerConfig(REGISTRY.get("optimizer", job.optimizer), job.params)
+            budget = Budget(**job.budget)
+        except Exception as err:  # as in-process: a problem that cannot be built fails its runs
+            for _ in job.seeds:
+                conn.send(Result.from_error(err))
+            continue
+        for seed in job.seeds:
+            run = RunSpec(problem.spec, config, seed, budget, job.suite, f_opt=problem.f_opt, dtype=problem.dtype)
+            result = run_one(problem, run)
+            try:
+                conn.send(result)
+            except Exception as err:  # a result that does not pickle (a plugin's exotic parameters)
+                conn.send(Result.from_error(err))
+
+
+if __name__ == "__main__":
+    _serve(Connection(int(sys.argv[1])), sys.argv[2:])
