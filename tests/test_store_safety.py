@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import REPO, db_rows, plugin_dir, refused
+from helpers import REPO, child_env, db_rows, plugin_dir, refused
 
 import optbench
 from optbench.cli import main
@@ -250,3 +250,47 @@ def test_parameters_over_the_limit_are_not_stored_and_the_run_says_so(tmp_path, 
     monkeypatch.setattr(results, "MAX_STORED_PARAMS", 2)
     runs, _ = optbench.run("quadratic", "lm", max_steps=20, db=tmp_path / "r.sqlite")
     assert runs["x"].isna().all() and runs["message"].str.endswith("final parameters not stored (over 2)").all()
+
+
+def test_two_optbench_processes_on_one_database_store_each_run_once_while_it_is_read(tmp_path):
+    db = tmp_path / "shared.sqlite"
+    env = child_env(tmp_path / "cache")
+    base = [sys.executable, "-m", "optbench", "run", "--db", str(db), "--no-progress", "--seeds", "4"]
+    first = [*base, "-p", "linear", "-p", "quadratic", "-o", "gd", "-o", "adam", "-o", "lm", "--max-steps", "300"]
+    second = [
+        *base,
+        "-p",
+        "quadratic",
+        "-p",
+        "sinusoidal",
+        "-o",
+        "adam",
+        "-o",
+        "lm",
+        "-o",
+        "bfgs",
+        "--max-steps",
+        "300",
+    ]
+    second += ["--workers", "2"]
+    quiet = {"env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "text": True}
+    children = [subprocess.Popen(command, **quiet) for command in (first, second)]
+    reads = 0
+    while any(child.poll() is None for child in children):  # a reader beside the two writers
+        if db.exists():
+            try:
+                optbench.load_results(db)
+                reads += 1
+            except optbench.OptbenchError as err:  # only before the first writer created the schema
+                assert "holds no" in str(err) or "not an optbench" in str(err), err
+        time.sleep(0.1)
+    for child in children:
+        _, err = child.communicate()
+        assert child.returncode == 0, err
+        assert "locked" not in err.lower() and "Traceback" not in err
+    with sqlite3.connect(db) as conn:
+        count, distinct = conn.execute("SELECT COUNT(*), COUNT(DISTINCT run_id) FROM runs").fetchone()
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        traces = conn.execute("SELECT COUNT(*), COUNT(DISTINCT run_id || '/' || step) FROM traces").fetchone()
+    assert count == distinct == 2 * 3 * 4 + 2 * 3 * 4 - 2 * 4  # quadratic x (adam, lm) planned by both
+    assert traces[0] == traces[1] and reads > 0
