@@ -172,6 +172,7 @@ def execute(
     workers: int = 1,
     plugins: Iterable[str] = (),
     run_timeout: float | None = None,
+    on_group: Callable[[RunSpec, list[Result]], None] = lambda run, results: None,
 ) -> list[RunSpec]:
     """Run what the store does not hold yet, grouped per compiled program; store each run
     in its own transaction as soon as it finishes. With ``retry_failed``, runs stored as
@@ -182,7 +183,8 @@ def execute(
     see ``optbench.execution.precompile``). With more, the groups run in a local pool of
     worker processes that load ``plugins`` (see ``optbench.execution.local_pool``), and
     ``run_timeout`` seconds stop a run that hangs. Either way this process alone writes
-    to the store. Returns the runs it ran."""
+    to the store. ``on_done(1)`` follows every stored run, ``on_group(run, results)`` the
+    last of a group's runs. Returns the runs it ran."""
     todo, replaced = pending(runs, store, retry_failed)
     grouped: dict[tuple[Any, ...], list[RunSpec]] = {}
     for run in todo:
@@ -196,12 +198,18 @@ def execute(
         finished = local_pool.run_groups(groups, workers, plugins, run_timeout)
     else:
         finished = _in_process(groups, compile_threads)
+    group_of = {run.run_id: key for key, members in enumerate(groups) for run in members}
+    ended: dict[int, list[Result]] = {}
     with _interrupts() as interrupted, contextlib.closing(finished):  # closing: workers stop on any error
         for run, result in finished:
             if interrupted.is_set():  # the result of an interrupted run is not stored
                 raise KeyboardInterrupt
             store.add(run, result, replace=run.run_id in replaced)
             on_done(1)
+            key = group_of[run.run_id]
+            ended.setdefault(key, []).append(result)
+            if len(ended[key]) == len(groups[key]):
+                on_group(run, ended.pop(key))
     return todo
 
 

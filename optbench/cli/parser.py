@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     runner.add_argument("--max-time", type=float, metavar="SECONDS", help="wall-time budget per run")
     runner.add_argument("--max-epochs", type=float, help="budget in passes over the training data per run")
     runner.add_argument("--target", type=float, metavar="LOSS", help="stop a run once its loss is at or below LOSS")
-    runner.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
+    runner.add_argument("--no-progress", action="store_true", help="no progress bar: a line per finished group instead")
     runner.add_argument(
         "--retry-failed",
         action="store_true",

@@ -57,6 +57,9 @@ def run_command(args: argparse.Namespace) -> int:
             execute(
                 runs, store, progress.update, args.retry_failed,
                 workers=args.workers, plugins=args.plugins, run_timeout=args.run_timeout,
+                on_group=lambda run, results: progress.group_done(
+                    run.problem, run.optimizer.label, [r.status.value for r in results]
+                ),
             )  # fmt: skip
         finally:
             progress.close()
