@@ -80,6 +80,7 @@ def run(
     retry_failed: bool = False,
     workers: int = 1,
     run_timeout: float | None = None,
+    client: Any = None,
 ) -> Results:
     """Run problems x optimizer configurations x seeds; the Python twin of ``optbench run``.
 
@@ -88,18 +89,22 @@ def run(
     they live in memory; ``retry_failed`` runs again the runs stored there as failed.
     ``workers`` > 1 runs them in that many worker processes on this machine, which load
     ``plugins`` (problems and optimizers defined in this session cannot go there), and
-    ``run_timeout`` seconds then stop a run that hangs, storing it as failed.
+    ``run_timeout`` seconds then stop a run that hangs, storing it as failed. With a
+    ``distributed.Client``, the runs go to its Dask cluster instead.
     """
     from optbench.execution import local_pool
 
-    local_pool.check_options(workers, run_timeout)
+    local_pool.check_options(workers, run_timeout, client is not None)
     plugins = list(plugins)
     REGISTRY.load_plugins(plugins)
     problems = [problems] if isinstance(problems, str) else list(problems)
     optimizers = [optimizers] if isinstance(optimizers, str) else list(optimizers)
     runs = plan(problems, optimizers, seeds, Budget(max_steps, max_evals, max_time, target, max_epochs), suite)
     with ResultStore(":memory:" if db is None else db) as store:
-        execute(runs, store, retry_failed=retry_failed, workers=workers, plugins=plugins, run_timeout=run_timeout)
+        execute(
+            runs, store, retry_failed=retry_failed, workers=workers, plugins=plugins, run_timeout=run_timeout,
+            client=client,
+        )  # fmt: skip
         return store.load([r.run_id for r in runs])
 
 

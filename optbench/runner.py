@@ -173,6 +173,7 @@ def execute(
     plugins: Iterable[str] = (),
     run_timeout: float | None = None,
     on_group: Callable[[RunSpec, list[Result]], None] = lambda run, results: None,
+    client: Any = None,
 ) -> list[RunSpec]:
     """Run what the store does not hold yet, grouped per compiled program; store each run
     in its own transaction as soon as it finishes. With ``retry_failed``, runs stored as
@@ -182,7 +183,8 @@ def execute(
     compiled a window at a time on ``compile_threads`` threads (default: one per core;
     see ``optbench.execution.precompile``). With more, the groups run in a local pool of
     worker processes that load ``plugins`` (see ``optbench.execution.local_pool``), and
-    ``run_timeout`` seconds stop a run that hangs. Either way this process alone writes
+    ``run_timeout`` seconds stop a run that hangs. With a Dask ``client``, each group is a
+    task on its cluster (see ``optbench.execution.dask_cluster``). Either way this process alone writes
     to the store. ``on_done(1)`` follows every stored run, ``on_group(run, results)`` the
     last of a group's runs. Returns the runs it ran."""
     todo, replaced = pending(runs, store, retry_failed)
@@ -192,8 +194,13 @@ def execute(
     groups = list(grouped.values())
     from optbench.execution import local_pool
 
-    local_pool.check_options(workers, run_timeout)
-    if workers > 1:
+    local_pool.check_options(workers, run_timeout, client is not None)
+    if client is not None:
+        from optbench.execution import dask_cluster
+
+        local_pool.check_workers_can_run(todo)
+        finished = dask_cluster.run_groups(groups, client, plugins)
+    elif workers > 1:
         local_pool.check_workers_can_run(todo)
         finished = local_pool.run_groups(groups, workers, plugins, run_timeout)
     else:

@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
         "one per core is the most that helps",
     )
     runner.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run the groups on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:8786), or on a "
+        "LocalCluster of --workers single-threaded processes started for this run (local)",
+    )
+    runner.add_argument(
         "--run-timeout",
         type=float,
         metavar="SECONDS",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import Any
 
 import pandas as pd
 
@@ -42,24 +43,25 @@ def run_command(args: argparse.Namespace) -> int:
     runs = plan(problems, optimizers, seeds, budget, suite.name if suite else "")
     from optbench.execution import local_pool
 
-    local_pool.check_options(args.workers, args.run_timeout)
-    if args.workers > 1:
+    local_pool.check_options(args.workers, args.run_timeout, args.dask is not None)
+    if args.workers > 1 or args.dask:
         local_pool.check_workers_can_run(runs)
-    # Opened after every check passed, so bad input leaves it untouched.
-    with ResultStore(args.db) as store:
+    # Opened after every check passed (a Dask scheduler reached), so bad input leaves it untouched.
+    with _cluster(args) as client, ResultStore(args.db) as store:
         todo, replaced = pending(runs, store, args.retry_failed)
         again = f" ({len(replaced & {r.run_id for r in todo})} failed before)" if args.retry_failed else ""
         stored = len(runs) - len(todo)
         print(f"{len(runs)} runs planned, {stored} already stored, {len(todo)} to run{again}", file=sys.stderr)
         progress = Progress(len(todo), show=not args.no_progress)
         started = time.perf_counter()
+        on_group = lambda run, results: progress.group_done(
+            run.problem, run.optimizer.label, [r.status.value for r in results]
+        )
         try:
             execute(
                 runs, store, progress.update, args.retry_failed,
                 workers=args.workers, plugins=args.plugins, run_timeout=args.run_timeout,
-                on_group=lambda run, results: progress.group_done(
-                    run.problem, run.optimizer.label, [r.status.value for r in results]
-                ),
+                on_group=on_group, client=client,
             )  # fmt: skip
         finally:
             progress.close()
@@ -74,6 +76,19 @@ def run_command(args: argparse.Namespace) -> int:
         print(time_summary(ran, wall, args.workers), file=sys.stderr)
     print(f"stored in {args.db}", file=sys.stderr)
     return 0
+
+
+def _cluster(args: argparse.Namespace) -> Any:
+    """The Dask client ``--dask`` asks for (a LocalCluster of ``--workers`` processes, or
+    one per core, for ``local``), else nothing."""
+    import contextlib
+
+    if not args.dask:
+        return contextlib.nullcontext()
+    from optbench.execution import dask_cluster
+    from optbench.execution.local_pool import default_workers
+
+    return dask_cluster.connect(args.dask, args.workers if args.workers > 1 else default_workers())
 
 
 def time_summary(ran: pd.DataFrame, wall: float, workers: int = 1) -> str:

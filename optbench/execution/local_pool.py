@@ -33,7 +33,7 @@ from typing import Any
 from optbench.errors import OptbenchError
 
 # XLA on one thread per worker: a pool of one worker per core must not oversubscribe it.
-_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 _POLL_S = 0.5  # how often the parent looks at the clock when a run timeout is set
 _READY = "ready"
 
@@ -59,12 +59,14 @@ def default_workers() -> int:
     return default_threads()
 
 
-def check_options(workers: int, run_timeout: float | None) -> None:
+def check_options(workers: int, run_timeout: float | None, dask: bool = False) -> None:
     """Bad pool settings are an error before any work."""
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise OptbenchError(f"workers must be a whole number of at least 1, got {workers!r}")
     if run_timeout is not None and not (isinstance(run_timeout, (int, float)) and 0 < run_timeout < float("inf")):
         raise OptbenchError(f"the run timeout must be a positive number of seconds, got {run_timeout!r}")
+    if run_timeout is not None and dask:
+        raise OptbenchError("a run timeout works with the local pool of workers, not (yet) with Dask")
     if run_timeout is not None and workers == 1:
         raise OptbenchError("a run timeout stops a run by stopping its worker process: use 2 or more workers")
 
@@ -91,8 +93,7 @@ def run_groups(
     problem, configuration and budget), as they finish in ``workers`` processes."""
     from optbench.result import Result, Status
 
-    order = sorted(range(len(groups)), key=lambda key: -_population(groups[key][0].optimizer))
-    queue = deque(_job(key, 0, groups[key]) for key in order)
+    queue = deque(jobs(groups))
     pool = _Pool(max(1, min(workers, len(queue))), [str(p) for p in plugins])
     try:
         while queue or pool.busy():
@@ -113,6 +114,12 @@ def run_groups(
                     worker.job = None
     finally:
         pool.stop()
+
+
+def jobs(groups: list[list[Any]]) -> list[Job]:
+    """One job per group, the groups of population methods first."""
+    order = sorted(range(len(groups)), key=lambda key: -_population(groups[key][0].optimizer))
+    return [_job(key, 0, groups[key]) for key in order]
 
 
 def _population(config: Any) -> int:
@@ -139,7 +146,7 @@ class _Worker:
 
     def __init__(self, plugins: list[str]):
         mine, theirs = socket.socketpair()
-        env = {**os.environ, "XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} {_ONE_THREAD}".strip()}
+        env = {**os.environ, "XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} {ONE_THREAD}".strip()}
         command = [sys.executable, "-m", "optbench.execution.local_pool", str(theirs.fileno()), *plugins]
         self.process = subprocess.Popen(command, pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL)
         theirs.close()
@@ -218,14 +225,33 @@ def _death(exitcode: int | None) -> str:
     return f"the worker process running this run exited (code {exitcode})"
 
 
-def _serve(conn: Connection, plugins: list[str]) -> None:
-    """A worker: run the jobs it is sent, answering each run's result as it finishes."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
+def run_job(job: Job, plugins: Iterable[str] = ()) -> Iterator[Any]:
+    """The results of a job's runs, one by one, computed in this process (a worker's)."""
     from optbench.budget import Budget
     from optbench.optimizer import OptimizerConfig
     from optbench.registry import REGISTRY
     from optbench.result import Result
     from optbench.runner import RunSpec, run_one
+
+    REGISTRY.load_plugins(plugins)  # once per process: loaded files are remembered
+    try:
+        problem = REGISTRY.problem(job.problem)
+        config = OptimizerConfig(REGISTRY.get("optimizer", job.optimizer), job.params)
+        budget = Budget(**job.budget)
+    except Exception as err:  # as in-process: a problem that cannot be built fails its runs
+        for _ in job.seeds:
+            yield Result.from_error(err)
+        return
+    for seed in job.seeds:
+        run = RunSpec(problem.spec, config, seed, budget, job.suite, f_opt=problem.f_opt, dtype=problem.dtype)
+        yield run_one(problem, run)
+
+
+def _serve(conn: Connection, plugins: list[str]) -> None:
+    """A worker: run the jobs it is sent, answering each run's result as it finishes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
+    from optbench.registry import REGISTRY
+    from optbench.result import Result
 
     REGISTRY.load_plugins(plugins)
     conn.send(_READY)
@@ -234,17 +260,7 @@ def _serve(conn: Connection, plugins: list[str]) -> None:
             job: Job = conn.recv()
         except EOFError:  # the parent is gone
             return
-        try:
-            problem = REGISTRY.problem(job.problem)
-            config = OptimizerConfig(REGISTRY.get("optimizer", job.optimizer), job.params)
-            budget = Budget(**job.budget)
-        except Exception as err:  # as in-process: a problem that cannot be built fails its runs
-            for _ in job.seeds:
-                conn.send(Result.from_error(err))
-            continue
-        for seed in job.seeds:
-            run = RunSpec(problem.spec, config, seed, budget, job.suite, f_opt=problem.f_opt, dtype=problem.dtype)
-            result = run_one(problem, run)
+        for result in run_job(job):
             try:
                 conn.send(result)
             except Exception as err:  # a result that does not pickle (a plugin's exotic parameters)

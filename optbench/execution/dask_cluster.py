@@ -1,0 +1,85 @@
+"""Groups of runs on a Dask distributed cluster: one task per group, the parent the only
+writer of the database, storing each group's runs as its task finishes.
+
+A task runs its group's runs one after another in the worker (as the local pool does), so
+a run gives the same numbers on a cluster as in-process. Workers need optbench installed
+and the suite's plugin folders at the same paths; JAX's settings (float64, the compilation
+cache) come from the environment each worker was started with: optbench sets them in its
+own, and a ``LocalCluster`` it starts inherits them. A worker that dies has its task moved
+to another (Dask's own retries); a group whose task killed workers every time (Dask's
+``KilledWorker``) is stored as failed with that reason. ``optbench run --dask local``
+starts and stops a ``LocalCluster`` of single-threaded worker processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from optbench.errors import OptbenchError
+
+
+def connect(address: str, workers: int) -> contextlib.AbstractContextManager[Any]:
+    """A client of the scheduler at ``address``, or of a ``LocalCluster`` of ``workers``
+    single-threaded processes started (and stopped) here when ``address`` is ``local``."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise OptbenchError('--dask needs Dask distributed: pip install "optbench[dask]"') from None
+    if address == "local":
+        return _local(LocalCluster, Client, workers)
+    try:
+        client = Client(address, timeout=10)
+    except OSError as err:
+        raise OptbenchError(f"cannot reach the Dask scheduler at {address}: {err}") from None
+    return contextlib.closing(client)
+
+
+@contextlib.contextmanager
+def _local(cluster_type: Any, client_type: Any, workers: int) -> Iterator[Any]:
+    import os
+
+    from optbench.execution.local_pool import ONE_THREAD
+
+    env = {"XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} {ONE_THREAD}".strip()}
+    with (
+        cluster_type(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, env=env
+        ) as cluster,
+        client_type(cluster) as client,
+    ):
+        yield client
+
+
+def run_groups(groups: list[list[Any]], client: Any, plugins: Iterable[str] = ()) -> Iterator[tuple[Any, Any]]:
+    """Yield ``(run, result)`` for every run of ``groups`` as their tasks finish."""
+    from distributed import as_completed
+
+    from optbench.execution.local_pool import jobs
+    from optbench.result import Result, Status
+
+    plugins = [str(p) for p in plugins]
+    futures = {client.submit(_run_job, job, plugins, pure=False): job for job in jobs(groups)}
+    try:
+        for future in as_completed(futures):
+            job = futures[future]
+            members = groups[job.key]
+            try:
+                results = future.result()
+            except Exception as err:  # every way a task can end is a result
+                if type(err).__name__ == "KilledWorker":
+                    why = f"the Dask workers running this group died each time it was tried ({err})"
+                    results = [Result.failed(Status.FAILED, why)] * len(members)
+                else:
+                    results = [Result.from_error(err)] * len(members)
+            yield from zip(members, results)
+    finally:
+        client.cancel(list(futures))
+
+
+def _run_job(job: Any, plugins: list[str]) -> list[Any]:
+    """In a Dask worker: the results of a job's runs."""
+    from optbench.execution.local_pool import run_job
+
+    return list(run_job(job, plugins))
