@@ -2,6 +2,7 @@
 worker started as separate processes with the ``dask`` command line, each giving the
 stored results of in-process runs."""
 
+import os
 import socket
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import child_env
+from helpers import child_env, plugin_dir
 
 import optbench
 from optbench.cli import main
@@ -100,3 +101,32 @@ def _wait_for_workers(address, count, patience=60):
         except (OSError, TimeoutError):
             time.sleep(0.5)
     raise AssertionError(f"no {count} Dask workers at {address} within {patience} s")
+
+
+DOOMED = """
+    import os, signal
+    import optax
+    import optbench
+
+    @optbench.register_optimizer("doomed_gd")
+    def doomed_gd(learning_rate: float = 0.1):
+        \"\"\"Gradient descent that kills any Dask worker process that builds it.\"\"\"
+        if os.getpid() != int(os.environ["OPTBENCH_TEST_PARENT"]):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return optax.sgd(learning_rate)
+"""
+
+
+def test_a_group_that_kills_every_worker_is_stored_as_failed_and_the_suite_goes_on(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPTBENCH_TEST_PARENT", str(os.getpid()))
+    plugins = plugin_dir(tmp_path, DOOMED)
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        runs, _ = optbench.run("quadratic", ["doomed_gd", "gd"], seeds=2, max_steps=20, plugins=[plugins],
+                               client=client)  # fmt: skip
+    by = runs.set_index("optimizer")
+    assert by.loc["gd", "status"].tolist() == ["max_steps", "max_steps"]
+    assert by.loc["doomed_gd", "status"].tolist() == ["failed", "failed"]
+    assert by.loc["doomed_gd", "message"].str.contains("Dask workers running this group died").all()
