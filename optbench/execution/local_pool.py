@@ -51,6 +51,9 @@ class Job:
     budget: dict[str, Any]
     seeds: tuple[int, ...]
     suite: str
+    # Jobs with the same affinity use the same compiled programs (NIST's two starts of one
+    # problem, with one configuration): one worker runs them, so it compiles them once.
+    affinity: Any = None
 
 
 def default_workers() -> int:
@@ -132,10 +135,17 @@ def _population(config: Any) -> int:
 
 
 def _job(key: int, first: int, members: list[Any]) -> Job:
+    from optbench.registry import REGISTRY
+
     run = members[0]
+    try:
+        computation = REGISTRY.problem(run.problem).program_key or run.problem  # built while planning
+    except Exception:  # a problem that cannot be built fails in its worker, as in-process
+        computation = run.problem
+    static = tuple(sorted((k, repr(v)) for k, v in run.optimizer.params.items() if not isinstance(v, float)))
     return Job(
         key, first, run.problem, run.optimizer.name, dict(run.optimizer.params), run.budget.as_dict(),
-        tuple(m.seed for m in members), run.suite,
+        tuple(m.seed for m in members), run.suite, (repr(computation), run.optimizer.name, static),
     )  # fmt: skip
 
 
@@ -152,6 +162,7 @@ class _Worker:
         theirs.close()
         self.conn = Connection(mine.detach())
         self.ready = False  # it says so once it has imported optbench and the plugins
+        self.affinity: Any = None  # the programs of the last job it ran
         self.job: Job | None = None
         self.done = 0  # runs of the job already answered
         self.since = time.monotonic()  # when its current run started
@@ -178,9 +189,17 @@ class _Pool:
         return any(w.job is not None for w in self.workers)
 
     def assign(self, queue: deque) -> None:
+        """Give each idle worker a job: the next one that uses the programs it last ran,
+        else the next one whose programs no busy worker is using, else the next."""
         for worker in self.workers:
-            if worker.ready and worker.job is None and queue:
-                worker.give(queue.popleft())
+            if not (worker.ready and worker.job is None and queue):
+                continue
+            taken = {w.job.affinity for w in self.workers if w.job is not None}
+            choice = next((j for j in queue if j.affinity == worker.affinity), None)
+            choice = choice or next((j for j in queue if j.affinity not in taken), queue[0])
+            queue.remove(choice)
+            worker.affinity = choice.affinity
+            worker.give(choice)
 
     def messages(self, run_timeout: float | None) -> Iterator[tuple[_Worker, Any]]:
         """The next answers of busy workers: a result, or None for a worker that died or
