@@ -198,8 +198,13 @@ class _Pool:
             choice = next((j for j in queue if j.affinity == worker.affinity), None)
             choice = choice or next((j for j in queue if j.affinity not in taken), queue[0])
             queue.remove(choice)
+            try:
+                worker.give(choice)
+            except OSError:  # it died while idle: the job waits for its replacement
+                queue.appendleft(choice)
+                self.replace(worker)
+                continue
             worker.affinity = choice.affinity
-            worker.give(choice)
 
     def messages(self, run_timeout: float | None) -> Iterator[tuple[_Worker, Any]]:
         """The next answers of busy workers: a result, or None for a worker that died or
