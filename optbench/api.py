@@ -90,7 +90,8 @@ def run(
     ``workers`` > 1 runs them in that many worker processes on this machine, which load
     ``plugins`` (problems and optimizers defined in this session cannot go there), and
     ``run_timeout`` seconds then stop a run that hangs, storing it as failed. With a
-    ``distributed.Client``, the runs go to its Dask cluster instead.
+    ``distributed.Client``, the runs go to its Dask cluster instead (``run_timeout``
+    works there too).
     """
     from optbench.execution import local_pool
 

@@ -199,7 +199,7 @@ def execute(
         from optbench.execution import dask_cluster
 
         local_pool.check_workers_can_run(todo)
-        finished = dask_cluster.run_groups(groups, client, plugins)
+        finished = dask_cluster.run_groups(groups, client, plugins, run_timeout)
     elif workers > 1:
         local_pool.check_workers_can_run(todo)
         finished = local_pool.run_groups(groups, workers, plugins, run_timeout)

@@ -77,12 +77,12 @@ def test_a_scheduler_and_worker_started_with_the_dask_command_line_run_a_suite(i
     pd.testing.assert_frame_equal(traces, in_process[1], check_dtype=False)
 
 
-def test_an_unreachable_scheduler_or_a_timeout_on_dask_is_an_error_before_any_work(tmp_path, capsys):
+def test_an_unreachable_scheduler_or_a_bad_timeout_is_an_error_before_any_work(tmp_path, capsys):
     db = tmp_path / "runs.sqlite"
     assert main(["run", "-p", "linear", "-o", "lm", "--dask", f"tcp://127.0.0.1:{_free_port()}", "--db", str(db)]) == 2
     assert "cannot reach the Dask scheduler" in capsys.readouterr().err and not db.exists()
-    with pytest.raises(OptbenchError, match="not \\(yet\\) with Dask"):
-        optbench.run("linear", "lm", client=object(), run_timeout=5, workers=2)
+    with pytest.raises(OptbenchError, match="positive number of seconds"):
+        optbench.run("linear", "lm", client=object(), run_timeout=0)
 
 
 def _free_port():
@@ -130,3 +130,34 @@ def test_a_group_that_kills_every_worker_is_stored_as_failed_and_the_suite_goes_
     assert by.loc["gd", "status"].tolist() == ["max_steps", "max_steps"]
     assert by.loc["doomed_gd", "status"].tolist() == ["failed", "failed"]
     assert by.loc["doomed_gd", "message"].str.contains("Dask workers running this group died").all()
+
+
+SLEEPY = """
+    import os, time
+    import optax
+    import optbench
+
+    @optbench.register_optimizer("hanging_gd")
+    def hanging_gd(learning_rate: float = 0.1):
+        \"\"\"Gradient descent that hangs in any process but the test's.\"\"\"
+        if os.getpid() != int(os.environ["OPTBENCH_TEST_PARENT"]):
+            time.sleep(600)
+        return optax.sgd(learning_rate)
+"""
+
+
+def test_a_run_that_hangs_on_dask_is_stopped_by_the_run_timeout(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPTBENCH_TEST_PARENT", str(os.getpid()))
+    plugins = plugin_dir(tmp_path, SLEEPY)
+    started = time.perf_counter()
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        runs, _ = optbench.run("quadratic", ["hanging_gd", "gd"], seeds=2, max_steps=20, plugins=[plugins],
+                               client=client, run_timeout=3)  # fmt: skip
+    by = runs.set_index("optimizer")
+    assert by.loc["gd", "status"].tolist() == ["max_steps", "max_steps"]
+    assert by.loc["hanging_gd", "status"].tolist() == ["failed", "failed"]
+    assert by.loc["hanging_gd", "message"].str.contains("run timeout: stopped after 3 s").all()
+    assert time.perf_counter() - started < 120  # not the 600 s the plugin sleeps

@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--run-timeout",
         type=float,
         metavar="SECONDS",
-        help="with --workers: stop a run that takes longer (compiling included) and store it as failed",
+        help="with --workers or --dask: stop a run that takes longer (compiling included) and store it as failed",
     )
     runner.add_argument(
         "--no-compile-cache",

@@ -7,7 +7,8 @@ and the suite's plugin folders at the same paths; JAX's settings (float64, the c
 cache) come from the environment each worker was started with: optbench sets them in its
 own, and a ``LocalCluster`` it starts inherits them. A worker that dies has its task moved
 to another (Dask's own retries); a group whose task killed workers every time (Dask's
-``KilledWorker``) is stored as failed with that reason. ``optbench run --dask local``
+``KilledWorker``) is stored as failed with that reason; ``--run-timeout`` runs each
+worker's runs in a child process that it can stop. ``optbench run --dask local``
 starts and stops a ``LocalCluster`` of single-threaded worker processes.
 """
 
@@ -52,15 +53,20 @@ def _local(cluster_type: Any, client_type: Any, workers: int) -> Iterator[Any]:
         yield client
 
 
-def run_groups(groups: list[list[Any]], client: Any, plugins: Iterable[str] = ()) -> Iterator[tuple[Any, Any]]:
-    """Yield ``(run, result)`` for every run of ``groups`` as their tasks finish."""
+def run_groups(
+    groups: list[list[Any]], client: Any, plugins: Iterable[str] = (), run_timeout: float | None = None
+) -> Iterator[tuple[Any, Any]]:
+    """Yield ``(run, result)`` for every run of ``groups`` as their tasks finish. With
+    ``run_timeout``, each Dask worker runs its tasks' runs in a child process of its own,
+    which it kills (and replaces) when a run takes longer: a Dask task itself cannot be
+    stopped from outside."""
     from distributed import as_completed
 
     from optbench.execution.local_pool import jobs
     from optbench.result import Result, Status
 
     plugins = [str(p) for p in plugins]
-    futures = {client.submit(_run_job, job, plugins, pure=False): job for job in jobs(groups)}
+    futures = {client.submit(_run_job, job, plugins, run_timeout, pure=False): job for job in jobs(groups)}
     try:
         for future in as_completed(futures):
             job = futures[future]
@@ -78,8 +84,10 @@ def run_groups(groups: list[list[Any]], client: Any, plugins: Iterable[str] = ()
         client.cancel(list(futures))
 
 
-def _run_job(job: Any, plugins: list[str]) -> list[Any]:
+def _run_job(job: Any, plugins: list[str], run_timeout: float | None) -> list[Any]:
     """In a Dask worker: the results of a job's runs."""
-    from optbench.execution.local_pool import run_job
+    from optbench.execution.local_pool import run_job, run_job_watched
 
+    if run_timeout is not None:
+        return run_job_watched(job, plugins, run_timeout)
     return list(run_job(job, plugins))

@@ -26,7 +26,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
@@ -68,9 +68,7 @@ def check_options(workers: int, run_timeout: float | None, dask: bool = False) -
         raise OptbenchError(f"workers must be a whole number of at least 1, got {workers!r}")
     if run_timeout is not None and not (isinstance(run_timeout, (int, float)) and 0 < run_timeout < float("inf")):
         raise OptbenchError(f"the run timeout must be a positive number of seconds, got {run_timeout!r}")
-    if run_timeout is not None and dask:
-        raise OptbenchError("a run timeout works with the local pool of workers, not (yet) with Dask")
-    if run_timeout is not None and workers == 1:
+    if run_timeout is not None and workers == 1 and not dask:
         raise OptbenchError("a run timeout stops a run by stopping its worker process: use 2 or more workers")
 
 
@@ -94,29 +92,51 @@ def run_groups(
 ) -> Iterator[tuple[Any, Any]]:
     """Yield ``(run, result)`` for every run of ``groups`` (lists of ``RunSpec`` sharing a
     problem, configuration and budget), as they finish in ``workers`` processes."""
-    from optbench.result import Result, Status
-
     queue = deque(jobs(groups))
     pool = _Pool(max(1, min(workers, len(queue))), [str(p) for p in plugins])
     try:
-        while queue or pool.busy():
-            pool.assign(queue)
-            for worker, message in pool.messages(run_timeout):
-                job = worker.job
-                if message is None:  # the worker is gone: its current run fails, the rest go on elsewhere
-                    done = worker.done
-                    yield groups[job.key][job.first + done], Result.failed(Status.FAILED, worker.why_gone)
-                    rest = job.seeds[done + 1 :]
-                    if rest:
-                        queue.appendleft(_job(job.key, job.first + done + 1, groups[job.key][-len(rest) :]))
-                    pool.replace(worker)
-                    continue
-                yield groups[job.key][job.first + worker.done], message
-                worker.done += 1
-                if worker.done == len(job.seeds):
-                    worker.job = None
+        for job, index, result in _drive(pool, queue, run_timeout):
+            yield groups[job.key][job.first + index], result
     finally:
         pool.stop()
+
+
+def run_job_watched(job: Job, plugins: list[str], run_timeout: float) -> list[Any]:
+    """The results of a job's runs, computed in a worker process of this thread's own,
+    kept between calls: a run past ``run_timeout`` seconds has that process killed (and
+    a new one started) and fails with the timeout. For executors whose tasks cannot be
+    stopped from outside, such as a Dask worker's."""
+    import threading
+
+    key = (threading.get_ident(), tuple(plugins))
+    pool = _WATCHERS.get(key)
+    if pool is None:
+        pool = _WATCHERS[key] = _Pool(1, list(plugins))
+    return [result for _, _, result in _drive(pool, deque([job]), run_timeout)]
+
+
+_WATCHERS: dict[tuple[int, tuple[str, ...]], _Pool] = {}
+
+
+def _drive(pool: _Pool, queue: deque, run_timeout: float | None) -> Iterator[tuple[Job, int, Any]]:
+    """Run the ``queue`` of jobs in ``pool``, yielding ``(job, index in the job, result)``
+    for every run as it finishes."""
+    from optbench.result import Result, Status
+
+    while queue or pool.busy():
+        pool.assign(queue)
+        for worker, message in pool.messages(run_timeout):
+            job, done = worker.job, worker.done
+            if message is None:  # the worker is gone: its current run fails, the rest go on elsewhere
+                yield job, done, Result.failed(Status.FAILED, worker.why_gone)
+                if done + 1 < len(job.seeds):
+                    queue.appendleft(replace(job, first=job.first + done + 1, seeds=job.seeds[done + 1 :]))
+                pool.replace(worker)
+                continue
+            yield job, done, message
+            worker.done += 1
+            if worker.done == len(job.seeds):
+                worker.job = None
 
 
 def jobs(groups: list[list[Any]]) -> list[Job]:
