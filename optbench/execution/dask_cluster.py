@@ -2,14 +2,16 @@
 writer of the database, storing each group's runs as its task finishes.
 
 A task runs its group's runs one after another in the worker (as the local pool does), so
-a run gives the same numbers on a cluster as in-process. Workers need optbench installed
-and the suite's plugin folders at the same paths; JAX's settings (float64, the compilation
-cache) come from the environment each worker was started with: optbench sets them in its
-own, and a ``LocalCluster`` it starts inherits them. A worker that dies has its task moved
-to another (Dask's own retries); a group whose task killed workers every time (Dask's
-``KilledWorker``) is stored as failed with that reason; ``--run-timeout`` runs each
-worker's runs in a child process that it can stop. ``optbench run --dask local``
-starts and stops a ``LocalCluster`` of single-threaded worker processes.
+a run gives the same numbers on a cluster as in-process. Groups that use the same compiled
+programs (NIST's two starts of a problem with one configuration) are one task, so they
+compile once. Workers need optbench installed and the suite's plugin folders at the same
+paths; JAX's settings (float64, the compilation cache) come from the environment each
+worker was started with: optbench sets them in its own, and a ``LocalCluster`` it starts
+inherits them. A worker that dies has its task moved to another (Dask's own retries); a
+group whose task killed workers every time (Dask's ``KilledWorker``) is stored as failed
+with that reason. With ``--run-timeout``, each worker runs its runs in a child process
+that it can stop. ``optbench run --dask local`` starts and stops a ``LocalCluster`` of
+single-threaded worker processes.
 """
 
 from __future__ import annotations
@@ -66,13 +68,15 @@ def run_groups(
     from optbench.result import Result, Status
 
     plugins = [str(p) for p in plugins]
-    futures = {client.submit(_run_job, job, plugins, run_timeout, pure=False): job for job in jobs(groups)}
+    tasks: dict[Any, list[Any]] = {}  # groups that use the same compiled programs are one task
+    for job in jobs(groups):
+        tasks.setdefault(job.affinity, []).append(job)
+    futures = {client.submit(_run_jobs, task, plugins, run_timeout, pure=False): task for task in tasks.values()}
     try:
         for future in as_completed(futures):
-            job = futures[future]
-            members = groups[job.key]
+            members = [run for job in futures[future] for run in groups[job.key]]
             try:
-                results = future.result()
+                results = [result for job_results in future.result() for result in job_results]
             except Exception as err:  # every way a task can end is a result
                 if type(err).__name__ == "KilledWorker":
                     why = f"the Dask workers running this group died each time it was tried ({err})"
@@ -84,10 +88,10 @@ def run_groups(
         client.cancel(list(futures))
 
 
-def _run_job(job: Any, plugins: list[str], run_timeout: float | None) -> list[Any]:
-    """In a Dask worker: the results of a job's runs."""
+def _run_jobs(jobs: list[Any], plugins: list[str], run_timeout: float | None) -> list[list[Any]]:
+    """In a Dask worker: the results of each job's runs."""
     from optbench.execution.local_pool import run_job, run_job_watched
 
     if run_timeout is not None:
-        return run_job_watched(job, plugins, run_timeout)
-    return list(run_job(job, plugins))
+        return [run_job_watched(job, plugins, run_timeout) for job in jobs]
+    return [list(run_job(job, plugins)) for job in jobs]

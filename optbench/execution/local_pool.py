@@ -131,7 +131,10 @@ def _drive(pool: _Pool, queue: deque, run_timeout: float | None) -> Iterator[tup
                 yield job, done, Result.failed(Status.FAILED, worker.why_gone)
                 if done + 1 < len(job.seeds):
                     queue.appendleft(replace(job, first=job.first + done + 1, seeds=job.seeds[done + 1 :]))
-                pool.replace(worker)
+                if queue:
+                    pool.replace(worker)
+                else:  # no work for a new worker yet: it starts when given a job (see ``assign``)
+                    worker.job = None
                 continue
             yield job, done, message
             worker.done += 1
@@ -298,17 +301,19 @@ def _serve(conn: Connection, plugins: list[str]) -> None:
     from optbench.result import Result
 
     REGISTRY.load_plugins(plugins)
-    conn.send(_READY)
-    while True:
-        try:
+    try:
+        conn.send(_READY)
+        while True:
             job: Job = conn.recv()
-        except EOFError:  # the parent is gone
-            return
-        for result in run_job(job):
-            try:
-                conn.send(result)
-            except Exception as err:  # a result that does not pickle (a plugin's exotic parameters)
-                conn.send(Result.from_error(err))
+            for result in run_job(job):
+                try:
+                    conn.send(result)
+                except (OSError, EOFError):
+                    raise
+                except Exception as err:  # a result that does not pickle (a plugin's exotic parameters)
+                    conn.send(Result.from_error(err))
+    except (OSError, EOFError):  # the parent is gone (or stopped wanting answers): so is this worker
+        return
 
 
 if __name__ == "__main__":
