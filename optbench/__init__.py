@@ -27,6 +27,7 @@ _configure_compile_cache()
 _EXPORTS = {
     "Problem": "optbench.problem",
     "least_squares_problem": "optbench.problem",
+    "black_box_problem": "optbench.external.black_box",
     "register_problem": "optbench.registry",
     "register_optimizer": "optbench.registry",
     "Budget": "optbench.budget",

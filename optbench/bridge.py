@@ -48,9 +48,13 @@ class Bridge:
         self._ahead = 0 if "jacobian" in needs else 1
         self.rows: list[tuple[int, int, int, float, float]] = []  # step, nfev, njev, time_s, loss
         self.best = (np.inf, self.x0)
+        self._seen: dict[bytes, float] = {}  # a black box's values by point, to report the answer's
         # Compiled before the clock starts; compile_s is 0 where every function was reused
         # from an earlier run, as for native runs.
-        compiled = {kind: _PROGRAMS.get(*_function_key(problem, kind)) for kind in {"value", *needs}}
+        if problem.black_box is not None:  # a Python function: called directly, nothing to compile
+            compiled = {"value": (problem.black_box.value, None)}
+        else:
+            compiled = {kind: _PROGRAMS.get(*_function_key(problem, kind)) for kind in {"value", *needs}}
         self._value = compiled["value"][0]
         self._value_and_grad = compiled.get("value_and_grad", (None,))[0]
         self._residuals, self._jacobian = compiled.get("residuals", (None,))[0], compiled.get("jacobian", (None,))[0]
@@ -106,10 +110,21 @@ class Bridge:
     def _record(self, x: np.ndarray, loss: float) -> None:
         step = self.nit + (self._ahead if self.nfev > 1 else 0)
         self.rows.append((step, self.nfev, self.njev, time.perf_counter() - self.started, loss))
+        if self.problem.black_box is not None:
+            self._seen[np.asarray(x, dtype=np.float64).tobytes()] = loss
         if loss < self.best[0]:
             self.best = (loss, np.array(x, copy=True))
         if self.budget.target is not None and loss <= self.budget.target:
             raise Stop(Status.TARGET_REACHED)
+
+    def _measured(self, point: np.ndarray) -> float:
+        """The loss at the answer, measured by optbench and not counted; for a black box,
+        whose every call is real, the value the library saw there (the best point's, when
+        the library's answer was never evaluated)."""
+        if self.problem.black_box is None:
+            return float(self._value(point))
+        seen = self._seen.get(point.tobytes())
+        return self.best[0] if seen is None else seen
 
     def result(self, status: Status, message: str, x: np.ndarray | None) -> Result:
         """The run as a Result: ``x`` is the library's answer, else the best point seen."""
@@ -117,7 +132,7 @@ class Bridge:
 
         total = time.perf_counter() - self.started
         point = self.best[1] if x is None else np.asarray(x, dtype=np.float64)
-        fun = float(self._value(point))  # measured by optbench, not counted
+        fun = self._measured(point)
         metrics = self.problem.metrics(self.unravel(point)) if self.problem.metrics is not None else {}
         if not np.isfinite(fun) and status in (Status.CONVERGED, Status.MAX_STEPS, Status.MAX_EVALS):
             status, message = Status.DIVERGED, f"loss is not finite at the end ({message})"

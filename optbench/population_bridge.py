@@ -39,6 +39,9 @@ class PopulationSolver(HostSolver):
         """Run the library until it stops or the bridge raises ``Stop``."""
 
 
+BUDGET = (Status.MAX_STEPS, Status.MAX_EVALS, Status.MAX_EPOCHS, Status.MAX_TIME)
+
+
 class PopulationBridge:
     """A problem seen as batched numpy functions of a population of flat vectors."""
 
@@ -60,6 +63,8 @@ class PopulationBridge:
         self.last: tuple[np.ndarray, np.ndarray] | None = None
         # Compiled before the clock starts; 0 s when reused, as for native runs.
         (self._evaluate, self._indicators), cost = _PROGRAMS.get((problem, pop_size), self._compile)
+        if problem.black_box is not None:  # called directly, on exactly the points asked for
+            self._evaluate = problem.black_box.values
         self.compile_s, self.cache_hit = combined([cost])
         self.started = time.perf_counter()
 
@@ -70,9 +75,13 @@ class PopulationBridge:
 
         shape = jax.ShapeDtypeStruct((self.pop_size, self.n), self.problem.dtype)
         if not self.multi:
+            if self.problem.black_box is not None:
+                return None, None
             return jax.jit(loss_values(self.problem, self.problem.data)).lower(shape).compile(), None
-        evaluate = jax.jit(objective_vectors(self.problem)).lower(shape).compile()
         m = jax.eval_shape(objective_vectors(self.problem), shape).shape[1]
+        evaluate = None
+        if self.problem.black_box is None:
+            evaluate = jax.jit(objective_vectors(self.problem)).lower(shape).compile()
         check_two_objectives(self.problem, m)
         objectives = jax.ShapeDtypeStruct((self.pop_size, m), self.problem.dtype)
         indicators = jax.jit(lambda f: front_indicators(self.problem, f)).lower(objectives).compile()
@@ -84,6 +93,10 @@ class PopulationBridge:
         x = np.asarray(population, dtype=self.problem.dtype).reshape(-1, self.n)
         count = x.shape[0]
         out = []
+        if self.problem.black_box is not None:  # a Python function: no padding, every point a real call
+            self.nfev += count
+            values = np.asarray(self.problem.black_box.values(x), dtype=np.float64) if count else np.zeros((0,))
+            return np.where(np.isfinite(values), values, np.inf)
         for start in range(0, count, self.pop_size):
             part = x[start : start + self.pop_size]
             padded = np.concatenate([part, np.repeat(part[:1], self.pop_size - len(part), axis=0)])
@@ -121,6 +134,9 @@ class PopulationBridge:
         if self.last is None:
             return Result.failed(Status.FAILED, f"the library stopped before its first population ({message})")
         x, scores = self.last
+        if not np.isfinite(self.rows[-1]["loss"]) and status in (Status.CONVERGED, *BUDGET):
+            # no member ever had a finite loss (its non-finite values count as +inf)
+            status, message = Status.DIVERGED, f"loss is not finite at the end ({message})"
         trace = pd.DataFrame(self.rows)
         trace.insert(2, "njev", 0)
         trace.insert(3, "epochs", trace["nfev"].astype(float))  # each evaluation uses the full data

@@ -51,6 +51,9 @@ class Problem:
         predict: ``predict(params, x)``, the model's output on inputs ``x`` (a curve fit's
             predicted y, a classifier's logits), for pictures of what was learned
             (``optbench plot --kind fit`` and ``--kind boundary``); optional.
+        black_box: set by ``optbench.black_box_problem`` for a plain Python function that
+            ``loss`` (or ``objectives``) calls through a host callback: library solvers call
+            it directly, and compiled loops make only the calls they count.
         program_key: a hashable value naming the computation: problems with the same key
             are promised to differ only in their fixed starting point, so they share
             compiled programs without tracing them again (NIST's ``start=1`` and
@@ -78,6 +81,7 @@ class Problem:
     tags: frozenset[str] = frozenset()
     program_key: Any = None
     predict: Callable[[Any, Any], Any] | None = None
+    black_box: Any = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:

@@ -99,12 +99,18 @@ def compile_programs(
     # training loss on the metrics' schedule instead (as the trace's ``loss``).
     full_each_step = build({k: v[0] for k, v in hyper.items()}).full_loss_each_step
 
+    def harness_loss(solver, state, data):
+        """The loss the harness measures (not counted); for a black box, whose every call is
+        real, the one the state holds, where it holds one."""
+        known = solver.known_loss(state) if problem.black_box is not None else None
+        return solver.measured_loss(problem, data, state) if known is None else known
+
     def init_one(params, run_key, h, data):
         solver = build(h)
         state = solver.init(problem, data, params, run_key)
         zero = jnp.zeros((), jnp.int32)
         # Measured by the harness once, not counted: the scale against which a loss "explodes".
-        start = solver.measured_loss(problem, data, state).astype(problem.dtype)
+        start = harness_loss(solver, state, data).astype(problem.dtype)
         ceiling = jnp.where(jnp.isfinite(start), EXPLODE_FACTOR * (1.0 + jnp.abs(start)), jnp.inf)
         return _Carry(state, zero, zero, zero, ceiling.astype(problem.dtype), zero, start)
 
@@ -168,7 +174,7 @@ def compile_programs(
         solver = build(h)
         x = solver.params(state)
         metrics = metrics_one(state, h) if scores_points else {}
-        end = (solver.measured_loss(problem, data, state), metrics, solver.indicators(problem, state))
+        end = (harness_loss(solver, state, data), metrics, solver.indicators(problem, state))
         return x, *end, solver.front(state)
 
     init_fn = jax.jit(_one_run(init_one, (0, 0, 0, None)))
@@ -261,6 +267,19 @@ def _normal(info: StepInfo, dtype: str) -> StepInfo:
     )
 
 
+def _step(solver: NativeSolver, problem: Problem, data: Any, state: Any) -> tuple[Any, StepInfo]:
+    new_state, info = solver.step(problem, data, state)
+    return new_state, _normal(info, problem.dtype)
+
+
+def _no_step(solver: NativeSolver, problem: Problem, data: Any, state: Any) -> tuple[Any, StepInfo]:
+    """What a stopped run's step returns: its state, and nothing evaluated."""
+    import jax
+
+    shapes = jax.eval_shape(lambda s: _step(solver, problem, data, s), state)[1]
+    return state, jax.tree_util.tree_map(lambda s: jax.numpy.zeros(s.shape, s.dtype), shapes)
+
+
 def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, limits: Limits, full: bool = True):
     """One step of one run, with the budget and stopping tests applied on the device.
     Records the loss at the step's start (a minibatch's, where not ``full``), the counters
@@ -270,8 +289,12 @@ def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, l
     import jax.numpy as jnp
 
     running = carry.code == 0
-    new_state, info = solver.step(problem, data, carry.state)
-    info = _normal(info, problem.dtype)
+    if problem.black_box is None:  # computed and discarded once stopped: cheaper than a branch
+        new_state, info = solver.step(problem, data, carry.state)
+        info = _normal(info, problem.dtype)
+    else:  # every evaluation of a black box is a real call: a stopped run makes none
+        step, no_step = (lambda s: _step(solver, problem, data, s)), (lambda s: _no_step(solver, problem, data, s))
+        new_state, info = jax.lax.cond(running, step, no_step, carry.state)
     loss = info.loss
     nfev = carry.nfev + info.nfev
     njev = carry.njev + info.njev

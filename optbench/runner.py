@@ -286,6 +286,8 @@ def run_one(problem: Problem, run: RunSpec) -> Result:
     from optbench.population_bridge import PopulationSolver, run_population
 
     config = run.optimizer
+    if problem.black_box is not None:
+        problem.black_box.error = None
     try:
         reason = why_skipped(problem, config)
         if reason is not None:
@@ -297,6 +299,8 @@ def run_one(problem: Problem, run: RunSpec) -> Result:
             return run_host(problem, solver, run.budget, run.seed, run.target)
         return run_native(problem, config.build, config.solver_key, config.floats, run.seed, run.budget, run.target)
     except Exception as err:  # one failing run must not stop the others
+        if problem.black_box is not None and problem.black_box.error is not None:
+            return Result.failed(Status.FAILED, problem.black_box.error)  # its own words, not XLA's wrapping
         return Result.from_error(err)
 
 

@@ -96,6 +96,12 @@ class NativeSolver(ABC):
         as the scale for divergence, at the end as the run's ``fun``."""
         return problem.value(self.params(state), data)
 
+    def known_loss(self, state: Any) -> Any:
+        """The loss at ``params(state)`` where the state already holds it (a simplex's best
+        vertex, a population's best member), else None. For a black-box problem, where
+        every evaluation is a real call, the harness takes it instead of measuring."""
+        return None
+
     def indicators(self, problem: Problem, state: Any) -> dict[str, Any]:
         """Scalars describing a state without evaluating the problem, recorded in the trace
         at every step and at the end (a Pareto method's hypervolume and IGD)."""

@@ -56,43 +56,57 @@ class NelderMead(NativeSolver):
         simplex, values = state.simplex, state.values
         n = simplex.shape[1]
         best, worst = simplex[0], simplex[-1]
-        centroid = jnp.mean(simplex[:-1], axis=0)
-        reflected = centroid + (centroid - worst)
-        f_reflected = value(reflected)
-
-        def expand(_):
-            expanded = centroid + 2.0 * (reflected - centroid)
-            f_expanded = value(expanded)
-            better = f_expanded < f_reflected
-            return jnp.where(better, expanded, reflected), jnp.where(better, f_expanded, f_reflected), 1, False
-
-        def accept(_):
-            return reflected, f_reflected, 0, False
-
-        def contract(_):
-            outside = f_reflected < values[-1]
-            point = jnp.where(outside, centroid + 0.5 * (reflected - centroid), centroid + 0.5 * (worst - centroid))
-            f_point = value(point)
-            return point, f_point, 1, f_point >= jnp.minimum(f_reflected, values[-1])
-
-        case = jnp.where(f_reflected < values[0], 0, jnp.where(f_reflected < values[-2], 1, 2))
-        point, f_point, extra, shrink = jax.lax.switch(case, [expand, accept, contract], None)
-
-        def shrunk(_):
-            vertices = best + 0.5 * (simplex - best)
-            return vertices, jnp.concatenate([values[:1], jax.vmap(value)(vertices[1:])])
-
-        def replaced(_):
-            return simplex.at[-1].set(point), values.at[-1].set(f_point)
-
-        new_simplex, new_values = jax.lax.cond(shrink, shrunk, replaced, None)
+        # Tested first: a converged simplex evaluates nothing more (for a black box every
+        # evaluation is a real call, and an uncounted one would make nfev lie).
         spread_x = jnp.max(jnp.abs(simplex[1:] - best)) <= self.xatol * (1 + jnp.max(jnp.abs(best)))
         spread_f = jnp.max(jnp.abs(values[1:] - values[0])) <= self.fatol * (1 + jnp.abs(values[0]))
         converged = spread_x & spread_f
-        made = 1 + extra + jnp.where(shrink, n, 0)
+
+        def move(_):
+            centroid = jnp.mean(simplex[:-1], axis=0)
+            reflected = centroid + (centroid - worst)
+            f_reflected = value(reflected)
+
+            def expand(_):
+                expanded = centroid + 2.0 * (reflected - centroid)
+                f_expanded = value(expanded)
+                better = f_expanded < f_reflected
+                return jnp.where(better, expanded, reflected), jnp.where(better, f_expanded, f_reflected), 1, False
+
+            def accept(_):
+                return reflected, f_reflected, 0, False
+
+            def contract(_):
+                outside = f_reflected < values[-1]
+                inside = centroid + 0.5 * (worst - centroid)
+                point = jnp.where(outside, centroid + 0.5 * (reflected - centroid), inside)
+                f_point = value(point)
+                return point, f_point, 1, f_point >= jnp.minimum(f_reflected, values[-1])
+
+            case = jnp.where(f_reflected < values[0], 0, jnp.where(f_reflected < values[-2], 1, 2))
+            point, f_point, extra, shrink = jax.lax.switch(case, [expand, accept, contract], None)
+
+            def shrunk(_):
+                vertices = best + 0.5 * (simplex - best)
+                return vertices, jnp.concatenate([values[:1], jax.vmap(value)(vertices[1:])])
+
+            def replaced(_):
+                return simplex.at[-1].set(point), values.at[-1].set(f_point)
+
+            new_simplex, new_values = jax.lax.cond(shrink, shrunk, replaced, None)
+            made = 1 + extra + jnp.where(shrink, n, 0)
+            return new_simplex, new_values, jnp.asarray(made, jnp.int32)
+
+        def stay(_):
+            return simplex, values, jnp.zeros((), jnp.int32)
+
+        new_simplex, new_values, made = jax.lax.cond(converged, stay, move, None)
         new_state = _sorted(_State(state.params, new_simplex, new_values, converged, 0 * state.pending_nfev), unravel)
-        info = StepInfo(values[0], state.pending_nfev + jnp.where(converged, 0, made), 0, converged)
+        info = StepInfo(values[0], state.pending_nfev + made, 0, converged)
         return new_state, info
+
+    def known_loss(self, state: _State) -> Any:
+        return state.values[0]  # the best vertex is ``params``
 
     def params(self, state: _State) -> Any:
         return state.params

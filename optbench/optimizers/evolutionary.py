@@ -93,6 +93,11 @@ class GeneticAlgorithm(NativeSolver):
     def params(self, state: GAState) -> Any:
         return state.best
 
+    def known_loss(self, state: GAState) -> Any:
+        import jax.numpy as jnp
+
+        return jnp.min(state.fitness)  # ``best`` is the fittest member (NaN counted as +inf)
+
 
 @register_optimizer("ga", requires=("value",))
 def ga(

@@ -1,14 +1,21 @@
 """Reference solvers from ``scipy.optimize``, fed by the same JAX problem.
 
 Objective, gradient, residuals and Jacobian come from the problem through a ``Bridge``
-(exact derivatives, compiled once); scipy's own counts are what optbench reports, and
-the budget stops scipy from inside its callbacks. Defaults are scipy's defaults.
+(exact derivatives, compiled once; a black box's function is called directly). optbench
+counts every call the library makes (scipy's own ``njev`` for ``lm`` can be one short of
+the Jacobians it evaluated), and the budget stops scipy from inside its callbacks.
+
+The budget is also passed to scipy's own limits (``maxiter``, ``maxfev``, ``maxfun``,
+``max_nfev``), and a limit the budget does not set is lifted: scipy's defaults (200 x n
+evaluations for Nelder-Mead) would otherwise stop a method before its budget is spent,
+and every method gets the same budget. The other defaults are scipy's.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from optbench.budget import MAX_COUNT
 from optbench.errors import SpecError
 from optbench.registry import register_optimizer
 from optbench.result import Status
@@ -33,7 +40,7 @@ class ScipyLeastSquares(HostSolver):
             x0,
             jac=bridge.jacobian,
             method=self.method,
-            max_nfev=bridge.budget.max_evals,
+            max_nfev=bridge.budget.max_evals or MAX_COUNT,
             **self.options,
         )
         # status 0: scipy's own evaluation limit; negative: improper input; positive: converged
@@ -53,15 +60,20 @@ class ScipyMinimize(HostSolver):
     def solve(self, bridge: Any, x0: Any) -> tuple[Any, Status, str]:
         from scipy.optimize import minimize
 
-        options = dict(self.options)
-        if bridge.budget.max_steps is not None:
-            options["maxiter"] = bridge.budget.max_steps
+        options = {**self.options, "maxiter": bridge.budget.max_steps or MAX_COUNT}
+        evaluations = _EVALUATION_LIMIT.get(self.method)
+        if evaluations is not None:
+            options[evaluations] = bridge.budget.max_evals or MAX_COUNT
         fun = bridge.fun_and_grad if self.gradient else bridge.fun
         out = minimize(
             fun, x0, jac=self.gradient or None, method=self.method, callback=bridge.iteration, options=options
         )
         bridge.nit = int(out.nit)
         return out.x, _status(out.success, str(out.message)), str(out.message)
+
+
+# The name of each method's own limit on evaluations, where it has one.
+_EVALUATION_LIMIT = {"Nelder-Mead": "maxfev", "Powell": "maxfev", "L-BFGS-B": "maxfun"}
 
 
 def _status(success: bool, message: str) -> Status:

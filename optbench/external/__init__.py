@@ -1,0 +1,2 @@
+"""Objectives from outside JAX: plain numpy black boxes (and, to come, the field's
+standard problem suites)."""

@@ -1,0 +1,174 @@
+"""Black-box objectives: plain numpy (or any Python) functions of a flat vector, from a
+simulation, legacy code or an external program, that JAX cannot trace or differentiate.
+
+``black_box_problem`` makes one a ``Problem`` offering ``value`` (or ``objectives``)
+only, so gradient methods are skipped with the reason. Native derivative-free and
+population methods call it through ``jax.pure_callback`` inside their compiled loop: a
+population in one call when the function is ``vectorized``, one call per point otherwise.
+Library solvers (scipy, DEAP, pymoo) call it directly, without JAX in between. Every call
+is a real evaluation: the loop makes only the calls it counts (see ``Problem.black_box``
+in ``optbench.programs``), so a run's ``nfev`` is the number of points the function saw.
+
+An exception inside the function fails the run with its message; NaN or inf is a value
+like any other (a run whose loss is not finite ends ``diverged``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from optbench.errors import OptbenchError
+from optbench.problem import Problem
+
+
+class BlackBoxError(Exception):
+    """The function raised: its run fails with the message (see ``runner.run_one``)."""
+
+
+def _quiet(record: logging.LogRecord) -> bool:
+    """JAX logs every exception raised inside a host callback with its traceback; a black
+    box's is a result, stored with the run, so it is not printed as well."""
+    return not (record.exc_info and isinstance(record.exc_info[1], BlackBoxError))
+
+
+logging.getLogger("jax._src.callback").addFilter(_quiet)
+
+
+@dataclass(eq=False)
+class BlackBox:
+    """A function of flat vectors, seen from the host: ``values`` evaluates points and
+    remembers the first exception the function raised during the current run."""
+
+    fn: Callable[[np.ndarray], Any]
+    n: int
+    vectorized: bool = False
+    n_objectives: int | None = None  # None: a scalar objective
+    error: str | None = None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape of one point's value."""
+        return () if self.n_objectives is None else (self.n_objectives,)
+
+    def values(self, points: Any) -> np.ndarray:
+        """The values at ``points`` (k, n) as float64, (k,) or (k, m): one call of a
+        vectorized function, else one call per point."""
+        x = np.array(points, dtype=np.float64).reshape(-1, self.n)
+        try:
+            if self.vectorized:
+                out = np.asarray(self.fn(x), dtype=np.float64)
+            else:
+                out = np.array([np.asarray(self.fn(row), dtype=np.float64) for row in x])
+            if out.size != len(x) * int(np.prod(self.shape)):
+                raise OptbenchError(
+                    f"it returned {out.size} numbers for {len(x)} point(s); expected "
+                    f"{'one' if not self.shape else self.shape[0]} per point"
+                )
+        except Exception as err:
+            if self.error is None:
+                self.error = f"the black-box function raised {type(err).__name__}: {err}"
+            raise BlackBoxError(self.error) from err
+        return out.reshape(len(x), *self.shape)
+
+    def value(self, x: np.ndarray) -> float:
+        """The scalar value at one flat point (library solvers)."""
+        return float(self.values(x[None])[0])
+
+    def traced(self, dtype: str) -> Callable[[Any], Any]:
+        """The function as JAX sees it: ``x (n,) -> value`` through a host callback, which
+        ``vmap`` turns into one call on (k, n) when vectorized, k calls otherwise."""
+        import jax
+
+        def host(x: np.ndarray) -> np.ndarray:
+            return self.values(x).reshape(x.shape[:-1] + self.shape).astype(dtype)
+
+        method = "expand_dims" if self.vectorized else "sequential"
+
+        def call(x: Any) -> Any:
+            out = jax.ShapeDtypeStruct(self.shape, dtype)
+            return jax.pure_callback(host, out, jax.numpy.asarray(x, dtype), vmap_method=method)
+
+        return call
+
+
+def black_box_problem(
+    name: str,
+    fn: Callable[[np.ndarray], Any],
+    x0: Any = None,
+    bounds: tuple[Any, Any] | None = None,
+    *,
+    vectorized: bool = False,
+    f_opt: float | None = None,
+    x_opt: Any = None,
+    objectives: int | None = None,
+    reference_point: Any = None,
+    pareto_front: Callable[[int], Any] | None = None,
+    description: str = "",
+    dtype: str = "float64",
+) -> Problem:
+    """A problem from a plain Python function of a flat numpy vector.
+
+    Args:
+        name: the problem's name.
+        fn: ``fn(x) -> float`` for ``x`` of shape (n,); with ``vectorized``, ``fn(X)`` for
+            ``X`` of shape (k, n) returns k values. With ``objectives=m``, each value is a
+            vector of m objectives (all minimized) for Pareto search.
+        x0: the starting point (n,). Without it, each seed draws one uniformly in ``bounds``.
+        bounds: ``(lower, upper)``, scalars or (n,) arrays: the box population methods
+            sample from (and the one starting points are drawn in).
+        vectorized: ``fn`` takes a batch of points: a population is one call.
+        f_opt, x_opt: the known optimum, where there is one (fixed-target views use it).
+        objectives: the number of objectives of a vector-valued ``fn``; it then needs
+            ``bounds`` and a ``reference_point`` for its hypervolume.
+        description: one line saying what it is.
+        dtype: what the points are computed in inside compiled loops.
+    """
+    if not callable(fn):
+        raise OptbenchError(f"black box {name!r}: fn must be callable, got {type(fn).__name__}")
+    if x0 is None and bounds is None:
+        raise OptbenchError(f"black box {name!r}: give a starting point x0, or bounds to draw starting points in")
+    if objectives is not None and (isinstance(objectives, bool) or not isinstance(objectives, int) or objectives < 1):
+        raise OptbenchError(f"black box {name!r}: objectives must be a whole number of objectives, got {objectives!r}")
+    start = None if x0 is None else np.atleast_1d(np.asarray(x0, dtype=np.float64))
+    if start is not None and start.ndim != 1:
+        raise OptbenchError(f"black box {name!r}: x0 must be a flat vector, got shape {start.shape}")
+    box = None
+    if bounds is not None:
+        lower, upper = (np.atleast_1d(np.asarray(b, dtype=np.float64)) for b in bounds)
+        n = len(start) if start is not None else max(len(lower), len(upper))
+        lower, upper = np.broadcast_to(lower, (n,)).copy(), np.broadcast_to(upper, (n,)).copy()
+        if not (np.all(np.isfinite(lower)) and np.all(np.isfinite(upper)) and np.all(lower < upper)):
+            raise OptbenchError(f"black box {name!r}: bounds must be finite with lower < upper")
+        box = (lower, upper)
+    n = len(start) if start is not None else len(box[0])
+    black_box = BlackBox(fn, n, vectorized=vectorized, n_objectives=objectives)
+    traced = black_box.traced(dtype)
+    return Problem(
+        name=name,
+        loss=None if objectives else traced,
+        objectives=traced if objectives else None,
+        init=start if start is not None else _uniform_start(*box),
+        description=description or f"a black-box function of {n} variables",
+        dtype=dtype,
+        bounds=box,
+        f_opt=f_opt,
+        x_opt=x_opt,
+        reference_point=reference_point,
+        pareto_front=pareto_front,
+        differentiable=False,
+        black_box=black_box,
+    )
+
+
+def _uniform_start(lower: np.ndarray, upper: np.ndarray) -> Callable[[Any], Any]:
+    def draw(key: Any) -> Any:
+        import jax
+
+        return jax.random.uniform(key, lower.shape, minval=lower, maxval=upper, dtype=lower.dtype)
+
+    return draw
