@@ -170,3 +170,16 @@ def _parent_of(pid):
             return int(stat.read().rsplit(")", 1)[1].split()[1])
     except OSError:
         return None
+
+
+def test_workers_run_xla_on_one_thread_and_do_not_preallocate_a_gpu(monkeypatch):
+    from optbench.execution.local_pool import ONE_THREAD, worker_environment
+
+    monkeypatch.setenv("XLA_FLAGS", "--xla_dump_to=/tmp/x")
+    monkeypatch.delenv("XLA_PYTHON_CLIENT_PREALLOCATE", raising=False)
+    assert worker_environment() == {
+        "XLA_FLAGS": f"--xla_dump_to=/tmp/x {ONE_THREAD}",
+        "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
+    }
+    monkeypatch.setenv("XLA_PYTHON_CLIENT_PREALLOCATE", "true")  # a user's own choice stands
+    assert worker_environment()["XLA_PYTHON_CLIENT_PREALLOCATE"] == "true"

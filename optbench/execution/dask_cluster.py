@@ -41,11 +41,9 @@ def connect(address: str, workers: int) -> contextlib.AbstractContextManager[Any
 
 @contextlib.contextmanager
 def _local(cluster_type: Any, client_type: Any, workers: int) -> Iterator[Any]:
-    import os
+    from optbench.execution.local_pool import worker_environment
 
-    from optbench.execution.local_pool import ONE_THREAD
-
-    env = {"XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} {ONE_THREAD}".strip()}
+    env = worker_environment()
     with (
         cluster_type(
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, env=env

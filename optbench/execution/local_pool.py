@@ -4,7 +4,7 @@ writer, so resuming keeps its guarantees).
 
 Workers are fresh interpreters (never forked from a process that has imported JAX, and
 never re-running the caller's script); each keeps XLA to one thread (no oversubscription:
-one worker per core), reads the same
+one worker per core) and, on a GPU, does not preallocate its memory; each reads the same
 persistent compilation cache, and loads the suite's plugins. A run's numbers do not depend
 on where it ran: each run executes alone, as in-process (checked bit for bit by the tests).
 
@@ -34,6 +34,17 @@ from optbench.errors import OptbenchError
 
 # XLA on one thread per worker: a pool of one worker per core must not oversubscribe it.
 ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+
+
+def worker_environment() -> dict[str, str]:
+    """What a worker's environment adds to this one: XLA on one thread, and on a GPU no
+    preallocation (JAX would take 75% of its memory in every worker), unless set already."""
+    return {
+        "XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} {ONE_THREAD}".strip(),
+        "XLA_PYTHON_CLIENT_PREALLOCATE": os.environ.get("XLA_PYTHON_CLIENT_PREALLOCATE", "false"),
+    }
+
+
 _POLL_S = 0.5  # how often the parent looks at the clock when a run timeout is set
 _READY = "ready"
 
@@ -179,7 +190,7 @@ class _Worker:
 
     def __init__(self, plugins: list[str]):
         mine, theirs = socket.socketpair()
-        env = {**os.environ, "XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} {ONE_THREAD}".strip()}
+        env = {**os.environ, **worker_environment()}
         command = [sys.executable, "-m", "optbench.execution.local_pool", str(theirs.fileno()), *plugins]
         self.process = subprocess.Popen(command, pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL)
         theirs.close()

@@ -141,7 +141,10 @@ def black_box_problem(
     if bounds is not None:
         lower, upper = (np.atleast_1d(np.asarray(b, dtype=np.float64)) for b in bounds)
         n = len(start) if start is not None else max(len(lower), len(upper))
-        lower, upper = np.broadcast_to(lower, (n,)).copy(), np.broadcast_to(upper, (n,)).copy()
+        try:
+            lower, upper = np.broadcast_to(lower, (n,)).copy(), np.broadcast_to(upper, (n,)).copy()
+        except ValueError:
+            raise OptbenchError(f"black box {name!r}: bounds must be scalars or vectors of length {n}") from None
         if not (np.all(np.isfinite(lower)) and np.all(np.isfinite(upper)) and np.all(lower < upper)):
             raise OptbenchError(f"black box {name!r}: bounds must be finite with lower < upper")
         box = (lower, upper)
