@@ -39,9 +39,6 @@ class PopulationSolver(HostSolver):
         """Run the library until it stops or the bridge raises ``Stop``."""
 
 
-BUDGET = (Status.MAX_STEPS, Status.MAX_EVALS, Status.MAX_EPOCHS, Status.MAX_TIME)
-
-
 class PopulationBridge:
     """A problem seen as batched numpy functions of a population of flat vectors."""
 
@@ -62,9 +59,8 @@ class PopulationBridge:
         self.rows: list[dict[str, float]] = []
         self.last: tuple[np.ndarray, np.ndarray] | None = None
         # Compiled before the clock starts; 0 s when reused, as for native runs.
+        # (A black box has no compiled evaluation: ``evaluate`` calls its function directly.)
         (self._evaluate, self._indicators), cost = _PROGRAMS.get((problem, pop_size), self._compile)
-        if problem.black_box is not None:  # called directly, on exactly the points asked for
-            self._evaluate = problem.black_box.values
         self.compile_s, self.cache_hit = combined([cost])
         self.started = time.perf_counter()
 
@@ -92,11 +88,11 @@ class PopulationBridge:
         non-finite values are +inf. Batches of another size are padded, not counted."""
         x = np.asarray(population, dtype=self.problem.dtype).reshape(-1, self.n)
         count = x.shape[0]
-        out = []
         if self.problem.black_box is not None:  # a Python function: no padding, every point a real call
             self.nfev += count
             values = np.asarray(self.problem.black_box.values(x), dtype=np.float64) if count else np.zeros((0,))
             return np.where(np.isfinite(values), values, np.inf)
+        out = []
         for start in range(0, count, self.pop_size):
             part = x[start : start + self.pop_size]
             padded = np.concatenate([part, np.repeat(part[:1], self.pop_size - len(part), axis=0)])
@@ -134,7 +130,7 @@ class PopulationBridge:
         if self.last is None:
             return Result.failed(Status.FAILED, f"the library stopped before its first population ({message})")
         x, scores = self.last
-        if not np.isfinite(self.rows[-1]["loss"]) and status in (Status.CONVERGED, *BUDGET):
+        if not np.isfinite(self.rows[-1]["loss"]) and (status is Status.CONVERGED or status.budget_exhausted):
             # no member ever had a finite loss (its non-finite values count as +inf)
             status, message = Status.DIVERGED, f"loss is not finite at the end ({message})"
         trace = pd.DataFrame(self.rows)

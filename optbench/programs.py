@@ -272,12 +272,10 @@ def _step(solver: NativeSolver, problem: Problem, data: Any, state: Any) -> tupl
     return new_state, _normal(info, problem.dtype)
 
 
-def _no_step(solver: NativeSolver, problem: Problem, data: Any, state: Any) -> tuple[Any, StepInfo]:
-    """What a stopped run's step returns: its state, and nothing evaluated."""
-    import jax
-
-    shapes = jax.eval_shape(lambda s: _step(solver, problem, data, s), state)[1]
-    return state, jax.tree_util.tree_map(lambda s: jax.numpy.zeros(s.shape, s.dtype), shapes)
+def _no_step(problem: Problem, state: Any) -> tuple[Any, StepInfo]:
+    """What a stopped run's step returns: its state, and nothing evaluated (in the dtypes
+    ``_normal`` gives a step's report)."""
+    return state, _normal(StepInfo(0, 0, 0, False), problem.dtype)
 
 
 def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, limits: Limits, full: bool = True):
@@ -290,10 +288,9 @@ def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, l
 
     running = carry.code == 0
     if problem.black_box is None:  # computed and discarded once stopped: cheaper than a branch
-        new_state, info = solver.step(problem, data, carry.state)
-        info = _normal(info, problem.dtype)
+        new_state, info = _step(solver, problem, data, carry.state)
     else:  # every evaluation of a black box is a real call: a stopped run makes none
-        step, no_step = (lambda s: _step(solver, problem, data, s)), (lambda s: _no_step(solver, problem, data, s))
+        step, no_step = (lambda s: _step(solver, problem, data, s)), (lambda s: _no_step(problem, s))
         new_state, info = jax.lax.cond(running, step, no_step, carry.state)
     loss = info.loss
     nfev = carry.nfev + info.nfev
