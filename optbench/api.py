@@ -27,6 +27,7 @@ def minimize(
     max_time: float | None = None,
     target: float | None = None,
     max_epochs: float | None = None,
+    max_evals_per_dim: int | None = None,
 ) -> Result:
     """Minimize one problem with one optimizer configuration; nothing is stored.
 
@@ -37,13 +38,14 @@ def minimize(
         seed: draws the starting point (where the problem's is random) and minibatches.
         max_steps, max_evals, max_time, target, max_epochs: the budget (1000 steps when
             none is given); ``max_epochs`` counts passes over the training data.
+        max_evals_per_dim: an evaluation budget of this many times the number of parameters.
     """
     from optbench.bridge import run_host
     from optbench.loop import run_native
     from optbench.population_bridge import PopulationSolver, run_population
     from optbench.runner import RunSpec, run_one
 
-    budget = Budget(max_steps, max_evals, max_time, target, max_epochs)
+    budget = Budget(max_steps, max_evals, max_time, target, max_epochs, max_evals_per_dim)
     prob = REGISTRY.problem(problem) if isinstance(problem, str) else problem
     if not isinstance(prob, Problem):
         raise OptbenchError(f"minimize needs a Problem or a problem spec, got {type(problem).__name__}")
@@ -53,6 +55,7 @@ def minimize(
     try:
         solver = as_solver(optimizer, type(optimizer).__name__)
         target = measured_target(budget, prob.f_opt)
+        budget = budget.for_problem(prob.n_params)
         if isinstance(solver, PopulationSolver):
             return run_population(prob, solver, budget, seed, target)
         if isinstance(solver, HostSolver):
@@ -77,6 +80,7 @@ def run(
     max_time: float | None = None,
     target: float | None = None,
     max_epochs: float | None = None,
+    max_evals_per_dim: int | None = None,
     retry_failed: bool = False,
     workers: int = 1,
     run_timeout: float | None = None,
@@ -100,7 +104,8 @@ def run(
     REGISTRY.load_plugins(plugins)
     problems = [problems] if isinstance(problems, str) else list(problems)
     optimizers = [optimizers] if isinstance(optimizers, str) else list(optimizers)
-    runs = plan(problems, optimizers, seeds, Budget(max_steps, max_evals, max_time, target, max_epochs), suite)
+    budget = Budget(max_steps, max_evals, max_time, target, max_epochs, max_evals_per_dim)
+    runs = plan(problems, optimizers, seeds, budget, suite)
     with ResultStore(":memory:" if db is None else db) as store:
         execute(
             runs, store, retry_failed=retry_failed, workers=workers, plugins=plugins, run_timeout=run_timeout,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from optbench.errors import OptbenchError
@@ -24,6 +24,9 @@ class Budget:
     defaults to 1000. ``target`` stops a run as soon as its loss is at or below it.
     ``max_epochs`` bounds the examples processed, in passes over the training data: a
     full-batch evaluation is one pass, a minibatch of 32 from 426 examples 32/426 of one.
+    ``max_evals_per_dim`` bounds evaluations in proportion to the problem's number of
+    parameters n (COCO's convention: 1000 x n); a run gets ``for_problem(n)``'s budget,
+    and runs on problems of different sizes share one budget, so they pool in views.
     """
 
     max_steps: int | None = None
@@ -31,9 +34,10 @@ class Budget:
     max_time: float | None = None
     target: float | None = None
     max_epochs: float | None = None
+    max_evals_per_dim: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("max_steps", "max_evals"):
+        for name in ("max_steps", "max_evals", "max_evals_per_dim"):
             value = getattr(self, name)
             if value is not None and (
                 isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_COUNT
@@ -45,16 +49,26 @@ class Budget:
             raise OptbenchError(f"budget target must be a finite number, got {self.target!r}")
         if self.max_epochs is not None and not (_is_finite(self.max_epochs) and self.max_epochs > 0):
             raise OptbenchError(f"budget max_epochs must be a positive, finite number, got {self.max_epochs!r}")
-        if all(getattr(self, name) is None for name in ("max_steps", "max_evals", "max_time", "max_epochs")):
+        if all(getattr(self, name) is None for name in _BOUNDS):
             object.__setattr__(self, "max_steps", DEFAULT_MAX_STEPS)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Budget:
         """A budget from a mapping such as a suite file's ``[budget]`` table."""
-        unknown = set(values) - {"max_steps", "max_evals", "max_time", "target", "max_epochs"}
+        unknown = set(values) - set(_FIELDS)
         if unknown:
             raise OptbenchError(f"unknown budget setting(s): {', '.join(sorted(unknown))}")
         return cls(**{k: v for k, v in values.items() if v is not None})
+
+    def for_problem(self, n_params: int | None) -> Budget:
+        """The budget a run on a problem of ``n_params`` parameters gets: ``max_evals_per_dim``
+        made a number of evaluations (the smaller, where ``max_evals`` is set as well)."""
+        if self.max_evals_per_dim is None:
+            return self
+        if not n_params:
+            raise OptbenchError("a budget of evaluations per dimension needs the problem's number of parameters")
+        evals = min(MAX_COUNT, self.max_evals_per_dim * n_params, self.max_evals or MAX_COUNT)
+        return replace(self, max_evals=evals, max_evals_per_dim=None)
 
     def as_dict(self) -> dict[str, Any]:
         """The bounds that are set (plain fields: no ``dataclasses.asdict`` deep copy, which
@@ -67,3 +81,4 @@ def _is_finite(value: Any) -> bool:
 
 
 _FIELDS = tuple(f.name for f in fields(Budget))
+_BOUNDS = ("max_steps", "max_evals", "max_time", "max_epochs", "max_evals_per_dim")

@@ -238,7 +238,7 @@ def _compile_group(members: list[RunSpec]) -> Callable[[], None]:
 
     run = members[0]
     problem = REGISTRY.problem(run.problem)
-    return lambda: precompile.compile_group(problem, run.optimizer, run.budget)
+    return lambda: precompile.compile_group(problem, run.optimizer, run.budget.for_problem(problem.n_params))
 
 
 @contextlib.contextmanager
@@ -293,11 +293,12 @@ def run_one(problem: Problem, run: RunSpec) -> Result:
         if reason is not None:
             return Result.failed(Status.SKIPPED, reason)
         solver = config.build(config.floats)  # a factory that rejects its arguments fails here, clearly
+        budget = run.budget.for_problem(problem.n_params)
         if isinstance(solver, PopulationSolver):
-            return run_population(problem, solver, run.budget, run.seed, run.target)
+            return run_population(problem, solver, budget, run.seed, run.target)
         if isinstance(solver, HostSolver):
-            return run_host(problem, solver, run.budget, run.seed, run.target)
-        return run_native(problem, config.build, config.solver_key, config.floats, run.seed, run.budget, run.target)
+            return run_host(problem, solver, budget, run.seed, run.target)
+        return run_native(problem, config.build, config.solver_key, config.floats, run.seed, budget, run.target)
     except Exception as err:  # one failing run must not stop the others
         if problem.black_box is not None and problem.black_box.error is not None:
             return Result.failed(Status.FAILED, problem.black_box.error)  # its own words, not XLA's wrapping

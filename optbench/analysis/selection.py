@@ -19,6 +19,7 @@ from optbench.errors import OptbenchError
 _BUDGET_WORDS = {
     "max_steps": "{} steps",
     "max_evals": "{} evals",
+    "max_evals_per_dim": "{} x n evals",
     "max_time": "{} s",
     "max_epochs": "{} epochs",
     "target": "target {}",

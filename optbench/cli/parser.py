@@ -60,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     runner.add_argument("--seeds", type=int, help="number of seeds (default: the suite's, else 1)")
     runner.add_argument("--max-steps", type=int, help="step budget per run")
     runner.add_argument("--max-evals", type=int, help="function-evaluation budget per run")
+    runner.add_argument(
+        "--max-evals-per-dim", type=int, metavar="K", help="evaluation budget of K x the number of parameters (COCO's)"
+    )
     runner.add_argument("--max-time", type=float, metavar="SECONDS", help="wall-time budget per run")
     runner.add_argument("--max-epochs", type=float, help="budget in passes over the training data per run")
     runner.add_argument("--target", type=float, metavar="LOSS", help="stop a run once its loss is at or below LOSS")
@@ -157,8 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--output", "--out", metavar="FILE", default="results/report.html", help="the HTML file")
     _reads_runs(report, "report_command", cost=True, alpha=True)
 
-    export = sub.add_parser("export", help="export runs, traces and fronts as CSV, Parquet or IOHprofiler files")
-    export.add_argument("--format", choices=["csv", "parquet", "ioh"], required=True)
+    export = sub.add_parser(
+        "export", help="export runs, traces and fronts as CSV, Parquet, IOHprofiler files or COCO data (bbob runs)"
+    )
+    export.add_argument("--format", choices=["csv", "parquet", "ioh", "coco"], required=True)
     export.add_argument("--output", "--out", metavar="DIR", default="results/export", help="the folder to write")
     _reads_runs(export, "export_command", analysis=False)
     return parser

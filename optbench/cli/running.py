@@ -35,6 +35,7 @@ def run_command(args: argparse.Namespace) -> int:
         "max_time": args.max_time,
         "target": args.target,
         "max_epochs": args.max_epochs,
+        "max_evals_per_dim": args.max_evals_per_dim,
     }
     given = {k: v for k, v in given.items() if v is not None}
     # Budget options on the command line replace the suite's budget as a whole.
