@@ -143,7 +143,8 @@ def _start(problem: Problem, seed: int | None) -> tuple[Any, Any, list[CompileCo
     (keys, keys_cost), start_cost = program(("keys",), compile_keys), None
     init_key, run_key = keys.out_info if seed is None else keys(np.asarray([seed], np.uint32))
     if callable(problem.init):
-        start, start_cost = program((problem, "start", init_key.shape), lambda: compile_start(problem, init_key))
+        key = (problem.program_identity, "start", init_key.shape)  # how starts are drawn: shared with the key
+        start, start_cost = program(key, lambda: compile_start(problem, init_key))
         params = start.out_info if seed is None else start(init_key)
     else:
         params = jax.tree_util.tree_map(lambda a: np.asarray(a, problem.dtype)[None], problem.init)

@@ -55,9 +55,11 @@ class Problem:
             ``loss`` (or ``objectives``) calls through a host callback: library solvers call
             it directly, and compiled loops make only the calls they count.
         program_key: a hashable value naming the computation: problems with the same key
-            are promised to differ only in their fixed starting point, so they share
-            compiled programs without tracing them again (NIST's ``start=1`` and
-            ``start=2``). Leave it None unless that holds.
+            are promised to differ only in a fixed starting point and in their ``data``
+            (never in how a starting point is drawn), so they share compiled programs
+            without tracing them again (NIST's ``start=1`` and ``start=2``; BBOB's functions
+            of one dimension, whose data says which function to call). Leave it None unless
+            that holds.
     """
 
     name: str
@@ -138,7 +140,7 @@ class Problem:
             caps.add("residuals")
         if self.objectives is not None:
             caps.add("objectives")
-        if self.data is not None and self.takes_batch:
+        if self.data is not None and self.takes_batch and self.black_box is None:  # a black box's data is an index
             caps.add("minibatch")
         return frozenset(caps)
 

@@ -89,6 +89,8 @@ class Registry:
         self._loading_source = ""
         self._plugin_paths: set[Path] = set()
         self._problem_cache: dict[str, Any] = {}
+        # Names of problems whose optional package is not installed: a prefix and what to install.
+        self.missing: dict[str, str] = {}
 
     def add(self, entry: Entry) -> None:
         """Register ``entry``. A name registered twice is an error, except where an
@@ -114,6 +116,9 @@ class Registry:
         self.load_builtins()
         table = self.entries[kind]
         if name not in table:
+            for prefix, why in self.missing.items() if kind == "problem" else ():
+                if name.startswith(prefix):
+                    raise OptbenchError(f"problem {name!r} {why}")
             hint = _suggest(name, table)
             raise UnknownNameError(f"unknown {kind} {name!r}{hint}; `optbench list {kind}s` shows them all")
         return table[name]
@@ -219,6 +224,13 @@ def register_problem(
         return factory
 
     return decorate
+
+
+def register_missing(prefix: str, why: str) -> None:
+    """Problems named ``prefix...`` exist where an optional package is installed; here it is
+    not, so asking for one says ``why`` (the package and how to install it) instead of
+    "unknown problem", and ``optbench list problems`` leaves them out."""
+    REGISTRY.missing[prefix] = why
 
 
 def register_optimizer(

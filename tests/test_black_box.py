@@ -131,6 +131,8 @@ def test_bad_black_box_settings_are_clear_errors():
         optbench.black_box_problem("np", 3.0, x0=[0.0])
     with pytest.raises(OptbenchError, match="lower < upper"):
         optbench.black_box_problem("np", rosenbrock, bounds=([1, 1], [0, 2]))
+    with pytest.raises(OptbenchError, match="without x0, give bounds as vectors"):
+        optbench.black_box_problem("np", rosenbrock, bounds=(-5, 5))  # how many variables?
     with pytest.raises(OptbenchError, match="vectors of length 3"):
         optbench.black_box_problem("np", rosenbrock, x0=[0, 0, 0], bounds=([-1, -1], [1, 1]))
 

@@ -95,6 +95,33 @@ class BlackBox:
 
         return call
 
+    def traced_by_index(self, dtype: str) -> tuple[Callable[..., Any], np.ndarray]:
+        """The function as JAX sees it when programs are shared between black boxes:
+        ``(x, which) -> value``, where ``which`` (the returned (1,) int32 array, passed to
+        compiled programs as the problem's data) says which black box the host calls. One
+        compiled program then serves every black box of the same shape."""
+        import jax
+
+        which = np.array([len(_BY_INDEX)], np.int32)
+        _BY_INDEX.append(self)
+
+        def host(x: np.ndarray, index: np.ndarray) -> np.ndarray:
+            box = _BY_INDEX[int(np.ravel(index)[0])]
+            return box.values(x).reshape(x.shape[:-1] + box.shape).astype(dtype)
+
+        method = "expand_dims" if self.vectorized else "sequential"
+
+        def call(x: Any, batch: Any = None) -> Any:
+            out = jax.ShapeDtypeStruct(self.shape, dtype)
+            index = jax.numpy.asarray(which if batch is None else batch, jax.numpy.int32)
+            return jax.pure_callback(host, out, jax.numpy.asarray(x, dtype), index, vmap_method=method)
+
+        return call, which
+
+
+# Black boxes whose programs are shared, by the index compiled programs receive as data.
+_BY_INDEX: list[BlackBox] = []
+
 
 def black_box_problem(
     name: str,
@@ -110,6 +137,7 @@ def black_box_problem(
     pareto_front: Callable[[int], Any] | None = None,
     description: str = "",
     dtype: str = "float64",
+    program_key: Any = None,
 ) -> Problem:
     """A problem from a plain Python function of a flat numpy vector.
 
@@ -127,6 +155,9 @@ def black_box_problem(
             ``bounds`` and a ``reference_point`` for its hypervolume.
         description: one line saying what it is.
         dtype: what the points are computed in inside compiled loops.
+        program_key: black boxes given the same key (and of the same size and kind) share
+            compiled programs, as a family of functions such as BBOB's does: the program
+            receives which function to call as data, so it compiles once for them all.
     """
     if not callable(fn):
         raise OptbenchError(f"black box {name!r}: fn must be callable, got {type(fn).__name__}")
@@ -139,6 +170,8 @@ def black_box_problem(
         raise OptbenchError(f"black box {name!r}: x0 must be a flat vector, got shape {start.shape}")
     box = None
     if bounds is not None:
+        if start is None and all(np.ndim(b) == 0 for b in bounds):
+            raise OptbenchError(f"black box {name!r}: without x0, give bounds as vectors, one value per variable")
         lower, upper = (np.atleast_1d(np.asarray(b, dtype=np.float64)) for b in bounds)
         n = len(start) if start is not None else max(len(lower), len(upper))
         try:
@@ -150,7 +183,11 @@ def black_box_problem(
         box = (lower, upper)
     n = len(start) if start is not None else len(box[0])
     black_box = BlackBox(fn, n, vectorized=vectorized, n_objectives=objectives)
-    traced = black_box.traced(dtype)
+    if program_key is None:
+        traced, data = black_box.traced(dtype), None
+    else:
+        traced, data = black_box.traced_by_index(dtype)
+        program_key = ("black_box", program_key, n, vectorized, objectives)
     return Problem(
         name=name,
         loss=None if objectives else traced,
@@ -165,6 +202,8 @@ def black_box_problem(
         pareto_front=pareto_front,
         differentiable=False,
         black_box=black_box,
+        data=data,
+        program_key=program_key,
     )
 
 

@@ -115,6 +115,10 @@ def scipy_lbfgsb(ftol: float = 2.220446049250313e-09, gtol: float = 1e-5, maxcor
 
 
 @register_optimizer("scipy_nelder_mead", requires=("value",), family="scipy", max_params=1000)
-def scipy_nelder_mead(xatol: float = 1e-4, fatol: float = 1e-4) -> ScipyMinimize:
-    """The downhill simplex, scipy.optimize.minimize(method="Nelder-Mead") (Nelder & Mead 1965)."""
-    return ScipyMinimize("Nelder-Mead", gradient=False, xatol=xatol, fatol=fatol)
+def scipy_nelder_mead(xatol: float = 1e-4, fatol: float = 1e-4, adaptive: bool = False) -> ScipyMinimize:
+    """The downhill simplex, scipy.optimize.minimize(method="Nelder-Mead") (Nelder & Mead 1965).
+
+    ``adaptive`` scales the reflection, expansion, contraction and shrink coefficients with
+    the dimension (Gao & Han 2012), as native ``nelder_mead`` does; scipy's default keeps the
+    classic ones, which stall on ill-conditioned problems beyond a few dimensions."""
+    return ScipyMinimize("Nelder-Mead", gradient=False, xatol=xatol, fatol=fatol, adaptive=adaptive)
