@@ -1,4 +1,5 @@
-"""Export stored runs to the formats other tools read: CSV, Parquet, and IOHprofiler's.
+"""Export stored runs to the formats other tools read: CSV, Parquet, IOHprofiler's and
+COCO's (``optbench.analysis.coco_export``, for runs on BBOB problems).
 
 IOHprofiler's format (read by IOHanalyzer and IOHinspector): per optimizer configuration a
 folder, per problem a JSON index ``IOHprofiler_f<id>_<problem>.json`` and a data file
@@ -21,7 +22,7 @@ import pandas as pd
 from optbench.errors import OptbenchError
 from optbench.spec import file_name
 
-FORMATS = ("csv", "parquet", "ioh")
+FORMATS = ("csv", "parquet", "ioh", "coco")
 
 
 def export(runs: pd.DataFrame, traces: pd.DataFrame, fronts: pd.DataFrame, fmt: str, output: Path) -> list[Path]:
@@ -32,7 +33,7 @@ def export(runs: pd.DataFrame, traces: pd.DataFrame, fronts: pd.DataFrame, fmt: 
         raise OptbenchError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if output.exists() and not output.is_dir():
         raise OptbenchError(f"export output {str(output)!r} is a file; give a folder")
-    writer = {"csv": _tables, "parquet": _tables, "ioh": _ioh}[fmt]
+    writer = {"csv": _tables, "parquet": _tables, "ioh": _ioh, "coco": _coco}[fmt]
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=output.parent, prefix=f".{output.name}.") as scratch:
@@ -64,6 +65,12 @@ def _tables(runs: pd.DataFrame, traces: pd.DataFrame, fronts: pd.DataFrame, fold
                 raise OptbenchError("Parquet export needs pyarrow: pip install pyarrow") from None
         written.append(path)
     return written
+
+
+def _coco(runs: pd.DataFrame, traces: pd.DataFrame, fronts: pd.DataFrame, folder: Path, fmt: str) -> list[Path]:
+    from optbench.analysis.coco_export import write_coco
+
+    return write_coco(runs, traces, folder)
 
 
 def _ioh(runs: pd.DataFrame, traces: pd.DataFrame, fronts: pd.DataFrame, folder: Path, fmt: str) -> list[Path]:
