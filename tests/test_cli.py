@@ -86,6 +86,13 @@ def test_list_commands(capsys):
     assert main(["list", "problems"]) == 0
     out = capsys.readouterr().out
     assert "sinusoidal_wave" in out and "nist_misra1a" in out
+    sets = {"bbob_*": "cocoex", "cutest_*": "sif2jax"}
+    for prefix, package in sets.items():  # a set of problems is one line, named in full with --all
+        if any(line.startswith(prefix) for line in out.splitlines()):
+            assert package in out and prefix[:-1] + "f8" not in out and "cutest_beale" not in out
+    assert main(["list", "problems", "--all"]) == 0
+    everything = capsys.readouterr().out
+    assert set(out.splitlines()) - set(everything.splitlines()) <= {line for line in out.splitlines() if "_* " in line}
     assert main(["list", "suites"]) == 0
     assert "default" in capsys.readouterr().out
 

@@ -28,10 +28,25 @@ def list_command(args: argparse.Namespace) -> int:
             entry = REGISTRY.get("optimizer", name)
             print(f"{name:<18} {entry.family:<14} requires {','.join(sorted(entry.requires)):<16} {entry.description}")
         return 0
+    collected: dict[str, list[str]] = {tag: [] for tag in _COLLECTIONS}
     for name in REGISTRY.names("problem"):
-        print(f"{name:<18} {REGISTRY.get('problem', name).description}")
+        tag = next((t for t in _COLLECTIONS if t in REGISTRY.get("problem", name).tags), None)
+        if tag is not None and not args.all:
+            collected[tag].append(name)
+        else:
+            print(f"{name:<18} {REGISTRY.get('problem', name).description}")
+    for tag, names in collected.items():
+        if names:
+            print(f"{tag + '_*':<18} {len(names)} {_COLLECTIONS[tag]} (`optbench list problems --all` names each)")
     print("\n`optbench describe NAME` shows a problem's parameters, what it offers and what is known about it.")
     return 0
+
+
+# Problem sets listed in one line each unless --all: their tag and what they are.
+_COLLECTIONS = {
+    "bbob": "noiseless BBOB functions from COCO's cocoex",
+    "cutest": "unconstrained CUTEst problems from sif2jax",
+}
 
 
 def describe_command(args: argparse.Namespace) -> int:
@@ -65,7 +80,7 @@ def _problem(spec: str) -> str:
         f"  offers: {', '.join(sorted(problem.capabilities))}",
         f"  parameters to fit: {problem.n_params:,}, dtype {problem.dtype}, known optimum (f_opt): {known}",
     ]
-    if problem.data is not None:
+    if problem.data is not None and problem.black_box is None:  # a black box's data says which function it is
         lines.append(f"  training examples: {problem.n_examples:,}")
     if entry.tags:
         lines.append(f"  tags: {', '.join(sorted(entry.tags))}")

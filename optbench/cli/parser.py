@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     lister = sub.add_parser("list", help="list problems, optimizers or suites")
     lister.add_argument("what", choices=["problems", "optimizers", "suites"])
+    lister.add_argument("--all", action="store_true", help="name each problem of the BBOB and CUTEst sets")
     _plugins(lister)
     lister.set_defaults(handler=_handler("catalog", "list_command"))
 
