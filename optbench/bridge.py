@@ -53,6 +53,8 @@ class Bridge:
         # from an earlier run, as for native runs.
         if problem.black_box is not None:  # a Python function: called directly, nothing to compile
             compiled = {"value": (problem.black_box.value, None)}
+            if problem.black_box.fd is not None:
+                compiled["value_and_grad"] = (problem.black_box.value_and_grad, None)
         else:
             compiled = {kind: _PROGRAMS.get(*_function_key(problem, kind)) for kind in {"value", *needs}}
         self._value = compiled["value"][0]
@@ -70,9 +72,11 @@ class Bridge:
         return loss
 
     def fun_and_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
-        self._check_evals()
+        box = self.problem.black_box
+        cost = 1 if box is None else box.gradient_cost  # a finite difference costs evaluations
+        self._check_evals(cost)
         loss, grad = self._value_and_grad(x)
-        self.nfev += 1
+        self.nfev += cost
         self.njev += 1
         self._record(x, float(loss))
         return float(loss), np.asarray(grad)
@@ -95,8 +99,9 @@ class Bridge:
         self.nit += 1
         self._check_steps()
 
-    def _check_evals(self) -> None:
-        if self.budget.max_evals is not None and self.nfev >= self.budget.max_evals:
+    def _check_evals(self, cost: int = 1) -> None:
+        """Stop before a call that would take the run past its evaluation budget."""
+        if self.budget.max_evals is not None and self.nfev + cost > self.budget.max_evals:
             raise Stop(Status.MAX_EVALS)
         if self.budget.max_epochs is not None and self.nfev >= self.budget.max_epochs:
             raise Stop(Status.MAX_EPOCHS)
@@ -179,6 +184,8 @@ def run_host(problem: Problem, solver: Any, budget: Budget, seed: int, target: f
 def precompile(problem: Problem, needs: tuple[str, ...]) -> None:
     """Compile the functions a library solver calls, executing nothing: safe on a
     background thread while another run executes."""
+    if problem.black_box is not None:  # called directly: nothing to compile
+        return
     for kind in {"value", *needs}:
         _PROGRAMS.prefetch(*_function_key(problem, kind))
 

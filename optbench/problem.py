@@ -134,8 +134,8 @@ class Problem:
         caps = set()
         if self.loss is not None:
             caps.add("value")
-            if self.differentiable:
-                caps.add("grad")
+            if self.differentiable or (self.black_box is not None and self.black_box.fd is not None):
+                caps.add("grad")  # a black box's by finite differences, for library methods only
         if self.residuals is not None:
             caps.add("residuals")
         if self.objectives is not None:

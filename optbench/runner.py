@@ -305,11 +305,26 @@ def run_one(problem: Problem, run: RunSpec) -> Result:
         return Result.from_error(err)
 
 
+def _on_host(config: OptimizerConfig) -> bool:
+    """Whether the configuration is a library (host) solver, which calls functions of numpy
+    vectors; one whose factory raises is let through, to fail with its own error."""
+    try:
+        return isinstance(config.build(config.floats), HostSolver)
+    except Exception:
+        return True
+
+
 def why_skipped(problem: Problem, config: OptimizerConfig) -> str | None:
     """Why this optimizer cannot run on this problem, or None where it can."""
     missing = config.entry.requires - problem.capabilities
     if missing:
         return f"{config.name} requires {', '.join(sorted(missing))}, which {problem.name} does not offer"
+    box = problem.black_box
+    if box is not None and box.fd is not None and "grad" in config.entry.requires and not _on_host(config):
+        return (
+            f"{config.name} needs JAX's derivatives; {problem.name}'s finite-difference gradients are computed "
+            "for library methods (scipy_bfgs, scipy_lbfgsb)"
+        )
     limit = config.entry.max_params
     if limit is not None and (size := problem.n_params) > limit:
         return f"{config.name} keeps dense state for at most {limit:,} parameters; {problem.name} has {size:,}"

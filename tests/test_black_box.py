@@ -193,3 +193,40 @@ def test_scipy_lm_counts_the_jacobians_it_evaluated():
     )  # fmt: skip
     ours = optbench.minimize(beale, "scipy_lm")
     assert ours.njev == calls["jac"] and ours.nfev == reference.nfev
+
+
+def test_finite_difference_gradients_let_library_methods_run_and_count_every_difference():
+    """Forward differences cost n + 1 evaluations a gradient, central 2 n + 1; nfev is the
+    points the function saw. Forward-difference scipy_bfgs spends what scipy's BFGS spends
+    with its own finite differences (scipy.optimize.minimize without jac) on the same function."""
+    import scipy.optimize
+
+    x0 = np.array([-1.2, 1.0, -1.2, 1.0])
+    for fd, per_gradient in (("forward", 5), ("central", 9)):
+        for name in ["scipy_bfgs", "scipy_lbfgsb"]:
+            fn = Counted(rosenbrock)
+            problem = optbench.black_box_problem(f"np_rosenbrock_{fd}", fn, x0=x0, f_opt=0.0, fd_grad=fd)
+            result = optbench.minimize(problem, name, max_evals=20_000)
+            assert result.nfev == fn.points == per_gradient * result.njev > 0  # every call is a gradient's
+            assert result.fun < 1e-9 and result.status is Status.CONVERGED
+            np.testing.assert_allclose(result.x, np.ones(4), atol=1e-4)
+    fn = Counted(rosenbrock)
+    problem = optbench.black_box_problem("np_rosenbrock_fd", fn, x0=x0, fd_grad=True)
+    ours = optbench.minimize(problem, "scipy_bfgs", max_evals=20_000)
+    theirs = scipy.optimize.minimize(rosenbrock, x0, method="BFGS")
+    assert (ours.nfev, ours.njev) == (theirs.nfev, theirs.njev)
+    np.testing.assert_allclose(ours.x, theirs.x, atol=1e-6)
+
+
+def test_finite_differences_respect_the_budget_and_native_gradient_methods_skip_them():
+    rosenbrocks = lambda X: np.sum(100.0 * (X[:, 1:] - X[:, :-1] ** 2) ** 2 + (1 - X[:, :-1]) ** 2, axis=1)
+    fn = Counted(rosenbrocks, vectorized=True)
+    problem = optbench.black_box_problem("np_rosenbrock_fd6", fn, x0=np.zeros(6), fd_grad="central", vectorized=True)
+    result = optbench.minimize(problem, "scipy_bfgs", max_evals=40)  # a gradient costs 13: three fit, not four
+    assert result.status is Status.MAX_EVALS and result.nfev == fn.points == 39 and fn.calls == 3
+    for name in ["bfgs", "lbfgs", "adam", "gd"]:
+        skipped = optbench.minimize(problem, name)
+        assert skipped.status is Status.SKIPPED and "needs JAX's derivatives" in skipped.message
+    assert "grad" in problem.capabilities and "residuals" not in problem.capabilities
+    with pytest.raises(OptbenchError, match="fd_grad is False, True, 'forward' or 'central'"):
+        optbench.black_box_problem("np", rosenbrock, x0=[0.0, 0.0], fd_grad="backward")

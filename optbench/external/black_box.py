@@ -2,7 +2,8 @@
 simulation, legacy code or an external program, that JAX cannot trace or differentiate.
 
 ``black_box_problem`` makes one a ``Problem`` offering ``value`` (or ``objectives``)
-only, so gradient methods are skipped with the reason. Native derivative-free and
+only, so gradient methods are skipped with the reason; with ``fd_grad``, finite-difference
+gradients (each difference an evaluation) let library gradient methods run on it. Native derivative-free and
 population methods call it through ``jax.pure_callback`` inside their compiled loop: a
 population in one call when the function is ``vectorized``, one call per point otherwise.
 Library solvers (scipy, DEAP, pymoo) call it directly, without JAX in between. Every call
@@ -49,6 +50,29 @@ class BlackBox:
     vectorized: bool = False
     n_objectives: int | None = None  # None: a scalar objective
     error: str | None = None
+    fd: str | None = None  # "forward" or "central": finite-difference gradients for library methods
+
+    @property
+    def gradient_cost(self) -> int:
+        """The evaluations one value and finite-difference gradient take: the point and n
+        neighbours (forward), or the point and 2 n neighbours (central)."""
+        return self.n + 1 if self.fd == "forward" else 2 * self.n + 1
+
+    def value_and_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """The value at ``x`` and its finite-difference gradient, from ``gradient_cost``
+        points evaluated together (one call of a vectorized function). Steps as scipy's
+        ``approx_derivative``: relative sqrt(eps) (forward) or eps**(1/3) (central), times
+        max(1, |x_i|), with the sign of x_i, rounded to the floating-point grid."""
+        x = np.asarray(x, dtype=np.float64)
+        relative = np.finfo(np.float64).eps ** (0.5 if self.fd == "forward" else 1 / 3)
+        h = relative * np.where(x >= 0, 1.0, -1.0) * np.maximum(1.0, np.abs(x))
+        h = (x + h) - x  # a step the points can represent exactly
+        steps = np.diag(h)
+        if self.fd == "forward":
+            values = self.values(np.vstack([x, x + steps]))
+            return float(values[0]), (values[1:] - values[0]) / h
+        values = self.values(np.vstack([x, x + steps, x - steps]))
+        return float(values[0]), (values[1 : self.n + 1] - values[self.n + 1 :]) / (2 * h)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -138,6 +162,7 @@ def black_box_problem(
     description: str = "",
     dtype: str = "float64",
     program_key: Any = None,
+    fd_grad: bool | str = False,
 ) -> Problem:
     """A problem from a plain Python function of a flat numpy vector.
 
@@ -158,6 +183,10 @@ def black_box_problem(
         program_key: black boxes given the same key (and of the same size and kind) share
             compiled programs, as a family of functions such as BBOB's does: the program
             receives which function to call as data, so it compiles once for them all.
+        fd_grad: ``True`` or ``"forward"`` (n + 1 evaluations a gradient) or ``"central"``
+            (2 n + 1): finite-difference gradients, so library gradient methods
+            (``scipy_bfgs``, ``scipy_lbfgsb``) run on it, every difference counted in
+            ``nfev``. Native gradient methods, which need JAX's derivatives, skip it.
     """
     if not callable(fn):
         raise OptbenchError(f"black box {name!r}: fn must be callable, got {type(fn).__name__}")
@@ -182,7 +211,13 @@ def black_box_problem(
             raise OptbenchError(f"black box {name!r}: bounds must be finite with lower < upper")
         box = (lower, upper)
     n = len(start) if start is not None else len(box[0])
-    black_box = BlackBox(fn, n, vectorized=vectorized, n_objectives=objectives)
+    known = {False: None, True: "forward", "forward": "forward", "central": "central"}
+    fd = known[fd_grad] if isinstance(fd_grad, (bool, str)) and fd_grad in known else "?"
+    if fd == "?" or (fd is not None and objectives):
+        raise OptbenchError(
+            f"black box {name!r}: fd_grad is False, True, 'forward' or 'central' (for one objective), got {fd_grad!r}"
+        )
+    black_box = BlackBox(fn, n, vectorized=vectorized, n_objectives=objectives, fd=fd)
     if program_key is None:
         traced, data = black_box.traced(dtype), None
     else:
