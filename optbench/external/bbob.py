@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-from typing import Any
 
 import numpy as np
 
@@ -71,7 +70,7 @@ def parse_name(spec: str) -> tuple[int, int, int] | None:
 
 def bbob_problem(function: int, dim: int, instance: int) -> Problem:
     """BBOB function ``function`` (1-24) in ``dim`` dimensions, instance ``instance``."""
-    from optbench.external.black_box import black_box_problem
+    from optbench.external.black_box import _uniform_start, black_box_problem
 
     if function not in NAMES:
         raise OptbenchError(f"BBOB has functions 1 to 24, got {function}")
@@ -94,13 +93,4 @@ def bbob_problem(function: int, dim: int, instance: int) -> Problem:
         description=f"BBOB f{function}, {NAMES[function]}, {dim}-D, instance {instance} (COCO)",
         program_key="bbob",  # one compiled program per dimension serves every function and instance
     )
-    return dataclasses.replace(problem, init=_start_in(-4.0, 4.0, dim))
-
-
-def _start_in(low: float, high: float, dim: int) -> Any:
-    def draw(key: Any) -> Any:
-        import jax
-
-        return jax.random.uniform(key, (dim,), minval=low, maxval=high, dtype="float64")
-
-    return draw
+    return dataclasses.replace(problem, init=_uniform_start(np.full(dim, -4.0), np.full(dim, 4.0)))

@@ -3,8 +3,8 @@ simulation, legacy code or an external program, that JAX cannot trace or differe
 
 ``black_box_problem`` makes one a ``Problem`` offering ``value`` (or ``objectives``)
 only, so gradient methods are skipped with the reason; with ``fd_grad``, finite-difference
-gradients (each difference an evaluation) let library gradient methods run on it. Native derivative-free and
-population methods call it through ``jax.pure_callback`` inside their compiled loop: a
+gradients (each difference an evaluation) let library gradient methods run on it. Native
+derivative-free and population methods call it through ``jax.pure_callback`` inside their compiled loop: a
 population in one call when the function is ``vectorized``, one call per point otherwise.
 Library solvers (scipy, DEAP, pymoo) call it directly, without JAX in between. Every call
 is a real evaluation: the loop makes only the calls it counts (see ``Problem.black_box``
@@ -103,42 +103,29 @@ class BlackBox:
         """The scalar value at one flat point (library solvers)."""
         return float(self.values(x[None])[0])
 
-    def traced(self, dtype: str) -> Callable[[Any], Any]:
-        """The function as JAX sees it: ``x (n,) -> value`` through a host callback, which
-        ``vmap`` turns into one call on (k, n) when vectorized, k calls otherwise."""
+    def traced(self, dtype: str, shared: bool = False) -> tuple[Callable[..., Any], np.ndarray | None]:
+        """The function as JAX sees it, ``(x (n,), batch=None) -> value``, through a host
+        callback, which ``vmap`` turns into one call on (k, n) when vectorized, k calls
+        otherwise; and the problem's data. ``shared``: the data is a (1,) int32 index that
+        says which black box the host calls, passed to compiled programs as the problem's
+        data, so one compiled program serves every black box of the same shape."""
         import jax
 
-        def host(x: np.ndarray) -> np.ndarray:
-            return self.values(x).reshape(x.shape[:-1] + self.shape).astype(dtype)
+        which = None
+        if shared:
+            which = np.array([len(_BY_INDEX)], np.int32)
+            _BY_INDEX.append(self)
 
-        method = "expand_dims" if self.vectorized else "sequential"
-
-        def call(x: Any) -> Any:
-            out = jax.ShapeDtypeStruct(self.shape, dtype)
-            return jax.pure_callback(host, out, jax.numpy.asarray(x, dtype), vmap_method=method)
-
-        return call
-
-    def traced_by_index(self, dtype: str) -> tuple[Callable[..., Any], np.ndarray]:
-        """The function as JAX sees it when programs are shared between black boxes:
-        ``(x, which) -> value``, where ``which`` (the returned (1,) int32 array, passed to
-        compiled programs as the problem's data) says which black box the host calls. One
-        compiled program then serves every black box of the same shape."""
-        import jax
-
-        which = np.array([len(_BY_INDEX)], np.int32)
-        _BY_INDEX.append(self)
-
-        def host(x: np.ndarray, index: np.ndarray) -> np.ndarray:
-            box = _BY_INDEX[int(np.ravel(index)[0])]
+        def host(x: np.ndarray, *index: np.ndarray) -> np.ndarray:
+            box = _BY_INDEX[int(np.ravel(index[0])[0])] if index else self
             return box.values(x).reshape(x.shape[:-1] + box.shape).astype(dtype)
 
         method = "expand_dims" if self.vectorized else "sequential"
 
         def call(x: Any, batch: Any = None) -> Any:
             out = jax.ShapeDtypeStruct(self.shape, dtype)
-            index = jax.numpy.asarray(which if batch is None else batch, jax.numpy.int32)
-            return jax.pure_callback(host, out, jax.numpy.asarray(x, dtype), index, vmap_method=method)
+            index = () if which is None else (jax.numpy.asarray(which if batch is None else batch, jax.numpy.int32),)
+            return jax.pure_callback(host, out, jax.numpy.asarray(x, dtype), *index, vmap_method=method)
 
         return call, which
 
@@ -218,10 +205,8 @@ def black_box_problem(
             f"black box {name!r}: fd_grad is False, True, 'forward' or 'central' (for one objective), got {fd_grad!r}"
         )
     black_box = BlackBox(fn, n, vectorized=vectorized, n_objectives=objectives, fd=fd)
-    if program_key is None:
-        traced, data = black_box.traced(dtype), None
-    else:
-        traced, data = black_box.traced_by_index(dtype)
+    traced, data = black_box.traced(dtype, shared=program_key is not None)
+    if program_key is not None:
         program_key = ("black_box", program_key, n, vectorized, objectives)
     return Problem(
         name=name,
