@@ -19,7 +19,9 @@ from optbench.errors import OptbenchError
 
 distributed = pytest.importorskip("distributed", reason="Dask distributed is installed by `make test` (test extra)")
 
-PROBLEMS, OPTIMIZERS = ["sinusoidal", "nist_misra1a", "xor"], ["lm", "adam", "nelder_mead", "scipy_bfgs", "ga"]
+# A float grid among them: its points share one compiled program, but not their values.
+GRID = "adam[learning_rate=[0.1,0.01]]"
+PROBLEMS, OPTIMIZERS = ["sinusoidal", "nist_misra1a", "xor"], ["lm", GRID, "nelder_mead", "scipy_bfgs", "ga"]
 NOT_NUMBERS = ["time_s", "compile_s", "cache_hit", "created", "time_to_target"]
 
 
@@ -39,8 +41,8 @@ def test_a_local_cluster_gives_the_same_numbers_as_in_process(in_process):
         distributed.Client(cluster) as client,
     ):
         runs, traces = _numbers(*optbench.run(PROBLEMS, OPTIMIZERS, seeds=2, max_steps=120, client=client))
-    assert len(runs) == 30 and not (runs["status"] == "failed").any()
-    pd.testing.assert_frame_equal(runs, in_process[0])
+    assert len(runs) == 36 and not (runs["status"] == "failed").any()
+    pd.testing.assert_frame_equal(runs, in_process[0])  # each learning rate's own x, fun and trace
     pd.testing.assert_frame_equal(traces, in_process[1])
 
 

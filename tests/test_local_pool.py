@@ -62,13 +62,26 @@ def _sorted(runs, traces):
 
 
 def test_a_pool_gives_the_same_numbers_as_in_process():
-    problems, optimizers = ["sinusoidal", "nist_misra1a", "xor"], ["lm", "adam", "nelder_mead", "scipy_bfgs", "ga"]
+    # Float grids are among them: a grid's points share one compiled program (one group),
+    # but each run must reach its worker with its own values.
+    problems = ["sinusoidal", "nist_misra1a", "xor"]
+    optimizers = ["lm", "adam[learning_rate=[0.1,0.01]]", "nelder_mead", "scipy_bfgs", "ga[mutation_rate=[0.5,0.05]]"]
     alone = optbench.run(problems, optimizers, seeds=2, max_steps=120)
     pooled = optbench.run(problems, optimizers, seeds=2, max_steps=120, workers=2)
     (runs_a, traces_a), (runs_b, traces_b) = _sorted(*alone), _sorted(*pooled)
-    assert len(runs_a) == 30 and not runs_a["status"].isin(["failed"]).any()
+    assert len(runs_a) == 42 and not runs_a["status"].isin(["failed"]).any()
     pd.testing.assert_frame_equal(runs_a, runs_b)  # fun, x, nfev, status: bit for bit
     pd.testing.assert_frame_equal(traces_a, traces_b)
+
+
+def test_each_point_of_a_float_grid_runs_with_its_own_value_in_workers(tmp_path):
+    """The audit's case: 0.01's runs were stored with 0.1's x and trace, row for row."""
+    runs, _ = optbench.run("linear", "adam[learning_rate=[0.1,0.01]]", seeds=2, max_steps=400, workers=2)
+    by_rate = {label: sorted(group["fun"]) for label, group in runs.groupby("optimizer")}
+    assert len(by_rate) == 2
+    assert len({tuple(funs) for funs in by_rate.values()}) == 2  # not one value stored under two labels
+    alone, _ = optbench.run("linear", "adam[learning_rate=[0.1,0.01]]", seeds=2, max_steps=400)
+    assert sorted(runs["fun"]) == sorted(alone["fun"])
 
 
 def test_a_killed_worker_fails_its_run_and_the_suite_goes_on(fragile, tmp_path):

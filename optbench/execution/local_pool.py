@@ -58,9 +58,10 @@ class Job:
     first: int  # the position, in the group, of the first run here
     problem: str
     optimizer: str
-    params: dict[str, Any]
     budget: dict[str, Any]
-    seeds: tuple[int, ...]
+    # Each run's seed and hyperparameters: a group's runs share a compiled program, not
+    # their values (a learning-rate grid is one group).
+    runs: tuple[tuple[int, dict[str, Any]], ...]
     suite: str
     # Jobs with the same affinity use the same compiled programs (NIST's two starts of one
     # problem, with one configuration): one worker runs them, so it compiles them once.
@@ -140,8 +141,8 @@ def _drive(pool: _Pool, queue: deque, run_timeout: float | None) -> Iterator[tup
             job, done = worker.job, worker.done
             if message is None:  # the worker is gone: its current run fails, the rest go on elsewhere
                 yield job, done, Result.failed(Status.FAILED, worker.why_gone)
-                if done + 1 < len(job.seeds):
-                    queue.appendleft(replace(job, first=job.first + done + 1, seeds=job.seeds[done + 1 :]))
+                if done + 1 < len(job.runs):
+                    queue.appendleft(replace(job, first=job.first + done + 1, runs=job.runs[done + 1 :]))
                 if queue:
                     pool.replace(worker)
                 else:  # no work for a new worker yet: it starts when given a job (see ``assign``)
@@ -149,7 +150,7 @@ def _drive(pool: _Pool, queue: deque, run_timeout: float | None) -> Iterator[tup
                 continue
             yield job, done, message
             worker.done += 1
-            if worker.done == len(job.seeds):
+            if worker.done == len(job.runs):
                 worker.job = None
 
 
@@ -178,8 +179,9 @@ def _job(key: int, first: int, members: list[Any]) -> Job:
         computation = run.problem
     static = tuple(sorted((k, repr(v)) for k, v in run.optimizer.params.items() if not isinstance(v, float)))
     return Job(
-        key, first, run.problem, run.optimizer.name, dict(run.optimizer.params), run.budget.as_dict(),
-        tuple(m.seed for m in members), run.suite, (repr(computation), run.optimizer.name, static),
+        key, first, run.problem, run.optimizer.name, run.budget.as_dict(),
+        tuple((m.seed, dict(m.optimizer.params)) for m in members), run.suite,
+        (repr(computation), run.optimizer.name, static),
     )  # fmt: skip
 
 
@@ -294,13 +296,14 @@ def run_job(job: Job, plugins: Iterable[str] = ()) -> Iterator[Any]:
     REGISTRY.load_plugins(plugins)  # once per process: loaded files are remembered
     try:
         problem = REGISTRY.problem(job.problem)
-        config = OptimizerConfig(REGISTRY.get("optimizer", job.optimizer), job.params)
+        entry = REGISTRY.get("optimizer", job.optimizer)
         budget = Budget(**job.budget)
     except Exception as err:  # as in-process: a problem that cannot be built fails its runs
-        for _ in job.seeds:
+        for _ in job.runs:
             yield Result.from_error(err)
         return
-    for seed in job.seeds:
+    for seed, params in job.runs:
+        config = OptimizerConfig(entry, params)
         run = RunSpec(problem.spec, config, seed, budget, job.suite, f_opt=problem.f_opt, dtype=problem.dtype)
         yield run_one(problem, run)
 
