@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -9,6 +10,7 @@ import pytest
 from helpers import REPO, child_env
 
 import optbench
+from optbench.errors import OptbenchError
 
 RUN = ["run", "-p", "linear[n=40]", "-o", "gd[learning_rate=0.05]", "--seeds", "2", "--max-steps", "30"]
 
@@ -61,13 +63,64 @@ def test_switched_off_the_cache_is_neither_read_nor_written(tmp_path, how):
 
 def test_cache_info_and_clear(tmp_path):
     cache = tmp_path / "cache"
-    assert "0 compiled program files" in _optbench(cache, "cache", "info")
+    assert "0 compiled programs" in _optbench(cache, "cache", "info")
     _optbench(cache, *RUN, "--db", str(tmp_path / "r.sqlite"), "--no-progress")
-    n = len(_files(cache))
-    assert f"{cache / 'jax'}: {n} compiled program files" in _optbench(cache, "cache", "info")
-    assert f"cleared {cache / 'jax'}: {n} compiled program files" in _optbench(cache, "cache", "clear")
+    n = sum(name.endswith("-cache") for name in _files(cache))  # each program has an -atime stamp too
+    assert n >= 3
+    assert f"{cache / 'jax'}: {n} compiled programs" in _optbench(cache, "cache", "info")
+    assert f"cleared {cache / 'jax'}: {n} compiled programs" in _optbench(cache, "cache", "clear")
     assert _files(cache) == []
     assert "off (OPTBENCH_COMPILE_CACHE=0)" in _optbench(cache, "cache", "info", switch="0")
+
+
+PROGRAM = "jit_step-" + "ab" * 32
+
+
+def _fake_home(tmp_path):
+    """A home folder of the audit's: private keys, a thesis, and two files named like a
+    compiled program, one of them inside a subfolder."""
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_ed25519").write_text("secret")
+    (home / "thesis.tex").write_text("chapter 1")
+    (home / f"{PROGRAM}-cache").write_bytes(b"x" * 10)
+    (home / ".ssh" / f"{PROGRAM}-atime").write_bytes(b"1")
+    return home
+
+
+@pytest.mark.parametrize("where", ["home", "root"])
+def test_cache_clear_refuses_a_folder_that_holds_anything_else(tmp_path, monkeypatch, capsys, where):
+    from optbench.cli import main
+
+    folder = _fake_home(tmp_path) if where == "home" else "/"
+    monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", str(folder))
+    before = sorted(p.relative_to(folder) for p in Path(folder).rglob("*")) if where == "home" else None
+    assert main(["cache", "info"]) == 0
+    said = capsys.readouterr().out
+    assert said.startswith(f"{folder}: {1 if where == 'home' else 0} compiled programs") and "other entries" in said
+    assert main(["cache", "clear"]) == 2
+    error = capsys.readouterr().err
+    assert "not only a compilation cache; nothing was deleted" in error and error.count("\n") == 1
+    if where == "home":
+        assert sorted(p.relative_to(folder) for p in Path(folder).rglob("*")) == before
+
+
+def test_cache_clear_deletes_only_the_programs_jax_wrote(tmp_path, monkeypatch):
+    from optbench.execution import compile_cache
+
+    folder = tmp_path / "jax"
+    folder.mkdir()
+    outside = tmp_path / "precious"
+    outside.write_text("keep")
+    for name in (f"{PROGRAM}-cache", f"{PROGRAM}-atime", ".lockfile"):
+        (folder / name).write_bytes(b"12345")
+    (folder / f"jit_link-{'cd' * 32}-cache").symlink_to(outside)  # named like one, but a link: not followed
+    monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", str(folder))
+    with pytest.raises(OptbenchError, match="1 entry that JAX's cache did not write"):
+        compile_cache.clear()
+    (folder / f"jit_link-{'cd' * 32}-cache").unlink()
+    assert compile_cache.clear()["entries"] == 1
+    assert list(folder.iterdir()) == [] and outside.read_text() == "keep"
 
 
 def test_library_runs_that_reuse_compiled_functions_report_no_compile_time():

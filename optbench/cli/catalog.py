@@ -122,9 +122,10 @@ def cache_command(args: argparse.Namespace) -> int:
     from optbench.execution.compile_cache import clear, info
 
     held = clear() if args.action == "clear" else info()
-    size = f"{held['entries']} compiled program files, {held['bytes'] / 1e6:.1f} MB"
+    size = f"{held['entries']} compiled programs, {held['bytes'] / 1e6:.1f} MB"
     if args.action == "clear":
         print(f"cleared {held['folder']}: {size}")
-    else:
-        print(f"{held['folder']}: {size}; {'on' if held['enabled'] else 'off (OPTBENCH_COMPILE_CACHE=0)'}")
+        return 0
+    other = f"; {len(held['other'])} other entries, not optbench's (clear would refuse)" if held["other"] else ""
+    print(f"{held['folder']}: {size}; {'on' if held['enabled'] else 'off (OPTBENCH_COMPILE_CACHE=0)'}{other}")
     return 0

@@ -14,12 +14,15 @@ imported with ``optbench`` itself, before JAX, so it must not import JAX at the 
 
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
+import re
 import sys
 import threading
 from pathlib import Path
 from typing import Any
+
+from optbench.errors import OptbenchError
 
 DIR_VARIABLE = "OPTBENCH_CACHE_DIR"
 SWITCH_VARIABLE = "OPTBENCH_COMPILE_CACHE"
@@ -88,24 +91,73 @@ def from_cache(before: tuple[int, int]) -> bool:
     return hits > before[0] and misses == before[1]
 
 
+# What JAX's persistent cache writes into its folder (jax/_src/lru_cache.py): per program
+# ``<module name>-<sha256 hex>-cache`` and its ``-atime`` stamp, and a lock file. Nothing
+# else is ever counted or deleted, so a cache folder set to ``~`` or ``/`` loses nothing.
+_ENTRY = re.compile(r"[A-Za-z0-9_.]+-[0-9a-f]{64}-(cache|atime)")
+_LOCK = ".lockfile"
+
+
+def folder() -> Path:
+    """The folder JAX caches in: the user's ``JAX_COMPILATION_CACHE_DIR``, else optbench's."""
+    return Path(os.environ.get("JAX_COMPILATION_CACHE_DIR") or cache_dir())
+
+
+def _entries(where: Path) -> tuple[list[Path], list[str]]:
+    """The cache's own files in ``where`` (not followed into subfolders or through links),
+    and the names of everything else there."""
+    try:
+        names = sorted(os.listdir(where)) if where.is_dir() else []
+    except OSError as err:
+        raise OptbenchError(f"cannot read the compilation cache folder {str(where)!r}: {err.strerror}") from None
+    ours: list[Path] = []
+    other: list[str] = []
+    for name in names:
+        path = where / name
+        if path.is_file() and not path.is_symlink() and (_ENTRY.fullmatch(name) or name == _LOCK):
+            ours.append(path)
+        else:
+            other.append(name)
+    return ours, other
+
+
 def info() -> dict[str, Any]:
-    """Where the cache is, whether it is on, and what it holds."""
-    folder = Path(os.environ.get("JAX_COMPILATION_CACHE_DIR") or cache_dir())
-    files = [p for p in folder.rglob("*") if p.is_file()] if folder.is_dir() else []
+    """Where the cache is, whether it is on, how many compiled programs it holds and their
+    size, and how many other entries share its folder (never counted as programs)."""
+    where = folder()
+    ours, other = _entries(where)
+    size = 0
+    for path in ours:
+        with contextlib.suppress(OSError):  # removed by another process meanwhile
+            size += path.stat().st_size
     return {
-        "folder": str(folder),
+        "folder": str(where),
         "enabled": enabled(),
-        "entries": len(files),
-        "bytes": sum(p.stat().st_size for p in files),
+        "entries": sum(p.name.endswith("-cache") for p in ours),
+        "bytes": size,
+        "other": other,
     }
 
 
+def _entries_text(n: int) -> str:
+    return f"{n} entr{'y' if n == 1 else 'ies'}"
+
+
 def clear() -> dict[str, Any]:
-    """Delete every cached program; returns what was there."""
+    """Delete every cached program (and only those); returns what was there. A folder that
+    holds anything else is refused whole: it is not a cache folder, whatever it is called."""
     held = info()
-    folder = Path(held["folder"])
-    if folder.is_dir():
-        shutil.rmtree(folder)
+    if held["other"]:
+        shown = ", ".join(repr(name) for name in held["other"][:3]) + (", ..." if len(held["other"]) > 3 else "")
+        raise OptbenchError(
+            f"{held['folder']} holds {_entries_text(len(held['other']))} that JAX's cache did not write ({shown}), "
+            "so it is "
+            "not only a compilation cache; nothing was deleted. Point JAX_COMPILATION_CACHE_DIR (or "
+            "OPTBENCH_CACHE_DIR) at a folder of its own"
+        )
+    for path in _entries(Path(held["folder"]))[0]:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
     return held
 
 
