@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -165,6 +166,58 @@ def test_ctrl_c_stops_the_workers_and_stores_only_whole_runs(tmp_path):
     runs, _ = optbench.load_results(db)
     assert 1 <= len(runs) < 8 and (runs["status"] == "max_steps").all()  # whole runs only
     assert rows == db_rows(db)
+
+
+def test_workers_import_what_the_parent_imports_not_the_working_folder(tmp_path):
+    """A working folder holding ``optbench/``, ``numpy/`` and a ``jax.py`` (the parent of
+    a clone, a scratch folder) stopped the workers, and its ``jax.py`` ran in them."""
+    here = tmp_path / "work"
+    for package in ("optbench", "numpy"):
+        (here / package).mkdir(parents=True)
+        (here / package / "__init__.py").write_text("raise ImportError('the working folder was imported')\n")
+    marker = tmp_path / "jax-py-ran"
+    (here / "jax.py").write_text(f"open({str(marker)!r}, 'w').close()\nraise ImportError('not jax')\n")
+    optbench_command = Path(sys.executable).with_name("optbench")  # the installed command, as a user runs it
+    done = subprocess.run(
+        [optbench_command, "run", "-p", "linear", "-o", "gd", "-o", "adam", "--seeds", "2", "--max-steps", "20",
+         "--workers", "2", "--db", str(tmp_path / "runs.sqlite"), "--no-progress"],
+        cwd=here, env=child_env(tmp_path / "cache"), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    runs, _ = optbench.load_results(tmp_path / "runs.sqlite")
+    assert len(runs) == 4 and (runs["status"] == "max_steps").all()
+    assert not marker.exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="sends SIGKILL")
+def test_workers_exit_soon_after_their_parent_is_killed(tmp_path):
+    db = tmp_path / "runs.sqlite"
+    command = [sys.executable, "-m", "optbench", "run", "-p", "mlp", "-o", "adam", "-o", "sgd", "--seeds", "4",
+               "--max-steps", "100000", "--workers", "2", "--db", str(db), "--no-progress"]  # fmt: skip
+    child = subprocess.Popen(command, env=child_env(tmp_path / "cache"), stderr=subprocess.DEVNULL)
+    workers = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(workers) < 2:
+        time.sleep(0.2)
+        listed = subprocess.run(["pgrep", "-f", "optbench.execution.local_pool"], capture_output=True, text=True)
+        workers = [int(pid) for pid in listed.stdout.split() if _parent_of(int(pid)) == child.pid]
+    assert len(workers) == 2
+    time.sleep(3)  # past their imports: computing
+    child.kill()
+    child.wait()
+    killed = time.monotonic()
+    while time.monotonic() - killed < 10 and any(_alive(pid) for pid in workers):
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers), "the workers computed on after their parent died"
+    assert time.monotonic() - killed < 3
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def _stored(db):

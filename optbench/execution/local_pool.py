@@ -18,6 +18,7 @@ new worker. Ctrl-C stops the workers and stores nothing half-way.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -28,6 +29,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
+from pathlib import Path
 from typing import Any
 
 from optbench.errors import OptbenchError
@@ -185,15 +187,25 @@ def _job(key: int, first: int, members: list[Any]) -> Job:
     )  # fmt: skip
 
 
+# A worker's first line: the parent's import path, exactly. ``python -m`` would put the
+# working folder first, so a folder named ``optbench/`` or ``numpy/`` there stopped the
+# workers and a ``jax.py`` there ran in them; ``-P`` adds nothing to the path.
+_BOOT = (
+    "import json, sys; sys.path[:] = json.loads(sys.argv[2]); "
+    "from optbench.execution.local_pool import serve; serve(int(sys.argv[1]), sys.argv[3:])"
+)
+
+
 class _Worker:
-    """A worker process, started as ``python -m optbench.execution.local_pool``: a fresh
-    interpreter that imports nothing of the caller's script (``spawn`` would re-run an
+    """A worker process: a fresh interpreter that imports what this process imports, from
+    the same folders, and nothing of the caller's script (``spawn`` would re-run an
     unguarded script's top level in every worker), talking over a socket pair."""
 
     def __init__(self, plugins: list[str]):
         mine, theirs = socket.socketpair()
         env = {**os.environ, **worker_environment()}
-        command = [sys.executable, "-m", "optbench.execution.local_pool", str(theirs.fileno()), *plugins]
+        paths = json.dumps([str(Path(p).resolve()) if p else os.getcwd() for p in sys.path])
+        command = [sys.executable, "-P", "-c", _BOOT, str(theirs.fileno()), paths, *plugins]
         self.process = subprocess.Popen(command, pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL)
         theirs.close()
         self.conn = Connection(mine.detach())
@@ -308,12 +320,15 @@ def run_job(job: Job, plugins: Iterable[str] = ()) -> Iterator[Any]:
         yield run_one(problem, run)
 
 
-def _serve(conn: Connection, plugins: list[str]) -> None:
-    """A worker: run the jobs it is sent, answering each run's result as it finishes."""
+def serve(fd: int, plugins: list[str]) -> None:
+    """A worker: run the jobs it is sent over the socket ``fd``, answering each run's
+    result as it finishes; it exits within a second of its parent's death."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
+    _exit_with_parent()
     from optbench.registry import REGISTRY
     from optbench.result import Result
 
+    conn = Connection(fd)
     REGISTRY.load_plugins(plugins)
     try:
         conn.send(_READY)
@@ -330,5 +345,16 @@ def _serve(conn: Connection, plugins: list[str]) -> None:
         return
 
 
-if __name__ == "__main__":
-    _serve(Connection(int(sys.argv[1])), sys.argv[2:])
+def _exit_with_parent(every_s: float = 0.5) -> None:
+    """End this process as soon as its parent is gone (a SIGKILL gives the parent no chance
+    to stop it): without this, a worker computed on until its run ended, hours for a long one."""
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="optbench-parent-watch", daemon=True).start()
