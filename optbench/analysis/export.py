@@ -25,10 +25,14 @@ from optbench.spec import file_name
 FORMATS = ("csv", "parquet", "ioh", "coco")
 
 
-def export(runs: pd.DataFrame, traces: pd.DataFrame, fronts: pd.DataFrame, fmt: str, output: Path) -> list[Path]:
+def export(
+    runs: pd.DataFrame, traces: pd.DataFrame, fronts: pd.DataFrame, fmt: str, output: Path, db: str | None = None
+) -> list[Path]:
     """Write the runs, their traces and fronts into the folder ``output`` in format
     ``fmt``; returns the files written. Everything is written into a temporary folder
-    first and moved into place at the end, so a failure leaves no half export."""
+    first and moved into place at the end, so a failure leaves no half export; a file
+    that would replace the database ``db`` (or any SQLite file), or land on a folder, is
+    refused before anything is moved."""
     if fmt not in FORMATS:
         raise OptbenchError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if output.exists() and not output.is_dir():
@@ -38,16 +42,29 @@ def export(runs: pd.DataFrame, traces: pd.DataFrame, fronts: pd.DataFrame, fmt: 
         output.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=output.parent, prefix=f".{output.name}.") as scratch:
             written = writer(runs, traces, fronts, Path(scratch), fmt)
+            targets = [output / path.relative_to(scratch) for path in written]
+            for target in targets:
+                _check_target(target, db)
             output.mkdir(exist_ok=True)
-            moved = []
-            for path in written:
-                relative = path.relative_to(scratch)
-                (output / relative).parent.mkdir(parents=True, exist_ok=True)
-                shutil.move(path, output / relative)
-                moved.append(output / relative)
-            return moved
+            for path, target in zip(written, targets):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(path, target)
+            return targets
     except OSError as err:
         raise OptbenchError(f"cannot write the export to {str(output)!r}: {err.strerror or err}") from None
+
+
+def _check_target(target: Path, db: str | None) -> None:
+    """An export file may replace an earlier export's, never a folder or a database."""
+    from optbench.store.connection import is_sqlite_file
+
+    if target.is_dir():
+        raise OptbenchError(f"cannot export: {str(target)!r} is a folder, where the export writes a file")
+    if (db is not None and target.exists() and target.resolve() == Path(db).resolve()) or is_sqlite_file(target):
+        raise OptbenchError(
+            f"cannot export: {str(target)!r} is an SQLite database (the one read is never written over); "
+            "give another --output folder"
+        )
 
 
 def _tables(runs: pd.DataFrame, traces: pd.DataFrame, fronts: pd.DataFrame, folder: Path, fmt: str) -> list[Path]:

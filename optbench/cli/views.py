@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import sys
 from collections.abc import Callable
@@ -123,7 +124,7 @@ def export_command(args: argparse.Namespace) -> int:
     from optbench.analysis.export import export
 
     selection = Selection(args)
-    written = export(selection.runs, selection.traces, selection.fronts(), args.format, Path(args.output))
+    written = export(selection.runs, selection.traces, selection.fronts(), args.format, Path(args.output), args.db)
     print(f"{len(written)} files in {args.output}", file=sys.stderr)
     for path in written:
         print(path)
@@ -222,13 +223,16 @@ def _write(path: Path, write: Callable[[Path], Any], db: str) -> None:
         raise OptbenchError(f"--output {str(path)!r} is a folder; give a file name")
     if (path.exists() and path.resolve() == Path(db).resolve()) or is_sqlite_file(path):
         raise OptbenchError(f"--output {str(path)!r} is an SQLite database; optbench never writes over one")
+    partial = path.with_name(f".{path.name}.partial{path.suffix}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.partial{path.suffix}")
         write(partial)
         partial.replace(path)
     except OSError as err:
         raise OptbenchError(f"cannot write {str(path)!r}: {err.strerror or err}") from None
+    finally:  # a full disk, a Ctrl-C: no hidden half file is left behind
+        with contextlib.suppress(OSError):
+            partial.unlink()
 
 
 def _files_only() -> None:

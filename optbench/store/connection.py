@@ -9,6 +9,7 @@ by another writer waits and retries, saying so, instead of losing what it comput
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import sys
@@ -43,16 +44,32 @@ def open_for_writing(path: str) -> sqlite3.Connection:
         conn = sqlite3.connect(path)
         create_or_migrate(conn)
         return conn
+    check_name(path)
     target = Path(path)
     _check_file(target, create=True)
     if target.exists() and not (os.access(target, os.W_OK) and os.access(target.parent, os.W_OK)):
         where = "file" if not os.access(target, os.W_OK) else "folder"
         raise OptbenchError(f"results database {path!r} is read-only (its {where}); give a writable --db")
+    new = not target.exists()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S)
     except (sqlite3.Error, OSError) as err:
         raise OptbenchError(f"cannot open results database {path!r}: {err}") from None
+    try:
+        _prepare(conn, path)
+    except BaseException:
+        conn.close()
+        if new:  # a file this call created and could not make a database (a full disk): not left behind
+            for leftover in (target, *(target.with_name(target.name + end) for end in ("-journal", "-wal", "-shm"))):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+        raise
+    return conn
+
+
+def _prepare(conn: sqlite3.Connection, path: str) -> None:
+    """Check the database ``conn`` opened and bring it to this schema, ready to write."""
     try:
         kind, why = _identified(conn, path)
         if kind is Kind.NEWER:
@@ -63,33 +80,40 @@ def open_for_writing(path: str) -> sqlite3.Connection:
         _check_intact(conn, path)
         retrying(lambda: create_or_migrate(conn), path, "prepare")  # a real write: read-only shows here
         retrying(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone(), path, "prepare")
-    except OptbenchError:
-        conn.close()
-        raise
     except sqlite3.Error as err:
-        conn.close()
         raise OptbenchError(f"cannot write to results database {path!r}: {err}") from None
-    return conn
 
 
 def open_for_reading(path: str) -> sqlite3.Connection:
     """A read-only connection to the existing results database ``path``."""
     if path == ":memory:":
         return sqlite3.connect(path)
+    check_name(path)
     target = Path(path)
     _check_file(target, create=False)
+    if target.stat().st_size == 0:  # an empty file (or one of /proc's, which say 0): nothing to read
+        raise OptbenchError(f"the results database {path!r} is an empty file and holds no runs; `optbench run` adds some")
     uri = target.resolve().as_uri()
+    conn = None
     try:
-        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
-        _identified(conn, path)
+        try:
+            conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+            kind, _ = _identified(conn, path)
+        except sqlite3.OperationalError:
+            # A WAL database in a folder this user cannot write: read it as a fixed file.
+            if conn is not None:
+                conn.close()
+            conn = sqlite3.connect(f"{uri}?immutable=1", uri=True)
+            kind, _ = _identified(conn, path)
+        if kind is Kind.EMPTY:
+            raise OptbenchError(f"{path!r} is an SQLite file without tables: it holds no runs; `optbench run` adds some")
     except OptbenchError:
-        conn.close()
+        if conn is not None:
+            conn.close()
         raise
-    except sqlite3.OperationalError:
-        # A WAL database in a folder this user cannot write: read it as a fixed file.
-        conn = sqlite3.connect(f"{uri}?immutable=1", uri=True)
-        _identified(conn, path)
     except sqlite3.Error as err:
+        if conn is not None:
+            conn.close()
         raise OptbenchError(f"cannot read results database {path!r}: {err}") from None
     return conn
 
@@ -119,9 +143,24 @@ def _check_file(target: Path, *, create: bool) -> None:
         raise OptbenchError(f"cannot use results database {str(target)!r}: {err.strerror or err}") from None
 
 
+def check_name(path: str) -> None:
+    """A results database's name must name a file: not standard input, not blank, not a folder."""
+    if path.strip() in ("", "-"):
+        raise OptbenchError(
+            f"--db {path!r} names no file (optbench reads and writes a database file, not standard input); "
+            "give a path such as results/optbench.sqlite"
+        )
+    if path != path.strip():
+        raise OptbenchError(f"--db {path!r} begins or ends with spaces; give the path without them")
+    if path.endswith(("/", os.sep)):
+        raise OptbenchError(f"--db {path!r} names a folder; give a file inside it, such as {path}optbench.sqlite")
+
+
 def _check_path(target: Path, *, create: bool) -> None:
     if target.is_dir():
         raise OptbenchError(f"results database {str(target)!r} is a directory, not a file")
+    if target.exists() and not target.is_file():  # a FIFO would hang a read, a device take a journal beside it
+        raise OptbenchError(f"results database {str(target)!r} is not a regular file (a device, a pipe, a socket)")
     if not target.exists():
         if create:
             return
