@@ -11,6 +11,7 @@ from optbench.errors import OptbenchError
 DEFAULT_MAX_STEPS = 1000
 MAX_COUNT = 2**31 - 1  # steps and evaluations are counted in int32 on the device
 # The limits of a plan, checked before any run.
+MAX_TIME_S = 86_400.0  # a day per run: a run is not checkpointed part-way, so longer ones belong in pieces
 MAX_SEED = 2**32 - 1  # seeds become uint32 PRNG keys
 MAX_RUNS = 100_000  # larger plans are split into suites: at 0.1 s a run, this one takes 3 hours
 
@@ -43,8 +44,11 @@ class Budget:
                 isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_COUNT
             ):
                 raise OptbenchError(f"budget {name} must be a whole number from 1 to {MAX_COUNT:,}, got {value!r}")
-        if self.max_time is not None and not (_is_finite(self.max_time) and self.max_time > 0):
-            raise OptbenchError(f"budget max_time must be a positive, finite number of seconds, got {self.max_time!r}")
+        if self.max_time is not None and not (_is_finite(self.max_time) and 0 < self.max_time <= MAX_TIME_S):
+            raise OptbenchError(
+                f"budget max_time must be a positive number of seconds up to {MAX_TIME_S:,.0f} (a day), "
+                f"got {self.max_time!r}"
+            )
         if self.target is not None and not _is_finite(self.target):
             raise OptbenchError(f"budget target must be a finite number, got {self.target!r}")
         if self.max_epochs is not None and not (_is_finite(self.max_epochs) and self.max_epochs > 0):

@@ -147,3 +147,33 @@ def test_a_population_method_on_a_loss_that_is_nan_everywhere_diverges():
     for method in ("ga", "nelder_mead"):
         result = optbench.minimize(problem, method, max_steps=50)
         assert result.status is Status.DIVERGED and result.nit == 0, method
+
+
+def test_the_stats_power_note_holds_from_515_seeds_on():
+    """2.0 / C(2n, n) overflowed a float from n = 515: `table --view stats` and `report` crashed."""
+    import pandas as pd
+
+    from optbench.analysis.views import power_note
+
+    for n in (3, 515, 2000):
+        tests = pd.DataFrame({"problem": ["p"], "measure": ["loss"], "n_a": [n], "n_b": [n]})
+        note = power_note(tests, 0.05)
+        assert ("no difference can be significant" in note) == (n == 3)  # C(6, 3) = 20: p >= 0.1
+
+
+@pytest.mark.parametrize("seconds", [2147483648, 1e20, 86_401])
+def test_a_time_budget_has_a_ceiling(capsys, seconds):
+    refused(["run", "-p", "linear", "-o", "gd", "--max-time", str(seconds)], capsys, "up to 86,400 (a day)")
+
+
+@pytest.mark.parametrize("command", [["table"], ["plot"], ["report"], ["export", "--format", "csv"]])
+def test_ctrl_c_in_a_view_does_not_speak_of_runs_and_resuming(monkeypatch, capsys, command):
+    from optbench.cli import main, views
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(views, f"{command[0]}_command", interrupted)
+    assert main(command) == 130
+    said = capsys.readouterr().err
+    assert "interrupted; no file was half-written" in said and "resume" not in said

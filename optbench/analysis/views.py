@@ -175,10 +175,10 @@ def power_note(tests: pd.DataFrame, alpha: float) -> str:
         return ""
     pairs = tests.groupby(["problem", "measure"]).size().max()
     n = int(min(tests["n_a"].min(), tests["n_b"].min()))
-    smallest = 2.0 / comb(2 * n, n)
+    smallest = 2 / comb(2 * n, n)  # int / int: exact, 0.0 past float's range (2.0 / C overflows from n = 515)
     if smallest <= alpha / pairs:
         return ""
-    needed = next(k for k in range(n, 200) if 2.0 / comb(2 * k, k) <= alpha / pairs)
+    needed = next(k for k in range(n, 200) if 2 / comb(2 * k, k) <= alpha / pairs)
     return (
         f"With {n} runs per configuration no difference can be significant: the smallest p-value is "
         f"{smallest:.2g}, and Holm over {pairs} pairs needs {alpha / pairs:.2g}. Run at least {needed} seeds, "

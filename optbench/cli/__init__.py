@@ -43,7 +43,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"optbench: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(
-            "\noptbench: interrupted; finished runs are stored, run the same command again to resume", file=sys.stderr
-        )
+        if args.command == "run":
+            said = "finished runs are stored, run the same command again to resume"
+        else:  # the views run nothing, and write their files whole or not at all
+            said = "no file was half-written"
+        print(f"\noptbench: interrupted; {said}", file=sys.stderr)
         return 130

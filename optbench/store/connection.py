@@ -92,7 +92,9 @@ def open_for_reading(path: str) -> sqlite3.Connection:
     target = Path(path)
     _check_file(target, create=False)
     if target.stat().st_size == 0:  # an empty file (or one of /proc's, which say 0): nothing to read
-        raise OptbenchError(f"the results database {path!r} is an empty file and holds no runs; `optbench run` adds some")
+        raise OptbenchError(
+            f"the results database {path!r} is an empty file and holds no runs; `optbench run` adds some"
+        )
     uri = target.resolve().as_uri()
     conn = None
     try:
@@ -106,7 +108,9 @@ def open_for_reading(path: str) -> sqlite3.Connection:
             conn = sqlite3.connect(f"{uri}?immutable=1", uri=True)
             kind, _ = _identified(conn, path)
         if kind is Kind.EMPTY:
-            raise OptbenchError(f"{path!r} is an SQLite file without tables: it holds no runs; `optbench run` adds some")
+            raise OptbenchError(
+                f"{path!r} is an SQLite file without tables: it holds no runs; `optbench run` adds some"
+            )
     except OptbenchError:
         if conn is not None:
             conn.close()
