@@ -15,3 +15,11 @@ class UnknownNameError(OptbenchError):
 
 class PluginError(OptbenchError):
     """A plugin file that could not be imported or that registers a name twice."""
+
+
+def shown(text: str, limit: int = 60) -> str:
+    """``text`` quoted for a message, cut to ``limit`` characters: a megabyte of name is
+    not echoed back in a megabyte of error line."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text):,} characters)"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from optbench.errors import OptbenchError, PluginError, SpecError, UnknownNameError
+from optbench.errors import OptbenchError, PluginError, SpecError, UnknownNameError, shown
 from optbench.spec import Grid, Spec, format_spec, parse_spec
 
 _OPTIMIZER_MODULES = (
@@ -118,9 +118,9 @@ class Registry:
         if name not in table:
             for prefix, why in self.missing.items() if kind == "problem" else ():
                 if name.startswith(prefix):
-                    raise OptbenchError(f"problem {name!r} {why}")
-            hint = _suggest(name, table)
-            raise UnknownNameError(f"unknown {kind} {name!r}{hint}; `optbench list {kind}s` shows them all")
+                    raise OptbenchError(f"problem {shown(name)} {why}")
+            hint = _suggest(name, table) if len(name) <= 200 else ""
+            raise UnknownNameError(f"unknown {kind} {shown(name)}{hint}; `optbench list {kind}s` shows them all")
         return table[name]
 
     def load_builtins(self) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from optbench.budget import MAX_RUNS, MAX_SEED, Budget
-from optbench.errors import OptbenchError, UnknownNameError
+from optbench.errors import OptbenchError, UnknownNameError, shown
 from optbench.registry import _suggest, builtin_problems_dir
 
 _KEYS = {"description", "problems", "optimizers", "seeds", "budget"}
@@ -48,7 +48,8 @@ def find_suite(name: str, plugin_dirs: list[str] | tuple[str, ...] = ()) -> Path
         for path in sorted(directory.glob("*.toml")) if directory.is_dir() else []:
             known.setdefault(path.stem, path)
     if name not in known:
-        raise UnknownNameError(f"unknown suite {name!r}{_suggest(name, known)}; `optbench list suites` shows them")
+        hint = _suggest(name, known) if len(name) <= 200 else ""
+        raise UnknownNameError(f"unknown suite {shown(name)}{hint}; `optbench list suites` shows them")
     return known[name]
 
 

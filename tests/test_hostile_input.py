@@ -177,3 +177,45 @@ def test_ctrl_c_in_a_view_does_not_speak_of_runs_and_resuming(monkeypatch, capsy
     assert main(command) == 130
     said = capsys.readouterr().err
     assert "interrupted; no file was half-written" in said and "resume" not in said
+
+
+@pytest.mark.parametrize("address", ["tls://127.0.0.1:1", "local:", "inproc://", "🙂", "", "tcp://host:99999"])
+def test_a_malformed_dask_address_is_refused_before_any_work(tmp_path, capsys, address):
+    db = tmp_path / "runs.sqlite"
+    refused(["run", "-p", "linear", "-o", "gd", "--dask", address, "--db", str(db)], capsys, "not a scheduler address")
+    assert not db.exists()
+
+
+def test_workers_are_capped_at_what_helps(tmp_path, capsys, monkeypatch):
+    import os
+
+    from optbench.cli import main
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    db = str(tmp_path / "runs.sqlite")
+    assert main(["run", "-p", "linear", "-o", "gd", "--max-steps", "5", "--workers", "12", "--db", db]) == 0
+    assert "12 workers would not help: using 1 (the 1 groups of runs that can run apart)" in capsys.readouterr().err
+    common = ["run", "-p", "linear", "-p", "quadratic", "-o", "gd", "-o", "adam", "--max-steps", "5", "--db", db]
+    assert main([*common, "--workers", "12"]) == 0
+    assert "using 2 (this machine's 2 cores)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option", ["--seeds", "--max-steps", "--workers", "--max-time"])
+@pytest.mark.parametrize("digit", ["１", "٣", "1_000"])
+def test_numbers_on_the_command_line_are_ascii(capsys, option, digit):
+    from optbench.cli import main
+
+    with pytest.raises(SystemExit) as done:  # argparse's own usage error
+        main(["run", "-p", "linear", "-o", "gd", option, digit])
+    assert done.value.code == 2
+    assert f"argument {option}: {digit!r} is not a" in capsys.readouterr().err.splitlines()[-1]
+
+
+def test_a_megabyte_name_is_not_echoed_in_a_megabyte_message(capsys):
+    from optbench.cli import main
+
+    for command in (["run", "-p", "x" * 1_000_000, "-o", "gd"], ["run", "-p", "linear", "-o", "y" * 1_000_000],
+                    ["run", "z" * 1_000_000], ["describe", "w" * 1_000_000]):  # fmt: skip
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and len(err) < 1200, err[:300]

@@ -4,6 +4,7 @@ filters, and ``-p``/``-o`` mean ``--problem``/``--optimizer`` in every command."
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,24 @@ PLOT_KINDS = [
     "boundary",
     "lr",
 ]
+
+
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+_REAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?(inf|nan)", re.IGNORECASE)
+
+
+def whole(text: str) -> int:
+    """An integer option, in ASCII digits: Python's ``int`` also reads '１' and '1_000'."""
+    if not _WHOLE.fullmatch(text.strip()):
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a whole number")
+    return int(text)
+
+
+def real(text: str) -> float:
+    """A number option, in ASCII digits (checked for range where it is used)."""
+    if not _REAL.fullmatch(text.strip()):
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number")
+    return float(text)
 
 
 def _handler(module: str, name: str) -> Callable[[argparse.Namespace], int]:
@@ -58,15 +77,18 @@ def build_parser() -> argparse.ArgumentParser:
     runner = sub.add_parser("run", help="run a suite, or problems x optimizers, and store the runs")
     runner.add_argument("suite", nargs="?", help="a suite name (see `optbench list suites`) or a .toml file")
     _specs(runner, "repeatable; lists make grids")
-    runner.add_argument("--seeds", type=int, help="number of seeds (default: the suite's, else 1)")
-    runner.add_argument("--max-steps", type=int, help="step budget per run")
-    runner.add_argument("--max-evals", type=int, help="function-evaluation budget per run")
+    runner.add_argument("--seeds", type=whole, help="number of seeds (default: the suite's, else 1)")
+    runner.add_argument("--max-steps", type=whole, help="step budget per run")
+    runner.add_argument("--max-evals", type=whole, help="function-evaluation budget per run")
     runner.add_argument(
-        "--max-evals-per-dim", type=int, metavar="K", help="evaluation budget of K x the number of parameters (COCO's)"
+        "--max-evals-per-dim",
+        type=whole,
+        metavar="K",
+        help="evaluation budget of K x the number of parameters (COCO's)",
     )
-    runner.add_argument("--max-time", type=float, metavar="SECONDS", help="wall-time budget per run")
-    runner.add_argument("--max-epochs", type=float, help="budget in passes over the training data per run")
-    runner.add_argument("--target", type=float, metavar="LOSS", help="stop a run once its loss is at or below LOSS")
+    runner.add_argument("--max-time", type=real, metavar="SECONDS", help="wall-time budget per run")
+    runner.add_argument("--max-epochs", type=real, help="budget in passes over the training data per run")
+    runner.add_argument("--target", type=real, metavar="LOSS", help="stop a run once its loss is at or below LOSS")
     runner.add_argument("--no-progress", action="store_true", help="no progress bar: a line per finished group instead")
     runner.add_argument(
         "--retry-failed",
@@ -75,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     runner.add_argument(
         "--workers",
-        type=int,
+        type=whole,
         default=1,
         metavar="N",
         help="run the groups in N worker processes on this machine (default 1: in this process); "
@@ -89,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     runner.add_argument(
         "--run-timeout",
-        type=float,
+        type=real,
         metavar="SECONDS",
         help="with --workers or --dask: stop a run that takes longer (compiling included) and store it as failed",
     )
@@ -184,7 +206,7 @@ def _reads_runs(
     if analysis:
         _analysis(parser, cost=cost)
     if alpha:
-        parser.add_argument("--alpha", type=float, default=0.05, help="significance level of the tests")
+        parser.add_argument("--alpha", type=real, default=0.05, help="significance level of the tests")
     _db(parser)
     _filters(parser)
     parser.set_defaults(handler=_handler("views", handler))
@@ -214,7 +236,7 @@ def _analysis(parser: argparse.ArgumentParser, cost: bool) -> None:
     )
     parser.add_argument(
         "--level",
-        type=float,
+        type=real,
         help="the target of profiles and tests: a precision (default 1e-6) or a tau (default 1e-3)",
     )
 

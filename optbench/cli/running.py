@@ -41,10 +41,16 @@ def run_command(args: argparse.Namespace) -> int:
     # Budget options on the command line replace the suite's budget as a whole.
     budget = Budget(**given) if given or suite is None else suite.budget
     seeds = args.seeds if args.seeds is not None else (suite.seeds if suite else 1)
+    if args.dask is not None:
+        from optbench.execution.dask_cluster import check_address
+
+        check_address(args.dask)
     runs = plan(problems, optimizers, seeds, budget, suite.name if suite else "")
     from optbench.execution import local_pool
 
     local_pool.check_options(args.workers, args.run_timeout, args.dask is not None)
+    if args.dask is None or args.dask == "local":
+        args.workers = local_pool.useful_workers(args.workers, runs)
     if args.workers > 1 or args.dask:
         local_pool.check_workers_can_run(runs)
     # Opened after every check passed (a Dask scheduler reached), so bad input leaves it untouched.

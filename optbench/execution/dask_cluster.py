@@ -17,15 +17,38 @@ single-threaded worker processes.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from optbench.errors import OptbenchError
+from optbench.errors import OptbenchError, shown
+
+
+# What --dask takes: ``local``, or a scheduler's TCP address (``tcp://`` may be left out).
+# TLS needs certificates, which only a ``distributed.Client`` made in Python can carry.
+_ADDRESS = re.compile(r"(tcp://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})")
+
+
+def check_address(address: str) -> None:
+    """A malformed ``--dask`` address is an error before any work (Dask took 4-6 s to fail
+    on some with a traceback, and ran ``""`` in-process)."""
+    if address == "local":
+        return
+    found = _ADDRESS.fullmatch(address)
+    if found is None or not 0 < int(found.group(3)) < 65536:
+        why = " (TLS: make a distributed.Client in Python and pass it as optbench.run(..., client=))" * (
+            address.startswith("tls://")
+        )
+        raise OptbenchError(
+            f"--dask {shown(address)} is not a scheduler address: give tcp://HOST:PORT (such as "
+            f"tcp://127.0.0.1:8786), or local for a cluster on this machine{why}"
+        )
 
 
 def connect(address: str, workers: int) -> contextlib.AbstractContextManager[Any]:
     """A client of the scheduler at ``address``, or of a ``LocalCluster`` of ``workers``
     single-threaded processes started (and stopped) here when ``address`` is ``local``."""
+    check_address(address)
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -34,7 +57,7 @@ def connect(address: str, workers: int) -> contextlib.AbstractContextManager[Any
         return _local(LocalCluster, Client, workers)
     try:
         client = Client(address, timeout=10)
-    except OSError as err:
+    except (OSError, ValueError, TypeError) as err:
         raise OptbenchError(f"cannot reach the Dask scheduler at {address}: {err}") from None
     return contextlib.closing(client)
 

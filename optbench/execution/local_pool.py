@@ -86,6 +86,19 @@ def check_options(workers: int, run_timeout: float | None, dask: bool = False) -
         raise OptbenchError("a run timeout stops a run by stopping its worker process: use 2 or more workers")
 
 
+def useful_workers(workers: int, runs: list[Any]) -> int:
+    """``workers`` capped at what can help on this machine: one per core, and one per
+    group of runs (a group runs in one worker), saying so where it caps (12 workers on 2
+    cores peaked at 4.9 GB of memory, and ran no faster)."""
+    cores = os.cpu_count() or 1
+    groups = len({(run.problem, run.optimizer.solver_key, run.budget) for run in runs})
+    useful = max(1, min(workers, cores, groups))
+    if useful < workers:
+        why = f"this machine's {cores} cores" if useful == cores else f"the {groups} groups of runs that can run apart"
+        print(f"optbench: {workers} workers would not help: using {useful} ({why})", file=sys.stderr)
+    return useful
+
+
 def check_workers_can_run(runs: Iterable[Any]) -> None:
     """Workers import problems and optimizers from plugin files; one defined in this
     session (a notebook cell, ``__main__``) does not exist there. Say so before any work."""
