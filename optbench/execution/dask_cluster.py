@@ -23,7 +23,6 @@ from typing import Any
 
 from optbench.errors import OptbenchError, shown
 
-
 # What --dask takes: ``local``, or a scheduler's TCP address (``tcp://`` may be left out).
 # TLS needs certificates, which only a ``distributed.Client`` made in Python can carry.
 _ADDRESS = re.compile(r"(tcp://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})")
