@@ -219,3 +219,27 @@ def test_a_megabyte_name_is_not_echoed_in_a_megabyte_message(capsys):
         assert main(command) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and len(err) < 1200, err[:300]
+
+
+def test_a_fixed_budget_plot_leaves_out_a_problem_whose_losses_are_all_infinite(tmp_path, capsys):
+    """It raised "cannot be log-scaled", after writing the first problems' PNGs."""
+    from optbench.cli import main
+
+    plugins = plugin_dir(
+        tmp_path,
+        """
+        import jax.numpy as jnp
+        from optbench import Problem, register_problem
+
+        @register_problem("everywhere_inf")
+        def everywhere_inf():
+            return Problem("everywhere_inf", lambda x: jnp.sum(x ** 2) + jnp.inf, init=jnp.ones(2))
+        """,
+    )
+    db, out = str(tmp_path / "r.sqlite"), tmp_path / "plots"
+    common = ["--plugins", str(plugins), "--db", db]
+    assert main(["run", "-p", "linear", "-p", "everywhere_inf", "-o", "nelder_mead", "--max-steps", "20", *common]) == 0
+    capsys.readouterr()
+    assert main(["plot", "--kind", "fixed-budget", "--output", str(out), "--db", db]) == 0
+    assert "left out: no run of 'everywhere_inf' reached a finite loss" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["linear_fixed_budget.png"]

@@ -119,6 +119,9 @@ def fixed_budget_figure(runs: pd.DataFrame, traces: pd.DataFrame, problem: str, 
         raise OptbenchError(f"no finished runs of {problem!r} to plot")
     known = table["gap"].notna().any()
     table["value"] = table["gap"] if known else table["best_loss"]
+    table = table[np.isfinite(table["value"].to_numpy(dtype=float))]  # a diverged run has no point to draw
+    if table.empty:
+        raise OptbenchError(f"no run of {problem!r} reached a finite loss: no best loss to draw at any budget")
     budgets = sorted(set(table["budget"]))
     configs = list(dict.fromkeys(table["config"]))
     fig, axes = plt.subplots(

@@ -96,9 +96,9 @@ def plot_command(args: argparse.Namespace) -> int:
         return _draw_each(args, runs, problems, draw, f"{args.metric}_{x}")
     if args.kind in ("fit", "boundary", "lr"):
         return _draw_each(args, runs, problems, _learned(args, selection), args.kind)
-    if args.kind == "fixed-budget":
+    if args.kind == "fixed-budget":  # drawn before any file is written; a problem with nothing finite is left out
         draw = lambda problem: profile_plots.fixed_budget_figure(runs, selection.traces, problem, options.cost)
-        return _save(_single_problem(args, runs, problems) or problems, args.output, "fixed_budget", draw, args.db)
+        return _draw_each(args, runs, problems, draw, "fixed_budget")
     comparison = Comparison(runs, selection.traces, options)
     name = args.kind.replace("-", "_")
     draw = lambda _: profile_plots.FIGURES[args.kind](comparison)
