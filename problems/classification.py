@@ -136,7 +136,13 @@ def _linear_start(n_features: int, scale: float = 0.01) -> Any:
 
 @register_problem("logistic", tags=("classification",), limits={"l2": (0.0, None), **FRACTION})
 def logistic(l2: float = 0.01, test_fraction: float = 0.25, seed: int = 0) -> Problem:
-    """Binary logistic regression on scikit-learn's breast-cancer data (569 x 30), float64."""
+    """Binary logistic regression on scikit-learn's breast-cancer data (569 x 30), float64.
+
+    The objective: the mean cross-entropy over the training rows (427 of 569 at the default
+    ``test_fraction``; features standardized with the training rows' statistics) of
+    sigmoid(x @ w + b), plus (l2 / 2) |w|^2, the intercept b unpenalized. That is
+    scikit-learn's ``LogisticRegression(C=1 / (l2 * n_train))``: C = 0.234 at the default
+    l2 = 0.01. ``f_opt`` is its minimum, solved once to float64 precision (where l2 > 0)."""
     from sklearn.datasets import load_breast_cancer
 
     if l2 < 0:

@@ -232,3 +232,21 @@ def test_plot_hue_draws_a_line_per_learning_rate_and_marks_divergence(tmp_path, 
     assert main(["plot", "--db", str(db), "--hue", "learning_rate", "--output", str(tmp_path / "p.png")]) == 0
     assert main(["plot", "--db", str(db), "--hue", "beta", "--output", str(tmp_path / "q.png")]) == 2
     assert "no optimizer run on this problem has a numeric hyperparameter 'beta'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "name, says",
+    [
+        ("logistic", ["427 training examples", "(l2 / 2) |w|^2, the intercept b unpenalized", "C = 0.234"]),
+        ("linear", ["the mean squared residual, mean(r_i^2) over its 100 points"]),
+        ("nist_misra1a", ["over its 14 points"]),
+        ("zdt1", ["a vector of objectives"]),
+    ],
+)
+def test_describe_states_each_problems_objective(capsys, name, says):
+    from optbench.cli import main
+
+    assert main(["describe", name]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for words in says:
+        assert words in text

@@ -7,6 +7,7 @@ so it takes well under a second; ``describe`` builds the one problem it is asked
 from __future__ import annotations
 
 import argparse
+from typing import Any
 import inspect
 import textwrap
 
@@ -77,6 +78,7 @@ def _problem(spec: str) -> str:
         "parameters (spec: name[param=value,...]):",
         *_parameters(entry.factory),
         f"{problem.spec}:",
+        f"  objective: {_objective(problem)}",
         f"  offers: {', '.join(sorted(problem.capabilities))}",
         f"  parameters to fit: {problem.n_params:,}, dtype {problem.dtype}, known optimum (f_opt): {known}",
     ]
@@ -85,6 +87,22 @@ def _problem(spec: str) -> str:
     if entry.tags:
         lines.append(f"  tags: {', '.join(sorted(entry.tags))}")
     return "\n".join(lines) + "\n"
+
+
+def _objective(problem: Any) -> str:
+    """What the problem's loss is, exactly enough to reproduce it elsewhere."""
+    offers = problem.capabilities
+    if "objectives" in offers and "value" not in offers:
+        return "a vector of objectives, each minimized (a Pareto front, not one loss)"
+    if "residuals" in offers:
+        points = f" over its {problem.n_examples:,} points" if problem.data is not None else ""
+        return f"the mean squared residual, mean(r_i^2){points} (the residual sum of squares / n)"
+    if "minibatch" in offers:
+        return (
+            f"the mean cross-entropy over the {problem.n_examples:,} training examples"
+            " (plus any penalty the description above names)"
+        )
+    return f"the function's value ({problem.description})"
 
 
 def _optimizer(name: str) -> str:

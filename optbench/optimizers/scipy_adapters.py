@@ -119,6 +119,7 @@ def scipy_nelder_mead(xatol: float = 1e-4, fatol: float = 1e-4, adaptive: bool =
     """The downhill simplex, scipy.optimize.minimize(method="Nelder-Mead") (Nelder & Mead 1965).
 
     ``adaptive`` scales the reflection, expansion, contraction and shrink coefficients with
-    the dimension (Gao & Han 2012), as native ``nelder_mead`` does; scipy's default keeps the
-    classic ones, which stall on ill-conditioned problems beyond a few dimensions."""
+    the dimension (Gao & Han 2012). scipy's default keeps the classic ones (1, 2, 1/2, 1/2),
+    as native ``nelder_mead`` does (the two agree to 1e-12); they stall on ill-conditioned
+    problems beyond a few dimensions."""
     return ScipyMinimize("Nelder-Mead", gradient=False, xatol=xatol, fatol=fatol, adaptive=adaptive)
