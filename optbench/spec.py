@@ -76,6 +76,8 @@ def parse_spec(text: str) -> Spec:
     """Parse ``name[param=value,...]``; raise SpecError saying where it went wrong."""
     if not isinstance(text, str):
         raise SpecError(f"a spec is a string such as 'adam[learning_rate=0.1]', got {type(text).__name__}")
+    if not text.strip():
+        raise SpecError(f"the spec {text!r} is empty; give a name such as 'adam' or 'adam[learning_rate=0.1]'")
     return _Parser(text).spec()
 
 

@@ -137,10 +137,8 @@ def _planned(*args, **kwargs):
 
 
 def _open_and_close(fifo: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):  # nobody was reading it
         os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
-    except OSError:  # nobody was reading it
-        pass
 
 
 def command_outcome(argv: list[str], root: Path) -> str:

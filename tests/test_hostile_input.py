@@ -243,3 +243,25 @@ def test_a_fixed_budget_plot_leaves_out_a_problem_whose_losses_are_all_infinite(
     assert main(["plot", "--kind", "fixed-budget", "--output", str(out), "--db", db]) == 0
     assert "left out: no run of 'everywhere_inf' reached a finite loss" in capsys.readouterr().err
     assert [p.name for p in out.iterdir()] == ["linear_fixed_budget.png"]
+
+
+@pytest.mark.parametrize(
+    "command", [["run", "-p", "", "-o", "gd"], ["run", "-p", "linear", "-o", " "], ["table", "-o", ""]]
+)
+def test_an_empty_spec_is_one_line(capsys, command):
+    from optbench.cli import main
+
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and err.startswith("optbench: error:"), repr(err)
+
+
+def test_a_column_name_with_control_characters_is_quoted_in_its_message():
+    import pandas as pd
+
+    from optbench.analysis.selection import with_configs
+    from optbench.errors import OptbenchError
+
+    with pytest.raises(OptbenchError) as raised:
+        with_configs(pd.DataFrame({"run_id": []}), ["/\x1a\r\u00e9"])
+    assert "\r" not in str(raised.value) and "'/\\x1a\\ré'" in str(raised.value)

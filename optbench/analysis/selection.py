@@ -80,7 +80,8 @@ def with_configs(runs: pd.DataFrame, by: Iterable[str] = ()) -> pd.DataFrame:
     by = list(by)
     missing = [c for c in by if c not in runs]
     if missing:
-        raise OptbenchError(f"cannot group by {', '.join(missing)}: no such column of the runs table")
+        shown = ", ".join(repr(name[:60]) for name in missing[:5])
+        raise OptbenchError(f"cannot group by {shown}: no such column of the runs table")
     runs = runs.copy()
     budgets = runs["budget"] if "budget" in runs else pd.Series("{}", index=runs.index)
     runs["budget_label"] = budgets.map(budget_label)

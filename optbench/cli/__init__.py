@@ -40,8 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args)
     except OptbenchError as err:
-        message = str(err)  # one line, never a wall of text
-        print(f"optbench: error: {message if len(message) <= 1000 else message[:997] + '...'}", file=sys.stderr)
+        message = str(err)  # never a wall of text: the whole line stays under 1,000 characters
+        print(f"optbench: error: {message if len(message) <= 960 else message[:957] + '...'}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         if args.command == "run":

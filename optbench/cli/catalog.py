@@ -7,9 +7,9 @@ so it takes well under a second; ``describe`` builds the one problem it is asked
 from __future__ import annotations
 
 import argparse
-from typing import Any
 import inspect
 import textwrap
+from typing import Any
 
 from optbench.errors import UnknownNameError
 
