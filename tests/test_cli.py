@@ -112,7 +112,10 @@ BAD_INPUT = [
     (["run", "-p", "linear", "-o", "gd", "--max-steps", "3000000000"], "from 1 to 2,147,483,647"),
     (["run", "-p", "linear", "-o", "gd", "--max-evals", "3000000000"], "from 1 to 2,147,483,647"),
     (["run", "-p", "linear", "-o", "gd", "--max-epochs", "inf"], "max_epochs must be a positive, finite"),
-    (["run", "-p", "linear", "-o", "gd", "--max-time", "inf"], "max_time must be a positive, finite"),
+    (
+        ["run", "-p", "linear", "-o", "gd", "--max-time", "inf"],
+        "max_time must be a positive number of seconds up to 86,400",
+    ),
     (["run", "-p", "linear", "-o", "gd", "--target", "nan"], "target must be a finite number"),
     (["run", "-p", "linear", "-o", "gd", "--seeds", "1000000000"], "number of seeds must be from 1 to 100,000"),
     (["run", "-p", "linear", "-o", "sgd[batch_size=0]"], "'sgd[batch_size=0]': batch_size must be at least 1"),

@@ -101,7 +101,10 @@ def test_a_plugin_problem_with_a_word_as_its_optimum_is_refused_at_plan_time(tmp
         ("problems = ['linear']\noptimizers = ['gd']\nseeds = [-1]", "or a list of seeds (0 to 4,294,967,295)"),
         ("problems = ['linear']\noptimizers = ['gd']\nseeds = [4294967296]", "got [4294967296]"),
         ("problems = ['linear']\noptimizers = ['gd']\nseeds = 10000000000", "a number of seeds (1 to 100,000)"),
-        ("problems = ['linear']\noptimizers = ['gd']\n[budget]\nmax_time = inf", "max_time must be a positive, finite"),
+        (
+            "problems = ['linear']\noptimizers = ['gd']\n[budget]\nmax_time = inf",
+            "max_time must be a positive number of seconds up to 86,400",
+        ),
         ("problems = ['linear']\noptimizers = ['gd']\n[budget]\nmax_steps = 1e3", "max_steps must be a whole number"),
     ],
 )

@@ -112,3 +112,9 @@ def test_a_full_disk_leaves_no_empty_database_and_no_partial_outputs(full_disk, 
         refused([*view, "--db", str(stored)], capsys, "cannot write")
     left = sorted(str(p.relative_to(full_disk)) for p in full_disk.rglob("*"))
     assert left in (["filler"], ["filler", "plots"])  # the plot folder may be made before the disk says no
+
+
+def test_an_output_that_is_a_device_is_refused_and_the_device_left_alone(stored, capsys):
+    """Written through a renamed sibling, ``table --output /dev/null`` replaced the device with a file."""
+    refused(["table", "--output", "/dev/null", "--db", str(stored)], capsys, "not a regular file")
+    assert Path("/dev/null").is_char_device()

@@ -60,6 +60,8 @@ def _check_target(target: Path, db: str | None) -> None:
 
     if target.is_dir():
         raise OptbenchError(f"cannot export: {str(target)!r} is a folder, where the export writes a file")
+    if target.exists() and not target.is_file():
+        raise OptbenchError(f"cannot export: {str(target)!r} is not a regular file (a device, a pipe)")
     if (db is not None and target.exists() and target.resolve() == Path(db).resolve()) or is_sqlite_file(target):
         raise OptbenchError(
             f"cannot export: {str(target)!r} is an SQLite database (the one read is never written over); "

@@ -221,6 +221,8 @@ def _write(path: Path, write: Callable[[Path], Any], db: str) -> None:
 
     if path.is_dir():
         raise OptbenchError(f"--output {str(path)!r} is a folder; give a file name")
+    if path.exists() and not path.is_file():  # renaming over /dev/null would replace the device with a file
+        raise OptbenchError(f"--output {str(path)!r} is not a regular file (a device, a pipe); give a file name")
     if (path.exists() and path.resolve() == Path(db).resolve()) or is_sqlite_file(path):
         raise OptbenchError(f"--output {str(path)!r} is an SQLite database; optbench never writes over one")
     partial = path.with_name(f".{path.name}.partial{path.suffix}")
