@@ -189,7 +189,7 @@ def command_outcome(argv: list[str], root: Path) -> str:
         return "traceback: " + said.strip().splitlines()[-1][:100]
     if code == 0:
         return "accepted"
-    lines = [line for line in said.splitlines() if line.strip()]
+    lines = [line for line in said.split("\n") if line.strip()]  # a terminal breaks lines at \n only
     # One message: "optbench: error: ..." (a spec's adds the spec and a caret under the
     # spot), or argparse's usage line and its error.
     one = lines and (

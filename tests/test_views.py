@@ -204,7 +204,7 @@ def test_every_run_records_its_provenance_and_tables_can_group_by_it(comparison,
     _table(comparison, "--by", "device", "-p", "linear", "-o", "lm")
     assert "[device=cpu" in capsys.readouterr().out
     assert main(["table", "--db", str(comparison), "--by", "colour"]) == 2
-    assert "cannot group by colour" in capsys.readouterr().err
+    assert "cannot group by 'colour'" in capsys.readouterr().err
 
 
 def test_the_ert_view_is_the_ert_of_the_hitting_times(comparison, capsys):
