@@ -21,7 +21,9 @@ from optbench.errors import OptbenchError
 from optbench.runner import plan
 from optbench.suite import load_suite
 
-DEADLINE_S = 1.0
+# Far above the slowest legal input (100,000 runs, the most a plan may hold, plan in 0.4 s here):
+# the deadline catches work that grows without bound, not a loaded machine's pause.
+DEADLINE_S = 5.0
 # Names a user would type; the problems are cheap to build and cached after the first time.
 PROBLEMS = ["linear", "quadratic", "zdt1", "linear[n=30]", "nist_misra1a"]
 OPTIMIZERS = ["gd", "sgd", "adam", "lbfgs", "nelder_mead", "ga", "nsga2", "scipy_lbfgsb", "lm", "deap_ga"]

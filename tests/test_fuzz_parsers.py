@@ -1,7 +1,7 @@
 """Property-based fuzzing of what a user types: spec strings, seeds and suite files.
 
 Every generated input must end in a valid plan or one clear ``OptbenchError`` (exit 2 on
-the command line), never another exception and never past a second. ``fuzz_counts.py``
+the command line), never another exception and never past ``DEADLINE_S``. ``fuzz_counts.py``
 counts the outcomes over more inputs for a report.
 """
 
