@@ -90,6 +90,9 @@ def run_native(
     # (Compiling on other threads meanwhile is safe: ``precompile``.)
     solver = build(hyper)
     per_eval = solver.epochs_per_evaluation(problem)
+    short = _budget_short(problem, solver, budget, per_eval)
+    if short is not None:
+        return Result.failed(Status.SKIPPED, short)
     arguments, costs = _arguments(problem, budget, seed, hyper, per_eval)
     programs, cost = _PROGRAMS.get(*_program_key(problem, build, solver_key, budget, arguments))
     compile_s, cache_hit = combined([*costs, cost])
@@ -112,6 +115,18 @@ def _epoch_evals(budget: Budget, per_eval: float) -> int:
     if budget.max_epochs is None:
         return _INT_MAX
     return min(_INT_MAX, math.ceil(budget.max_epochs / per_eval - 1e-9))
+
+
+def _budget_short(problem: Problem, solver: Any, budget: Budget, per_eval: float) -> str | None:
+    """Why the budget cannot cover the run's start and first step, or None where it can."""
+    allowed = min(budget.max_evals or _INT_MAX, _epoch_evals(budget, per_eval))
+    first = solver.init_evals(problem) + solver.max_step_evals(problem)
+    if first <= allowed:
+        return None
+    return (
+        f"the budget allows {allowed:,} evaluations, and this method's start and first step on "
+        f"{problem.name} may make {first:,}"
+    )
 
 
 def _arguments(problem: Problem, budget: Budget, seed: int | None, hyper: dict[str, float], per_eval: float):

@@ -267,8 +267,8 @@ def _normal(info: StepInfo, dtype: str) -> StepInfo:
     )
 
 
-def _step(solver: NativeSolver, problem: Problem, data: Any, state: Any) -> tuple[Any, StepInfo]:
-    new_state, info = solver.step(problem, data, state)
+def _step(solver: NativeSolver, problem: Problem, data: Any, state: Any, evals_left: Any) -> tuple[Any, StepInfo]:
+    new_state, info = solver.step_within(problem, data, state, evals_left)
     return new_state, _normal(info, problem.dtype)
 
 
@@ -287,10 +287,11 @@ def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, l
     import jax.numpy as jnp
 
     running = carry.code == 0
+    evals_left = jnp.minimum(limits.max_evals, limits.max_epoch_evals) - carry.nfev
     if problem.black_box is None:  # computed and discarded once stopped: cheaper than a branch
-        new_state, info = _step(solver, problem, data, carry.state)
+        new_state, info = _step(solver, problem, data, carry.state, evals_left)
     else:  # every evaluation of a black box is a real call: a stopped run makes none
-        step, no_step = (lambda s: _step(solver, problem, data, s)), (lambda s: _no_step(problem, s))
+        step, no_step = (lambda s: _step(solver, problem, data, s, evals_left)), (lambda s: _no_step(problem, s))
         new_state, info = jax.lax.cond(running, step, no_step, carry.state)
     loss = info.loss
     nfev = carry.nfev + info.nfev
@@ -298,14 +299,15 @@ def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, l
     diverged = ~(loss <= carry.ceiling) | ~jnp.isfinite(loss)  # NaN and +-inf too, even from a non-finite start
     reached = (loss <= limits.target) if full else jnp.asarray(False)
     stays = diverged | reached | info.converged
+    need = solver.max_step_evals(problem)  # the next step starts only where it cannot pass the budget
     # The first test that holds decides the status, in this order of precedence.
     tests = {
         Status.DIVERGED: diverged,
         Status.TARGET_REACHED: reached,
         Status.CONVERGED: info.converged,
         Status.MAX_STEPS: carry.step + 1 >= limits.max_steps,
-        Status.MAX_EVALS: nfev >= limits.max_evals,
-        Status.MAX_EPOCHS: nfev >= limits.max_epoch_evals,
+        Status.MAX_EVALS: nfev > limits.max_evals - need,
+        Status.MAX_EPOCHS: nfev > limits.max_epoch_evals - need,
     }
     code = jnp.select(list(tests.values()), [_CODE_OF[s] for s in tests], 0)
     advance = running & ~stays

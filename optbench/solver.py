@@ -81,6 +81,27 @@ class NativeSolver(ABC):
     def step(self, problem: Problem, data: Any, state: Any) -> tuple[Any, StepInfo]:
         """One iteration: the next state, and what was learned about the current point."""
 
+    def step_within(self, problem: Problem, data: Any, state: Any, evals_left: Any) -> tuple[Any, StepInfo]:
+        """``step``, making at most ``evals_left`` objective evaluations (a traced int, at
+        least ``max_step_evals``; for the first step, those ``init`` made count too). The
+        default ignores it: the loop starts a step only where the budget leaves
+        ``max_step_evals``. A solver that can stop short inside a step overrides this (a
+        line search taking its best trial so far) and leaves ``max_step_evals`` at 1."""
+        return self.step(problem, data, state)
+
+    def init_evals(self, problem: Problem) -> int:
+        """The objective evaluations ``init`` makes; they are counted with the first step."""
+        return 0
+
+    def max_step_evals(self, problem: Problem) -> int:
+        """The most objective evaluations one step can make. The loop never starts a step
+        that could pass the evaluation or epoch budget, and skips a run whose budget does
+        not cover ``init_evals`` and a first step, so a run never spends more than its
+        budget. A population method says 1 and does not count its first population in
+        ``init_evals``: its generation is one step, finished where it crosses the budget
+        (as the README says), rather than a budget left unspent by up to a generation."""
+        return 1
+
     def epochs_per_evaluation(self, problem: Problem) -> float:
         """The data one objective evaluation processes, in passes over the training data:
         one for full-batch methods; a minibatch method says its fraction. Epochs in the

@@ -69,6 +69,22 @@ def test_native_nelder_mead_makes_only_the_calls_it_counts_over_seeds():
     assert set(runs["status"]) <= {"converged", "max_evals"}
 
 
+def test_native_nelder_mead_never_calls_past_its_budget():
+    # A step makes up to n + 2 calls (reflection, expansion or contraction, a shrink of n
+    # vertices): the loop starts one only where the budget leaves that many. 0.3.0 made
+    # 10,001-10,006 calls of a 10,000 budget in the audit.
+    n = 10
+    for budget in (2 * n + 3, 97, 948):  # 0.3.0 made 98 and 949 calls here
+        fn = Counted(rosenbrock)
+        problem = optbench.black_box_problem("np_rosenbrock_10", fn, x0=np.tile([-1.2, 1.0], n // 2))
+        result = optbench.minimize(problem, "nelder_mead", max_evals=budget)
+        assert result.status is Status.MAX_EVALS and budget - (n + 2) < result.nfev == fn.points <= budget
+    fn = Counted(rosenbrock)
+    problem = optbench.black_box_problem("np_rosenbrock_10", fn, x0=np.tile([-1.2, 1.0], n // 2))
+    short = optbench.minimize(problem, "nelder_mead", max_evals=2 * n + 2)
+    assert short.status is Status.SKIPPED and "may make 23" in short.message and fn.points == 0
+
+
 @pytest.mark.parametrize("name", SINGLE)
 def test_a_vectorized_sphere_gets_a_population_in_one_call(name):
     fn = Counted(lambda X: np.sum((X - 0.5) ** 2, axis=1), vectorized=True)

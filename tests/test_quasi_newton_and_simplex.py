@@ -54,3 +54,29 @@ def test_nelder_mead_needs_no_gradient():
     assert optbench.minimize(problem, "bfgs").status is Status.SKIPPED
     result = optbench.minimize(problem, "nelder_mead", max_steps=2000)
     np.testing.assert_allclose(result.x, 2.0, atol=1e-6)
+
+
+def _counted_rosenbrock(calls: dict, n: int):
+    """Rosenbrock in n variables from the classic start, reporting each evaluation to the host."""
+
+    def tick(*_):
+        calls["n"] += 1
+
+    def value(x):
+        jax.debug.callback(tick, x[0])
+        return jnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+    start = jnp.tile(jnp.array([-1.2, 1.0]), n // 2)
+    return optbench.Problem(f"counted_rosenbrock_{n}", value, init=start, f_opt=0.0)
+
+
+@pytest.mark.parametrize("optimizer", ["bfgs", "lbfgs"])
+def test_a_line_search_stops_where_the_budget_ends(optimizer):
+    # Line searches of several trials cross these budgets; 0.3.0 made the whole search
+    # (bfgs: 10,002 evaluations of 10,000 in the audit). Now a run ends on its budget exactly.
+    for budget in (2, 3, 7, 12, 20, 33, 41):
+        calls = {"n": 0}
+        result = optbench.minimize(_counted_rosenbrock(calls, 2), optimizer, max_evals=budget)
+        assert result.status is Status.MAX_EVALS and result.nfev == budget
+        assert calls["n"] == budget + 2  # plus optbench's own start and end measurements
+        assert result.trace["nfev"].max() == budget

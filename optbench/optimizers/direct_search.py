@@ -105,6 +105,12 @@ class NelderMead(NativeSolver):
         info = StepInfo(values[0], state.pending_nfev + made, 0, converged)
         return new_state, info
 
+    def init_evals(self, problem: Problem) -> int:
+        return problem.n_params + 1  # the first simplex
+
+    def max_step_evals(self, problem: Problem) -> int:
+        return problem.n_params + 2  # a reflection, an expansion or contraction, a shrink of n vertices
+
     def known_loss(self, state: _State) -> Any:
         return state.values[0]  # the best vertex is ``params``
 

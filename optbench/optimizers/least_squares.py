@@ -116,6 +116,9 @@ class LevenbergMarquardt(NativeSolver):
         )
         return new_state, info
 
+    def init_evals(self, problem: Problem) -> int:
+        return 1  # the residuals at the start (and their Jacobian, counted in njev)
+
     def params(self, state: _State) -> Any:
         return state.params
 

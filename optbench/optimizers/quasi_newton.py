@@ -69,7 +69,15 @@ class QuasiNewton(NativeSolver):
         m = self.memory_size
         return (jnp.zeros((m, n), x.dtype), jnp.zeros((m, n), x.dtype), jnp.zeros(m, x.dtype), jnp.zeros((), int))
 
+    def init_evals(self, problem: Problem) -> int:
+        return 1  # the value and gradient at the start
+
     def step(self, problem: Problem, data: Any, state: _State) -> tuple[_State, StepInfo]:
+        return self.step_within(problem, data, state, LINE_SEARCH_STEPS + state.pending)
+
+    def step_within(self, problem: Problem, data: Any, state: _State, evals_left: Any) -> tuple[_State, StepInfo]:
+        """A step whose line search makes at most the trials the budget leaves: cut short,
+        it takes its best step with sufficient decrease so far, and the run ends on its budget."""
         import jax
         import jax.numpy as jnp
 
@@ -81,7 +89,10 @@ class QuasiNewton(NativeSolver):
         direction = jnp.where(descent, direction, -g)  # not a descent direction: restart along -g
         first = jnp.all(state.memory == jnp.eye(x.shape[0])) if self.memory_size is None else state.memory[3] == 0
         alpha0 = jnp.where(first | ~descent, 1.0 / jnp.maximum(1.0, jnp.linalg.norm(g)), 1.0)
-        alpha, f_new, g_new, evals, found = wolfe_line_search(value_and_grad, x, f, g, direction, alpha0, converged)
+        trials = jnp.minimum(LINE_SEARCH_STEPS, evals_left - state.pending)
+        alpha, f_new, g_new, evals, found = wolfe_line_search(
+            value_and_grad, x, f, g, direction, alpha0, converged, trials
+        )
         s = alpha * direction
         x_new = jnp.where(found, x + s, x)
         y = g_new - g
@@ -162,7 +173,7 @@ class QuasiNewton(NativeSolver):
         return state.params
 
 
-def wolfe_line_search(value_and_grad, x, f, g, direction, alpha0, skip):
+def wolfe_line_search(value_and_grad, x, f, g, direction, alpha0, skip, trials=LINE_SEARCH_STEPS):
     """A step length satisfying the weak Wolfe conditions, by bracketing and safeguarded
     quadratic interpolation.
 
@@ -172,7 +183,8 @@ def wolfe_line_search(value_and_grad, x, f, g, direction, alpha0, skip):
     that is many orders of magnitude too long is cut down in a few trials (Nocedal &
     Wright, sec. 3.5). If the trials run out, the best step with sufficient decrease is
     taken. Returns (alpha, f, g at the step, evaluations made, found); with ``skip`` no
-    evaluation is made. Each trial evaluates the value and gradient once.
+    evaluation is made. Each trial evaluates the value and gradient once; at most
+    ``trials`` are made (``LINE_SEARCH_STEPS``, or fewer where the budget ends).
     """
     import jax
     import jax.numpy as jnp
@@ -191,7 +203,7 @@ def wolfe_line_search(value_and_grad, x, f, g, direction, alpha0, skip):
         done: Any
 
     def more(c):
-        return (c.i < LINE_SEARCH_STEPS) & ~c.done & ~skip
+        return (c.i < trials) & ~c.done & ~skip
 
     def body(c):
         f_a, g_a = value_and_grad(x + c.alpha * direction)
