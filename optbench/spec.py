@@ -88,10 +88,12 @@ class _Parser:
 
     def fail(self, what: str) -> SpecError:
         # A long spec is shown as the 60 characters before the error and 20 after it.
+        # Characters a terminal would not show as one (a newline, a tab) are shown escaped.
         start = max(0, self.pos - 60)
-        shown = ("..." if start else "") + self.text[start : self.pos + 20] + ("..." * (len(self.text) > self.pos + 20))
-        pointer = f"{shown}\n{' ' * (self.pos - start + 3 * bool(start))}^"
-        return SpecError(f"malformed spec {shown!r}: {what} at position {self.pos}\n{pointer}")
+        before, after = _visible(self.text[start : self.pos]), _visible(self.text[self.pos : self.pos + 20])
+        shown = ("..." if start else "") + before + after + ("..." * (len(self.text) > self.pos + 20))
+        pointer = f"{shown}\n{' ' * (len(before) + 3 * bool(start))}^"
+        return SpecError(f"malformed spec '{shown}': {what} at position {self.pos}\n{pointer}")
 
     def peek(self) -> str:
         return self.text[self.pos] if self.pos < len(self.text) else ""
@@ -238,3 +240,8 @@ def _number(text: str) -> int | float:
     if re.fullmatch(r"[+-]?\d+", text):
         return int(text)
     return float(text)
+
+
+def _visible(text: str) -> str:
+    """``text`` with each character that does not print as itself escaped, as ``repr`` does."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

@@ -50,6 +50,14 @@ def test_malformed_specs_say_what_and_where(text, fragment):
     assert fragment in str(err.value)
 
 
+def test_a_spec_with_a_newline_or_tab_is_shown_escaped_with_the_caret_under_the_error():
+    with pytest.raises(SpecError) as err:
+        parse_spec("ab\tcd\nx")
+    message, spec, caret = str(err.value).split("\n")
+    assert spec == "ab\\tcd\\nx" and caret == "    ^" and spec[len(caret) - 1] == "c"
+    assert "at position 3" in message
+
+
 def test_canonical_form_sorts_and_round_trips():
     text = format_spec("quadratic", {"noise": 0.2, "n": 500})
     assert text == "quadratic[n=500,noise=0.2]"
