@@ -43,7 +43,7 @@ def minimize(
     from optbench.bridge import run_host
     from optbench.loop import run_native
     from optbench.population_bridge import PopulationSolver, run_population
-    from optbench.runner import RunSpec, run_one
+    from optbench.runner import RunSpec, judged_on_bounds, run_one
 
     budget = Budget(max_steps, max_evals, max_time, target, max_epochs, max_evals_per_dim)
     prob = REGISTRY.problem(problem) if isinstance(problem, str) else problem
@@ -57,10 +57,12 @@ def minimize(
         target = measured_target(budget, prob.f_opt)
         budget = budget.for_problem(prob.n_params)
         if isinstance(solver, PopulationSolver):
-            return run_population(prob, solver, budget, seed, target)
-        if isinstance(solver, HostSolver):
-            return run_host(prob, solver, budget, seed, target)
-        return run_native(prob, lambda _: solver, ("object", optimizer), {}, seed, budget, target=target)
+            result = run_population(prob, solver, budget, seed, target)
+        elif isinstance(solver, HostSolver):
+            result = run_host(prob, solver, budget, seed, target)
+        else:
+            result = run_native(prob, lambda _: solver, ("object", optimizer), {}, seed, budget, target=target)
+        return judged_on_bounds(prob, result)
     except OptbenchError:
         raise
     except Exception as err:  # as in a suite, an optimizer that raises is a failed run

@@ -39,6 +39,11 @@ class Bridge:
         init_key = jax.random.split(jax.random.PRNGKey(seed))[0]
         x0, self.unravel = ravel_pytree(problem.init_params(init_key))
         self.x0 = np.asarray(x0, dtype=np.float64)
+        self.bounds = None  # the problem's box as flat (lower, upper), for libraries that keep to it
+        if problem.bounds is not None:
+            from optbench.population import search_box
+
+            self.bounds = tuple(np.asarray(b, np.float64) for b in search_box(problem, x0))
         self.problem, self.budget, self.measure = problem, budget, target
         self.nfev = self.njev = self.nit = 0
         # A trace row's step is the iteration its evaluation belongs to. Least-squares

@@ -1,8 +1,8 @@
 """What population methods share, native and foreign: the box they sample from, and the
 indicators that judge a population's front.
 
-A problem without ``bounds`` is searched in a default box around its starting point:
-``x0 - (1 + |x0|)`` to ``x0 + (1 + |x0|)`` in every coordinate.
+Population methods search a problem's ``bounds``, else its ``search_box``, else a default
+box around its starting point: ``x0 - (1 + |x0|)`` to ``x0 + (1 + |x0|)`` in every coordinate.
 """
 
 from __future__ import annotations
@@ -16,13 +16,15 @@ INDICATORS = ("hypervolume", "igd", "igd_plus")
 
 def search_box(problem: Problem, start: Any) -> tuple[Any, Any]:
     """The (lower, upper) box as flat vectors in ``ravel_pytree`` order of the parameters:
-    the problem's bounds (each leaf broadcast to its parameter's shape), else the default
-    box around the flat starting point ``start`` (the one parameters ravel to)."""
+    the problem's bounds or else its search box (each leaf broadcast to its parameter's
+    shape), else the default box around the flat starting point ``start`` (the one
+    parameters ravel to)."""
     import jax
     import jax.numpy as jnp
 
     flat = jnp.asarray(start)
-    if problem.bounds is None:
+    box = problem.bounds if problem.bounds is not None else problem.search_box
+    if box is None:
         half = 1.0 + jnp.abs(flat)
         return flat - half, flat + half
     from jax.flatten_util import ravel_pytree
@@ -33,7 +35,7 @@ def search_box(problem: Problem, start: Any) -> tuple[Any, Any]:
         leaves = jax.tree_util.tree_map(lambda b, s: jnp.broadcast_to(jnp.asarray(b, s.dtype), s.shape), bound, shapes)
         return ravel_pytree(leaves)[0].astype(flat.dtype)
 
-    return ravel(problem.bounds[0]), ravel(problem.bounds[1])
+    return ravel(box[0]), ravel(box[1])
 
 
 def objective_vectors(problem: Problem) -> Any:

@@ -42,7 +42,13 @@ class Problem:
         data: the training data, a pytree of arrays sharing a leading axis of examples;
             minibatches are slices of it along that axis.
         batch_size: default minibatch size for stochastic methods.
-        bounds: ``(lower, upper)`` box that population methods sample from.
+        bounds: ``(lower, upper)``, the box the problem is defined on (a constraint, as in
+            ``scipy.optimize``): population methods sample from it, methods that keep to
+            bounds (``describe`` says which) are given it, and a run that ends outside it is
+            flagged (``in_bounds`` False) and never a success.
+        search_box: ``(lower, upper)`` for an unconstrained problem: where population
+            methods sample and search (no constraint; a fit may end outside it). Without
+            either, a box around the start (``optbench.population.search_box``).
         metrics: ``metrics(params) -> dict[str, scalar]``, extra scores recorded in the trace.
         f_opt: the known (or certified) optimal loss; x_opt: a minimizer. For a
             multi-objective problem, minus the hypervolume of the true front.
@@ -72,6 +78,7 @@ class Problem:
     data: Any = None
     batch_size: int | None = None
     bounds: tuple[Any, Any] | None = None
+    search_box: tuple[Any, Any] | None = None
     metrics: Callable[[Any], Mapping[str, Any]] | None = None
     f_opt: float | None = None
     x_opt: Any = None
@@ -94,7 +101,7 @@ class Problem:
             if getattr(self, what) is not None and not callable(getattr(self, what)):
                 raise OptbenchError(f"problem {self.name!r}: {what} must be callable")
         if self.objectives is not None:
-            if self.bounds is None:
+            if self.bounds is None and self.search_box is None:
                 raise OptbenchError(f"problem {self.name!r}: a multi-objective problem needs bounds to sample from")
             if self.reference_point is None:
                 raise OptbenchError(
@@ -208,6 +215,7 @@ def least_squares_problem(
     f_opt: float | None = None,
     x_opt: Any = None,
     bounds: tuple[Any, Any] | None = None,
+    search_box: tuple[Any, Any] | None = None,
     batch_size: int | None = 32,
     **extra: Any,
 ) -> Problem:
@@ -237,6 +245,7 @@ def least_squares_problem(
         data=data,
         batch_size=batch_size,
         bounds=bounds,
+        search_box=search_box,
         f_opt=f_opt,
         x_opt=x_opt,
         predict=model,

@@ -45,6 +45,7 @@ class Entry:
     tags: frozenset[str] = frozenset()
     source: str = ""
     max_params: int | None = None  # an optimizer that keeps n x n (or n-point) state
+    keeps_bounds: bool = False  # an optimizer whose points stay in a problem's bounds
     # A numeric parameter's allowed (low, high), None for no bound; checked when a spec is read.
     limits: Mapping[str, tuple[float | None, float | None]] = field(default_factory=dict, hash=False, compare=False)
 
@@ -240,11 +241,14 @@ def register_optimizer(
     family: str | None = None,
     max_params: int | None = None,
     limits: Mapping[str, tuple[float | None, float | None]] | None = None,
+    keeps_bounds: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register an optimizer factory: it returns an optax ``GradientTransformation``, a
     ``FirstOrder`` or another solver, built from its keyword arguments (the hyperparameters).
     ``requires`` names the problem capabilities it needs; ``max_params`` is the largest
     problem it is run on (methods with dense n x n state); larger ones are skipped.
+    ``keeps_bounds`` says its points stay in a problem's ``bounds``; a run of a method that
+    does not and ends outside them is never a success (``in_bounds`` is false).
     ``limits`` maps a numeric hyperparameter to its ``(low, high)`` range, checked when a
     spec is read; a factory may also raise ``SpecError`` for values it rejects, which
     ``plan`` reports before any run.
@@ -263,6 +267,7 @@ def register_optimizer(
             fam,
             source=REGISTRY._loading_source,
             max_params=max_params,
+            keeps_bounds=keeps_bounds,
             limits=dict(limits or {}),
         )
         REGISTRY.add(entry)

@@ -48,7 +48,10 @@ class Result:
 
     ``success`` is true when the run converged or reached its target and, where the
     optimum is known, ended within the measured target of it: a solver that settles on a
-    stationary point far from the optimum has not succeeded. ``time_s`` excludes
+    stationary point far from the optimum has not succeeded, nor has one whose ``x`` ended
+    outside the problem's ``bounds`` (``in_bounds`` False). ``fun`` is the loss at ``x``,
+    where the run ended (as in ``scipy.optimize``); ``best_fun`` the lowest loss the run
+    saw, lower than ``fun`` where a method left its best point. ``time_s`` excludes
     compilation, which is in ``compile_s``. The trace has one row per
     recorded step (step, nfev, njev, time_s, loss, best_loss, and problem metrics).
 
@@ -74,10 +77,16 @@ class Result:
     metrics: dict[str, float] = field(default_factory=dict)
     front: Front | None = None
     success: bool = None  # type: ignore[assignment]  # set from the status when not given
+    in_bounds: bool | None = None  # whether x is in the problem's bounds; None: no bounds, or no x
+    best_fun: float = float("nan")  # the lowest loss the run saw; set from the trace when not given
 
     def __post_init__(self) -> None:
+        import math
+
         if self.success is None:
             self.success = self.status.success
+        if math.isnan(self.best_fun):
+            self.best_fun = _lowest(self.fun, self.trace)
 
     @classmethod
     def failed(cls, status: Status, message: str) -> Result:
@@ -94,6 +103,15 @@ class Result:
             f"Result(status={self.status.value!r}, fun={self.fun:.6g}, nit={self.nit}, nfev={self.nfev}, "
             f"njev={self.njev}, time_s={self.time_s:.3g}, compile_s={self.compile_s:.3g}, message={self.message!r})"
         )
+
+
+def _lowest(fun: float, trace: pd.DataFrame) -> float:
+    """The lowest of ``fun`` and the trace's best loss, NaN where neither is a number."""
+    import numpy as np
+
+    seen = [fun, *(trace["best_loss"].to_numpy(float) if "best_loss" in trace and len(trace) else [])]
+    finite = [v for v in seen if v is not None and not np.isnan(v)]
+    return float(min(finite)) if finite else float("nan")
 
 
 def _empty_trace() -> pd.DataFrame:

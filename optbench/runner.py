@@ -295,14 +295,37 @@ def run_one(problem: Problem, run: RunSpec) -> Result:
         solver = config.build(config.floats)  # a factory that rejects its arguments fails here, clearly
         budget = run.budget.for_problem(problem.n_params)
         if isinstance(solver, PopulationSolver):
-            return run_population(problem, solver, budget, run.seed, run.target)
-        if isinstance(solver, HostSolver):
-            return run_host(problem, solver, budget, run.seed, run.target)
-        return run_native(problem, config.build, config.solver_key, config.floats, run.seed, budget, run.target)
+            result = run_population(problem, solver, budget, run.seed, run.target)
+        elif isinstance(solver, HostSolver):
+            result = run_host(problem, solver, budget, run.seed, run.target)
+        else:
+            result = run_native(problem, config.build, config.solver_key, config.floats, run.seed, budget, run.target)
+        return judged_on_bounds(problem, result)
     except Exception as err:  # one failing run must not stop the others
         if problem.black_box is not None and problem.black_box.error is not None:
             return Result.failed(Status.FAILED, problem.black_box.error)  # its own words, not XLA's wrapping
         return Result.from_error(err)
+
+
+def judged_on_bounds(problem: Problem, result: Result) -> Result:
+    """``result`` with ``in_bounds`` set where the problem has bounds and the run a point; a
+    point outside them is never a success (a method that ignores them can end below the
+    problem's optimum in its box)."""
+    if problem.bounds is None or result.x is None:
+        return result
+    import numpy as np
+    from jax.flatten_util import ravel_pytree
+
+    from optbench.population import search_box
+
+    x = np.asarray(ravel_pytree(result.x)[0], np.float64)
+    lower, upper = (np.asarray(b, np.float64) for b in search_box(problem, x))
+    result.in_bounds = bool(np.all((lower <= x) & (x <= upper)))
+    if not result.in_bounds:
+        result.success = False
+        note = f"ended outside {problem.name}'s bounds"
+        result.message = f"{result.message.rstrip('.')}; {note}" if result.message else note
+    return result
 
 
 def _on_host(config: OptimizerConfig) -> bool:

@@ -78,7 +78,7 @@ def linear(n: int = 100, noise: float = 0.5, seed: int = 0) -> Problem:
         description="y = m*x + b, least squares",
         f_opt=f_opt,
         x_opt=x_opt,
-        bounds=({"m": -10.0, "b": -10.0}, {"m": 10.0, "b": 10.0}),
+        search_box=({"m": -10.0, "b": -10.0}, {"m": 10.0, "b": 10.0}),
     )
 
 
@@ -97,7 +97,7 @@ def quadratic(n: int = 100, noise: float = 0.5, seed: int = 0) -> Problem:
         description="y = a*x**2 + b*x + c, least squares",
         f_opt=f_opt,
         x_opt=x_opt,
-        bounds=({k: -10.0 for k in box}, {k: 10.0 for k in box}),
+        search_box=({k: -10.0 for k in box}, {k: 10.0 for k in box}),
     )
 
 
@@ -115,7 +115,7 @@ def sinusoidal(n: int = 100, noise: float = 0.2, seed: int = 0) -> Problem:
         y,
         init=_uniform_start({"a": 0.5, "b": -PI}, {"a": 3.0, "b": PI}),
         description="y = a*sin(x + b), least squares",
-        bounds=({"a": -5.0, "b": -PI}, {"a": 5.0, "b": PI}),
+        search_box=({"a": -5.0, "b": -PI}, {"a": 5.0, "b": PI}),
     )
     x_opt, f_opt = _polish(problem, truth)
     return dataclasses.replace(problem, f_opt=f_opt, x_opt=x_opt)
@@ -135,7 +135,7 @@ def sinusoidal_wave(n: int = 200, noise: float = 0.2, seed: int = 0) -> Problem:
         y,
         init=_uniform_start({"a": 0.5, "w": 0.5, "b": -PI, "c": -1.0}, {"a": 3.0, "w": 5.0, "b": PI, "c": 1.0}),
         description="y = a*sin(w*x + b) + c, least squares, multimodal in w",
-        bounds=({"a": -5.0, "w": 0.0, "b": -PI, "c": -5.0}, {"a": 5.0, "w": 10.0, "b": PI, "c": 5.0}),
+        search_box=({"a": -5.0, "w": 0.0, "b": -PI, "c": -5.0}, {"a": 5.0, "w": 10.0, "b": PI, "c": 5.0}),
     )
     x_opt, f_opt = _polish(problem, truth)
     return dataclasses.replace(problem, f_opt=f_opt, x_opt=x_opt)

@@ -81,7 +81,7 @@ def test_sharing_programs_between_bbob_functions_changes_no_number():
         shared = REGISTRY.problem(spec)
         function, instance = [(3, 4), (7, 5), (12, 6)][k]
         plain = optbench.black_box_problem(
-            f"plain_bbob_{k}", cocoex.BareProblem("bbob", function, 2, instance), bounds=([-5, -5], [5, 5]),
+            f"plain_bbob_{k}", cocoex.BareProblem("bbob", function, 2, instance), search_box=([-5, -5], [5, 5]),
             vectorized=True,
         )  # fmt: skip
         alone_problem = dataclasses.replace(plain, init=shared.init)  # the same starts: uniform in [-4, 4]^2

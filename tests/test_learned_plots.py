@@ -128,7 +128,7 @@ def test_population_history_gives_every_generation_with_its_own_losses():
     history = optbench.population_history("quadratic", "ga[pop_size=20]", 6, seed=1)
     problem = optbench.make_problem("quadratic")
     assert sorted(set(history["generation"])) == list(range(7)) and len(history) == 7 * 20
-    lower, upper = (np.array(list(b.values())) for b in problem.bounds)
+    lower, upper = (np.array(list(b.values())) for b in problem.search_box)
     xs = history[["x0", "x1", "x2"]].to_numpy()
     assert ((xs >= lower) & (xs <= upper)).all()
     params = {"a": jnp.asarray(xs[:, 0]), "b": jnp.asarray(xs[:, 1]), "c": jnp.asarray(xs[:, 2])}

@@ -82,6 +82,10 @@ def _problem(spec: str) -> str:
         f"  offers: {', '.join(sorted(problem.capabilities))}",
         f"  parameters to fit: {problem.n_params:,}, dtype {problem.dtype}, known optimum (f_opt): {known}",
     ]
+    if problem.bounds is not None:
+        lines.append("  bounds: a constraint; a run that ends outside them is flagged (in_bounds = 0), never a success")
+    elif problem.search_box is not None:
+        lines.append("  search box: where population methods sample and search; not a constraint")
     if problem.data is not None and problem.black_box is None:  # a black box's data says which function it is
         lines.append(f"  training examples: {problem.n_examples:,}")
     if entry.tags:
@@ -114,6 +118,12 @@ def _optimizer(name: str) -> str:
         f"optimizer {name}  (family {entry.family})",
         *_doc(entry.factory),
         f"requires: {', '.join(sorted(entry.requires)) or 'nothing'}{limit}",
+        "bounds: "
+        + (
+            "keeps to a problem's bounds"
+            if entry.keeps_bounds
+            else "ignores a problem's bounds; a run that ends outside them is flagged (in_bounds = 0), never a success"
+        ),
         "hyperparameters (spec: name[param=value,...]; a list is a grid):",
         *_parameters(entry.factory),
     ]

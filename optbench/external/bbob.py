@@ -86,7 +86,7 @@ def bbob_problem(function: int, dim: int, instance: int) -> Problem:
     problem = black_box_problem(
         f"bbob_f{function}",
         fn,
-        bounds=(np.full(dim, -5.0), np.full(dim, 5.0)),
+        search_box=(np.full(dim, -5.0), np.full(dim, 5.0)),  # COCO's region of interest, not a constraint
         vectorized=True,  # cocoex evaluates a (k, n) array of points in one call
         f_opt=float(fn.best_value()),
         x_opt=fn.best_parameter(),

@@ -140,6 +140,7 @@ def black_box_problem(
     x0: Any = None,
     bounds: tuple[Any, Any] | None = None,
     *,
+    search_box: tuple[Any, Any] | None = None,
     vectorized: bool = False,
     f_opt: float | None = None,
     x_opt: Any = None,
@@ -158,9 +159,14 @@ def black_box_problem(
         fn: ``fn(x) -> float`` for ``x`` of shape (n,); with ``vectorized``, ``fn(X)`` for
             ``X`` of shape (k, n) returns k values. With ``objectives=m``, each value is a
             vector of m objectives (all minimized) for Pareto search.
-        x0: the starting point (n,). Without it, each seed draws one uniformly in ``bounds``.
-        bounds: ``(lower, upper)``, scalars or (n,) arrays: the box population methods
-            sample from (and the one starting points are drawn in).
+        x0: the starting point (n,). Without it, each seed draws one uniformly in
+            ``bounds`` (or ``search_box``).
+        bounds: ``(lower, upper)``, scalars or (n,) arrays: the box ``fn`` is defined on,
+            a constraint as in ``scipy.optimize``: population methods sample from it,
+            methods that keep to bounds are given it, and a run that ends outside it is
+            flagged (``in_bounds`` False) and never a success.
+        search_box: instead of ``bounds``, for a function defined everywhere: the box
+            population methods sample and search (BBOB's [-5, 5]^n), no constraint.
         vectorized: ``fn`` takes a batch of points: a population is one call.
         f_opt, x_opt: the known optimum, where there is one (fixed-target views use it).
         objectives: the number of objectives of a vector-valued ``fn``; it then needs
@@ -177,7 +183,10 @@ def black_box_problem(
     """
     if not callable(fn):
         raise OptbenchError(f"black box {name!r}: fn must be callable, got {type(fn).__name__}")
-    if x0 is None and bounds is None:
+    if bounds is not None and search_box is not None:
+        raise OptbenchError(f"black box {name!r}: give bounds (a constraint) or a search_box (none), not both")
+    kind, given = ("bounds", bounds) if search_box is None else ("search_box", search_box)
+    if x0 is None and given is None:
         raise OptbenchError(f"black box {name!r}: give a starting point x0, or bounds to draw starting points in")
     if objectives is not None and (isinstance(objectives, bool) or not isinstance(objectives, int) or objectives < 1):
         raise OptbenchError(f"black box {name!r}: objectives must be a whole number of objectives, got {objectives!r}")
@@ -185,17 +194,17 @@ def black_box_problem(
     if start is not None and start.ndim != 1:
         raise OptbenchError(f"black box {name!r}: x0 must be a flat vector, got shape {start.shape}")
     box = None
-    if bounds is not None:
-        if start is None and all(np.ndim(b) == 0 for b in bounds):
-            raise OptbenchError(f"black box {name!r}: without x0, give bounds as vectors, one value per variable")
-        lower, upper = (np.atleast_1d(np.asarray(b, dtype=np.float64)) for b in bounds)
+    if given is not None:
+        if start is None and all(np.ndim(b) == 0 for b in given):
+            raise OptbenchError(f"black box {name!r}: without x0, give {kind} as vectors, one value per variable")
+        lower, upper = (np.atleast_1d(np.asarray(b, dtype=np.float64)) for b in given)
         n = len(start) if start is not None else max(len(lower), len(upper))
         try:
             lower, upper = np.broadcast_to(lower, (n,)).copy(), np.broadcast_to(upper, (n,)).copy()
         except ValueError:
-            raise OptbenchError(f"black box {name!r}: bounds must be scalars or vectors of length {n}") from None
+            raise OptbenchError(f"black box {name!r}: {kind} must be scalars or vectors of length {n}") from None
         if not (np.all(np.isfinite(lower)) and np.all(np.isfinite(upper)) and np.all(lower < upper)):
-            raise OptbenchError(f"black box {name!r}: bounds must be finite with lower < upper")
+            raise OptbenchError(f"black box {name!r}: {kind} must be finite with lower < upper")
         box = (lower, upper)
     n = len(start) if start is not None else len(box[0])
     known = {False: None, True: "forward", "forward": "forward", "central": "central"}
@@ -215,7 +224,8 @@ def black_box_problem(
         init=start if start is not None else _uniform_start(*box),
         description=description or f"a black-box function of {n} variables",
         dtype=dtype,
-        bounds=box,
+        bounds=box if kind == "bounds" else None,
+        search_box=box if kind == "search_box" else None,
         f_opt=f_opt,
         x_opt=x_opt,
         reference_point=reference_point,

@@ -134,7 +134,7 @@ class DeapNSGA2(_DeapSolver):
                 population = tools.selNSGA2(population + children, self.pop_size)
 
 
-@register_optimizer("deap_ga", requires=("value",), family="deap")
+@register_optimizer("deap_ga", requires=("value",), family="deap", keeps_bounds=True)
 def deap_ga(
     pop_size: int = 100,
     tournament_size: int = 3,
@@ -156,7 +156,7 @@ def deap_ga(
     )
 
 
-@register_optimizer("deap_nsga2", requires=("objectives",), family="deap")
+@register_optimizer("deap_nsga2", requires=("objectives",), family="deap", keeps_bounds=True)
 def deap_nsga2(
     pop_size: int = 100,
     crossover_rate: float = 0.9,

@@ -99,7 +99,7 @@ class GeneticAlgorithm(NativeSolver):
         return jnp.min(state.fitness)  # ``best`` is the fittest member (NaN counted as +inf)
 
 
-@register_optimizer("ga", requires=("value",))
+@register_optimizer("ga", requires=("value",), keeps_bounds=True)
 def ga(
     pop_size: int = 100,
     tournament_size: int = 3,

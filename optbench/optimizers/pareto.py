@@ -104,7 +104,7 @@ class NSGA2(NativeSolver):
         return state.objectives, state.population, state.rank == 0
 
 
-@register_optimizer("nsga2", requires=("objectives",), family="pareto")
+@register_optimizer("nsga2", requires=("objectives",), family="pareto", keeps_bounds=True)
 def nsga2(
     pop_size: int = 100,
     crossover: str = "sbx",

@@ -54,7 +54,7 @@ class PymooNSGA2(PopulationSolver):
             bridge.population(algorithm.pop.get("X"), np.asarray(algorithm.pop.get("F"), np.float64))
 
 
-@register_optimizer("pymoo_nsga2", requires=("objectives",), family="pymoo")
+@register_optimizer("pymoo_nsga2", requires=("objectives",), family="pymoo", keeps_bounds=True)
 def pymoo_nsga2(
     pop_size: int = 100, crossover_rate: float = 0.9, eta_c: float = 15.0, eta_m: float = 20.0
 ) -> PymooNSGA2:

@@ -139,9 +139,10 @@ class ResultStore:
         for name in ADDED:
             if name not in runs:
                 runs[name] = None
-        for column in ("fun", "f_opt", "target", "nfev_to_target", "time_to_target"):
+        for column in ("fun", "best_fun", "f_opt", "target", "nfev_to_target", "time_to_target"):
             runs[column] = runs[column].astype(float)
         runs["cache_hit"] = runs["cache_hit"].astype("boolean")  # NA: reused in memory, or nothing compiled
+        runs["in_bounds"] = runs["in_bounds"].astype("boolean")  # NA: no bounds, or no point
         return _expand_metrics(runs)
 
     def traces(self, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
@@ -234,6 +235,8 @@ def _rows(run: RunSpec, result: Result) -> tuple[dict[str, Any], list[tuple], li
         "float64": int(where["float64"] and run.dtype == "float64"),
         "versions": where["versions"],
         "cache_hit": None if result.cache_hit is None else int(result.cache_hit),
+        "best_fun": _real(result.best_fun),
+        "in_bounds": None if result.in_bounds is None else int(result.in_bounds),
     }
     metric_names = [c for c in result.trace.columns if c not in TRACE_COLUMNS]
     trace_rows = [

@@ -11,8 +11,9 @@ import enum
 import sqlite3
 
 APPLICATION_ID = 0x6F707462  # "optb"
-# 1: the unstamped databases of earlier releases; 2: stamped, WAL journal; 3: runs.cache_hit.
-SCHEMA_VERSION = 3
+# 1: the unstamped databases of earlier releases; 2: stamped, WAL journal; 3: runs.cache_hit;
+# 4: runs.best_fun and runs.in_bounds.
+SCHEMA_VERSION = 4
 
 RUNS = {
     "run_id": "TEXT PRIMARY KEY",
@@ -49,8 +50,10 @@ RUNS = {
     "float64": "INTEGER",
     "versions": "TEXT",  # JSON: package -> version
     "cache_hit": "INTEGER",  # 1: programs read from JAX's persistent cache, 0: compiled, NULL: neither
+    "best_fun": "REAL",  # the lowest loss the run saw (fun is the loss where it ended)
+    "in_bounds": "INTEGER",  # 1/0: x in the problem's bounds or not; NULL: no bounds, or no x
 }
-ADDED = ("metrics", "n_params", "host", "device", "float64", "versions", "cache_hit")
+ADDED = ("metrics", "n_params", "host", "device", "float64", "versions", "cache_hit", "best_fun", "in_bounds")
 TRACES = ("run_id", "step", "nfev", "njev", "time_s", "loss", "best_loss", "metrics", "epochs")
 # The columns of a loaded runs table; anything else in it is a problem metric.
 RUN_COLUMNS = frozenset(RUNS) - {"metrics"}
