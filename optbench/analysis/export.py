@@ -56,17 +56,11 @@ def export(
 
 def _check_target(target: Path, db: str | None) -> None:
     """An export file may replace an earlier export's, never a folder or a database."""
-    from optbench.store.connection import is_sqlite_file
+    from optbench.store.connection import output_refusal
 
-    if target.is_dir():
-        raise OptbenchError(f"cannot export: {str(target)!r} is a folder, where the export writes a file")
-    if target.exists() and not target.is_file():
-        raise OptbenchError(f"cannot export: {str(target)!r} is not a regular file (a device, a pipe)")
-    if (db is not None and target.exists() and target.resolve() == Path(db).resolve()) or is_sqlite_file(target):
-        raise OptbenchError(
-            f"cannot export: {str(target)!r} is an SQLite database (the one read is never written over); "
-            "give another --output folder"
-        )
+    refusal = output_refusal(target, db)
+    if refusal is not None:
+        raise OptbenchError(f"cannot export: {str(target)!r} {refusal}; give another --output folder")
 
 
 def _tables(runs: pd.DataFrame, traces: pd.DataFrame, fronts: pd.DataFrame, folder: Path, fmt: str) -> list[Path]:

@@ -217,14 +217,11 @@ def _save(
 def _write(path: Path, write: Callable[[Path], Any], db: str) -> None:
     """Write a file through a temporary sibling, renamed into place: never half a file,
     never over a folder, the results database or any other SQLite database."""
-    from optbench.store.connection import is_sqlite_file
+    from optbench.store.connection import output_refusal
 
-    if path.is_dir():
-        raise OptbenchError(f"--output {str(path)!r} is a folder; give a file name")
-    if path.exists() and not path.is_file():  # renaming over /dev/null would replace the device with a file
-        raise OptbenchError(f"--output {str(path)!r} is not a regular file (a device, a pipe); give a file name")
-    if (path.exists() and path.resolve() == Path(db).resolve()) or is_sqlite_file(path):
-        raise OptbenchError(f"--output {str(path)!r} is an SQLite database; optbench never writes over one")
+    refusal = output_refusal(path, db)
+    if refusal is not None:
+        raise OptbenchError(f"--output {str(path)!r} {refusal}; give a file name")
     partial = path.with_name(f".{path.name}.partial{path.suffix}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -37,6 +37,20 @@ def is_sqlite_file(path: str | Path) -> bool:
         return False
 
 
+def output_refusal(path: Path, db: str | None) -> str | None:
+    """Why a file optbench writes (a view, an export) may not replace ``path``, as the end
+    of a sentence that starts with the path, or None where it may: never a folder, a
+    device or pipe (renaming over /dev/null replaces the device with a file), the results
+    database ``db`` or any other SQLite database."""
+    if path.is_dir():
+        return "is a folder"
+    if path.exists() and not path.is_file():
+        return "is not a regular file (a device, a pipe)"
+    if (db is not None and path.exists() and path.resolve() == Path(db).resolve()) or is_sqlite_file(path):
+        return "is an SQLite database; optbench never writes over one"
+    return None
+
+
 def open_for_writing(path: str) -> sqlite3.Connection:
     """A connection that may store runs in ``path``, created if missing; every reason it
     could not is raised here, before any run."""
@@ -44,7 +58,7 @@ def open_for_writing(path: str) -> sqlite3.Connection:
         conn = sqlite3.connect(path)
         create_or_migrate(conn)
         return conn
-    check_name(path)
+    _check_name(path)
     target = Path(path)
     _check_file(target, create=True)
     if target.exists() and not (os.access(target, os.W_OK) and os.access(target.parent, os.W_OK)):
@@ -88,7 +102,7 @@ def open_for_reading(path: str) -> sqlite3.Connection:
     """A read-only connection to the existing results database ``path``."""
     if path == ":memory:":
         return sqlite3.connect(path)
-    check_name(path)
+    _check_name(path)
     target = Path(path)
     _check_file(target, create=False)
     if target.stat().st_size == 0:  # an empty file (or one of /proc's, which say 0): nothing to read
@@ -147,7 +161,7 @@ def _check_file(target: Path, *, create: bool) -> None:
         raise OptbenchError(f"cannot use results database {str(target)!r}: {err.strerror or err}") from None
 
 
-def check_name(path: str) -> None:
+def _check_name(path: str) -> None:
     """A results database's name must name a file: not standard input, not blank, not a folder."""
     if path.strip() in ("", "-"):
         raise OptbenchError(
