@@ -48,6 +48,12 @@ class RunSpec:
     def target(self) -> float | None:
         return measured_target(self.budget, self.f_opt)
 
+    @property
+    def group(self) -> tuple[Any, ...]:
+        """What the runs of one compiled program share: the problem, the solver's shape and
+        the budget (not the seed, nor float hyperparameters). A group runs in one worker."""
+        return (self.problem, self.optimizer.solver_key, self.budget)
+
 
 def _run_ids(problem: str, optimizer: OptimizerConfig, budget: Budget, seeds: list[int]) -> list[str]:
     """The ids of one problem and configuration's runs with these seeds: a hash of the
@@ -190,7 +196,7 @@ def execute(
     todo, replaced = pending(runs, store, retry_failed)
     grouped: dict[tuple[Any, ...], list[RunSpec]] = {}
     for run in todo:
-        grouped.setdefault((run.problem, run.optimizer.solver_key, run.budget), []).append(run)
+        grouped.setdefault(run.group, []).append(run)
     groups = list(grouped.values())
     from optbench.execution import local_pool
 

@@ -91,7 +91,7 @@ def useful_workers(workers: int, runs: list[Any]) -> int:
     group of runs (a group runs in one worker), saying so where it caps (12 workers on 2
     cores peaked at 4.9 GB of memory, and ran no faster)."""
     cores = os.cpu_count() or 1
-    groups = len({(run.problem, run.optimizer.solver_key, run.budget) for run in runs})
+    groups = len({run.group for run in runs})
     useful = max(1, min(workers, cores, groups))
     if useful < workers:
         why = f"this machine's {cores} cores" if useful == cores else f"the {groups} groups of runs that can run apart"
