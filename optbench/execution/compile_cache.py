@@ -125,7 +125,11 @@ def info() -> dict[str, Any]:
     """Where the cache is, whether it is on, how many compiled programs it holds and their
     size, and how many other entries share its folder (never counted as programs)."""
     where = folder()
-    ours, other = _entries(where)
+    return _described(where, *_entries(where))
+
+
+def _described(where: Path, ours: list[Path], other: list[str]) -> dict[str, Any]:
+    """What ``info`` says of a folder whose entries have been listed."""
     size = 0
     for path in ours:
         with contextlib.suppress(OSError):  # removed by another process meanwhile
@@ -139,23 +143,20 @@ def info() -> dict[str, Any]:
     }
 
 
-def _entries_text(n: int) -> str:
-    return f"{n} entr{'y' if n == 1 else 'ies'}"
-
-
 def clear() -> dict[str, Any]:
     """Delete every cached program (and only those); returns what was there. A folder that
     holds anything else is refused whole: it is not a cache folder, whatever it is called."""
-    held = info()
-    if held["other"]:
-        shown = ", ".join(repr(name) for name in held["other"][:3]) + (", ..." if len(held["other"]) > 3 else "")
+    where = folder()
+    ours, other = _entries(where)
+    if other:
+        shown = ", ".join(repr(name) for name in other[:3]) + (", ..." if len(other) > 3 else "")
         raise OptbenchError(
-            f"{held['folder']} holds {_entries_text(len(held['other']))} that JAX's cache did not write ({shown}), "
-            "so it is "
-            "not only a compilation cache; nothing was deleted. Point JAX_COMPILATION_CACHE_DIR (or "
-            "OPTBENCH_CACHE_DIR) at a folder of its own"
+            f"{where} holds {len(other)} entr{'y' if len(other) == 1 else 'ies'} that JAX's cache did not write "
+            f"({shown}), so it is not only a compilation cache; nothing was deleted. Point "
+            "JAX_COMPILATION_CACHE_DIR (or OPTBENCH_CACHE_DIR) at a folder of its own"
         )
-    for path in _entries(Path(held["folder"]))[0]:
+    held = _described(where, ours, other)
+    for path in ours:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
     return held
