@@ -120,7 +120,7 @@ class Registry:
             for prefix, why in self.missing.items() if kind == "problem" else ():
                 if name.startswith(prefix):
                     raise OptbenchError(f"problem {shown(name)} {why}")
-            hint = _suggest(name, table) if len(name) <= 200 else ""
+            hint = _suggest(name, table)
             raise UnknownNameError(f"unknown {kind} {shown(name)}{hint}; `optbench list {kind}s` shows them all")
         return table[name]
 
@@ -290,7 +290,10 @@ def _what_went_wrong(err: BaseException) -> str:
 
 
 def _suggest(name: str, choices: Iterable[str]) -> str:
-    """A hint naming the closest choice: by spelling, else by abbreviation (``lr``)."""
+    """A hint naming the closest choice: by spelling, else by abbreviation (``lr``); none
+    for a name over 200 characters (difflib's matching grows with its square)."""
+    if len(name) > 200:
+        return ""
     options = list(choices)
     close = difflib.get_close_matches(name, options, n=1, cutoff=0.5)
     close = close or [c for c in options if name and c.startswith(name[0]) and _is_subsequence(name, c)][:1]

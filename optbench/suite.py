@@ -48,7 +48,7 @@ def find_suite(name: str, plugin_dirs: list[str] | tuple[str, ...] = ()) -> Path
         for path in sorted(directory.glob("*.toml")) if directory.is_dir() else []:
             known.setdefault(path.stem, path)
     if name not in known:
-        hint = _suggest(name, known) if len(name) <= 200 else ""
+        hint = _suggest(name, known)
         raise UnknownNameError(f"unknown suite {shown(name)}{hint}; `optbench list suites` shows them")
     return known[name]
 
