@@ -46,8 +46,8 @@ def check_address(address: str) -> None:
 
 def connect(address: str, workers: int) -> contextlib.AbstractContextManager[Any]:
     """A client of the scheduler at ``address``, or of a ``LocalCluster`` of ``workers``
-    single-threaded processes started (and stopped) here when ``address`` is ``local``."""
-    check_address(address)
+    single-threaded processes started (and stopped) here when ``address`` is ``local``;
+    ``check_address`` has read ``address`` before any work."""
     try:
         from distributed import Client, LocalCluster
     except ImportError:
