@@ -70,3 +70,10 @@ def test_best_fun_is_the_lowest_loss_a_run_saw_and_is_stored(tmp_path):
     stored = optbench.load_results(db).runs.iloc[0]
     assert stored["best_fun"] == result.best_fun and stored["fun"] == result.fun
     assert np.isnan(optbench.minimize(BOX, "lm").best_fun)  # skipped: no loss at all
+
+
+def test_describe_says_whether_a_problems_box_is_a_constraint(capsys):
+    assert main(["describe", "quadratic"]) == 0
+    assert "search box: where population methods sample and search; not a constraint" in capsys.readouterr().out
+    assert main(["describe", "zdt1"]) == 0  # ZDT1 is defined on [0, 1]^n
+    assert "bounds: a constraint" in capsys.readouterr().out
