@@ -8,13 +8,17 @@ from pathlib import Path
 import pytest
 
 # Tests (and the commands they start) cache compiled programs in a folder of their own,
-# never in the user's ~/.cache; set before any test imports optbench.
-_CACHE = tempfile.mkdtemp(prefix="optbench-test-cache-")
-os.environ["OPTBENCH_CACHE_DIR"] = _CACHE
+# never in the user's ~/.cache; set before any test imports optbench. Under pytest-xdist
+# the workers share the one their controller made (they inherit its environment), so a
+# program one compiled the other reads back, and the controller removes it at the end.
+_WORKER = "PYTEST_XDIST_WORKER" in os.environ
+_CACHE = os.environ["OPTBENCH_TEST_SESSION_CACHE"] if _WORKER else tempfile.mkdtemp(prefix="optbench-test-cache-")
+os.environ["OPTBENCH_TEST_SESSION_CACHE"] = os.environ["OPTBENCH_CACHE_DIR"] = _CACHE
 
 
 def pytest_sessionfinish(session, exitstatus):
-    shutil.rmtree(_CACHE, ignore_errors=True)
+    if not _WORKER:
+        shutil.rmtree(_CACHE, ignore_errors=True)
 
 
 @pytest.fixture
