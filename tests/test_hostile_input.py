@@ -2,6 +2,7 @@
 and exit 2 before any work, or, for a failure inside a run, a result and a suite that goes
 on. Each case was a traceback, a silent exit or a wrong status before issue 11."""
 
+import math
 import sys
 
 import jax.numpy as jnp
@@ -162,6 +163,19 @@ def test_the_stats_power_note_holds_from_515_seeds_on():
         tests = pd.DataFrame({"problem": ["p"], "measure": ["loss"], "n_a": [n], "n_b": [n]})
         note = power_note(tests, 0.05)
         assert ("no difference can be significant" in note) == (n == 3)  # C(6, 3) = 20: p >= 0.1
+
+
+def test_the_stats_power_note_names_the_seeds_a_tiny_alpha_needs():
+    """report --alpha 1e-300 raised StopIteration: the search for enough seeds stopped at 199."""
+    import pandas as pd
+
+    from optbench.analysis.views import power_note
+
+    tests = pd.DataFrame({"problem": ["p"], "measure": ["loss"], "n_a": [3], "n_b": [3]})
+    # The smallest k with log 2 - log C(2k, k) <= log 1e-300, by log-gamma: 500.
+    log_p = lambda k: math.log(2) - (math.lgamma(2 * k + 1) - 2 * math.lgamma(k + 1))
+    expected = next(k for k in range(3, 10_000) if log_p(k) <= math.log(1e-300))
+    assert f"Run at least {expected} seeds" in power_note(tests, 1e-300)
 
 
 @pytest.mark.parametrize("seconds", [2147483648, 1e20, 86_401])
