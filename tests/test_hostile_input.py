@@ -160,7 +160,7 @@ def test_the_stats_power_note_holds_from_515_seeds_on():
     from optbench.analysis.views import power_note
 
     for n in (3, 515, 2000):
-        tests = pd.DataFrame({"problem": ["p"], "measure": ["loss"], "n_a": [n], "n_b": [n]})
+        tests = pd.DataFrame({"problem": ["p"], "measure": ["loss"], "a": ["x"], "b": ["y"], "n_a": [n], "n_b": [n]})
         note = power_note(tests, 0.05)
         assert ("no difference can be significant" in note) == (n == 3)  # C(6, 3) = 20: p >= 0.1
 
@@ -171,7 +171,7 @@ def test_the_stats_power_note_names_the_seeds_a_tiny_alpha_needs():
 
     from optbench.analysis.views import power_note
 
-    tests = pd.DataFrame({"problem": ["p"], "measure": ["loss"], "n_a": [3], "n_b": [3]})
+    tests = pd.DataFrame({"problem": ["p"], "measure": ["loss"], "a": ["x"], "b": ["y"], "n_a": [3], "n_b": [3]})
     # The smallest k with log 2 - log C(2k, k) <= log 1e-300, by log-gamma: 500.
     log_p = lambda k: math.log(2) - (math.lgamma(2 * k + 1) - 2 * math.lgamma(k + 1))
     expected = next(k for k in range(3, 10_000) if log_p(k) <= math.log(1e-300))

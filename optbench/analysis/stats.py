@@ -4,7 +4,7 @@ confidence intervals, and average ranks with Friedman's test across problems."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -30,13 +30,22 @@ def holm(pvalues: Sequence[float]) -> np.ndarray:
     return adjusted
 
 
-def pairwise_tests(values: pd.DataFrame, alpha: float = 0.05, measure: str = "value") -> pd.DataFrame:
+def pairwise_tests(
+    values: pd.DataFrame, alpha: float = 0.05, measure: str = "value", copies: Iterable[tuple[str, str]] = ()
+) -> pd.DataFrame:
     """Two-sided Mann-Whitney U tests between every pair of configs on each problem,
     Holm-corrected over the pairs of that problem.
 
+    ``copies`` names the (problem, config) pairs whose runs are one result repeated (a
+    deterministic method from a fixed start: every seed is the same run). Their values
+    count once, as their median (a cost in seconds varies between copies; the runs do
+    not): ten copies of one number are one observation, not ten, and testing them as ten
+    calls rounding-level differences significant (pseudo-replication).
+
     ``values`` has columns ``problem``, ``config`` and ``value`` (lower is better: a final
     loss, or a hitting time with inf for a run that never reached the target, so that
-    failures rank worst). Returns per pair: the medians, ``U``, ``p``, ``p_holm``,
+    failures rank worst). Returns per pair: ``runs_a``/``runs_b`` (the values given) and
+    ``n_a``/``n_b`` (the independent ones, 1 for copies), the medians, ``U``, ``p``, ``p_holm``,
     ``significant`` (``p_holm <= alpha``) and ``better``, the config with the lower values
     where the difference is significant. ``measure`` names what was compared.
 
@@ -45,13 +54,17 @@ def pairwise_tests(values: pd.DataFrame, alpha: float = 0.05, measure: str = "va
     from scipy.stats import mannwhitneyu
 
     _check_alpha(alpha)
+    copies = set(copies)
     rows = []
     for problem, group in values.groupby("problem", sort=False):
-        samples = {c: g["value"].to_numpy(dtype=float) for c, g in group.groupby("config", sort=False)}
+        given = {c: g["value"].to_numpy(dtype=float) for c, g in group.groupby("config", sort=False)}
+        given = {c: v[~np.isnan(v)] for c, v in given.items()}
+        samples = {
+            c: v[:0] if len(v) == 0 else np.median(v)[None] if (problem, c) in copies else v for c, v in given.items()
+        }
         first = len(rows)
         for a, b in itertools.combinations(samples, 2):
             x, y = samples[a], samples[b]
-            x, y = x[~np.isnan(x)], y[~np.isnan(y)]
             if len(x) == 0 or len(y) == 0:
                 continue
             pooled = np.concatenate([x, y])
@@ -65,6 +78,8 @@ def pairwise_tests(values: pd.DataFrame, alpha: float = 0.05, measure: str = "va
                     "measure": measure,
                     "a": a,
                     "b": b,
+                    "runs_a": len(given[a]),
+                    "runs_b": len(given[b]),
                     "n_a": len(x),
                     "n_b": len(y),
                     "median_a": float(np.median(x)),
@@ -81,6 +96,17 @@ def pairwise_tests(values: pd.DataFrame, alpha: float = 0.05, measure: str = "va
             a_lower = row["U"] < row["n_a"] * row["n_b"] / 2
             row["better"] = (row["a"] if a_lower else row["b"]) if row["significant"] else ""
     return pd.DataFrame(rows)
+
+
+def copied_runs(runs: pd.DataFrame) -> set[tuple[str, str]]:
+    """The (problem, config) pairs of two or more runs that all ended identically (the same
+    ``fun``, ``x`` and ``nfev``): one result repeated, as a deterministic method gives from
+    a fixed start whatever the seed, not independent replicates."""
+    columns = [c for c in ("fun", "x", "nfev") if c in runs]
+    kept = runs[["problem", "config", *columns]].astype({c: str for c in columns})  # NaN and None compare equal
+    distinct = kept.groupby(["problem", "config"], sort=False)[columns].nunique()
+    sizes = kept.groupby(["problem", "config"], sort=False).size()
+    return {key for key, row in distinct.iterrows() if sizes[key] > 1 and (row == 1).all()}
 
 
 def bootstrap_ci(

@@ -13,7 +13,7 @@ from optbench.analysis.fixed_budget import best_at_budgets
 from optbench.analysis.fixed_target import ert
 from optbench.analysis.formatting import count, number
 from optbench.analysis.profiles import instance_costs, performance_profile, performance_ratios, profile_score
-from optbench.analysis.stats import Ranks, average_ranks, bootstrap_ci, pairwise_tests
+from optbench.analysis.stats import Ranks, average_ranks, bootstrap_ci, copied_runs, pairwise_tests
 from optbench.analysis.targets import TAUS, finished, hitting_times, level_label, targets
 from optbench.errors import OptbenchError
 from optbench.trace import PRECISIONS
@@ -101,11 +101,12 @@ class Comparison:
         final = self.runs[["problem", "config", "fun"]].rename(columns={"fun": "value"})
         reached = hits.assign(value=hits["cost"].where(hits["hit"], np.inf))
         label = {k: level_label(k, options.level_of(k)) for k in ("precision", "tau")}
+        copies = copied_runs(self.runs)
         tests = pd.concat(
             [
-                pairwise_tests(final, options.alpha, measure="final loss"),
+                pairwise_tests(final, options.alpha, "final loss", copies),
                 *(
-                    pairwise_tests(group, options.alpha, measure=f"{options.cost} to {label[kind]}")
+                    pairwise_tests(group, options.alpha, f"{options.cost} to {label[kind]}", copies)
                     for kind, group in reached.groupby("kind")
                 ),
             ],
@@ -166,26 +167,58 @@ class Comparison:
 
 
 def power_note(tests: pd.DataFrame, alpha: float) -> str:
-    """Where too few runs make a significant difference impossible, say so: with n and m
-    runs the smallest two-sided Mann-Whitney p-value is 2 / C(n + m, n), and Holm's
-    correction over k pairs asks for p <= alpha / k of the smallest."""
+    """What the tests cannot say. Configurations whose runs are one result repeated count
+    once (``pairwise_tests``), and more seeds would repeat it again: they are named, and
+    never advised more seeds. Where too few independent runs make a significant difference
+    impossible, say so: with n and m runs the smallest two-sided Mann-Whitney p-value is
+    2 / C(n + m, n), and Holm's correction over k pairs asks for p <= alpha / k of the smallest."""
     import itertools
     from math import comb
 
     if tests.empty:
         return ""
+    sides = pd.concat(
+        [
+            tests[["problem", _named(tests, s), f"n_{s}", f"runs_{s}" if f"runs_{s}" in tests else f"n_{s}"]].set_axis(
+                ["problem", "config", "n", "runs"], axis=1
+            )
+            for s in ("a", "b")
+        ],
+        ignore_index=True,
+    ).drop_duplicates(["problem", "config"])
+    repeated = sides[(sides["runs"] > 1) & (sides["n"] == 1)]
+    note = ""
+    if not repeated.empty:
+        shown = ", ".join(f"{c} on {p}" for p, c in zip(repeated["problem"], repeated["config"]))
+        note += (
+            f"{len(repeated)} of {len(sides)} configurations gave one result over all their seeds (a fixed start "
+            f"and no randomness: {_cut(shown)}): each counts as one run, so no test can call it different, and "
+            "more seeds would only repeat it; compare such values directly.\n"
+        )
+    varied = sides.drop(repeated.index)
+    if varied.empty:
+        return note
     pairs = tests.groupby(["problem", "measure"]).size().max()
-    n = int(min(tests["n_a"].min(), tests["n_b"].min()))
+    n = int(varied["n"].min())
     smallest = 2 / comb(2 * n, n)  # int / int: exact, 0.0 past float's range (2.0 / C overflows from n = 515)
     if smallest <= alpha / pairs:
-        return ""
+        return note
     # No cap: 2 / C(2k, k) falls as 4^-k and reaches 0.0, so any alpha > 0 is met (1e-300 at k = 500).
     needed = next(k for k in itertools.count(n) if 2 / comb(2 * k, k) <= alpha / pairs)
-    return (
+    return note + (
         f"With {n} runs per configuration no difference can be significant: the smallest p-value is "
         f"{smallest:.2g}, and Holm over {pairs} pairs needs {alpha / pairs:.2g}. Run at least {needed} seeds, "
         "or compare fewer configurations.\n"
     )
+
+
+def _named(tests: pd.DataFrame, side: str) -> str:
+    """The column naming a test's configuration ``side``: ``optimizer_a`` in a view, ``a`` as tested."""
+    return f"optimizer_{side}" if f"optimizer_{side}" in tests else side
+
+
+def _cut(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _medians(final: pd.DataFrame, erts: pd.DataFrame) -> pd.DataFrame:
