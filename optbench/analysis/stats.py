@@ -4,7 +4,7 @@ confidence intervals, and average ranks with Friedman's test across problems."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -31,7 +31,11 @@ def holm(pvalues: Sequence[float]) -> np.ndarray:
 
 
 def pairwise_tests(
-    values: pd.DataFrame, alpha: float = 0.05, measure: str = "value", copies: Iterable[tuple[str, str]] = ()
+    values: pd.DataFrame,
+    alpha: float = 0.05,
+    measure: str = "value",
+    copies: Iterable[tuple[str, str]] = (),
+    tolerance: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """Two-sided Mann-Whitney U tests between every pair of configs on each problem,
     Holm-corrected over the pairs of that problem.
@@ -41,6 +45,14 @@ def pairwise_tests(
     count once, as their median (a cost in seconds varies between copies; the runs do
     not): ten copies of one number are one observation, not ten, and testing them as ten
     calls rounding-level differences significant (pseudo-replication).
+
+    ``tolerance`` maps a problem to the difference below which two values are practically
+    equal (0 where not given): a pair is ``significant`` only where Holm's p is at most
+    ``alpha`` and the medians differ by more than it, and the effect size ``A`` counts a
+    pair of runs within it as a tie. ``A`` is the Vargha-Delaney statistic for a lower
+    value: the probability that a run of ``a`` ends below one of ``b``, ties counted half
+    (0.5: no effect; 0.71 and above is conventionally large). ``difference`` is
+    ``median_a - median_b``.
 
     ``values`` has columns ``problem``, ``config`` and ``value`` (lower is better: a final
     loss, or a hitting time with inf for a run that never reached the target, so that
@@ -72,6 +84,7 @@ def pairwise_tests(
                 u, p = len(x) * len(y) / 2.0, 1.0  # every value tied: no evidence of a difference
             else:
                 u, p = mannwhitneyu(x, y, alternative="two-sided")
+            tol = float((tolerance or {}).get(problem, 0.0))
             rows.append(
                 {
                     "problem": problem,
@@ -84,6 +97,9 @@ def pairwise_tests(
                     "n_b": len(y),
                     "median_a": float(np.median(x)),
                     "median_b": float(np.median(y)),
+                    "difference": _difference(np.median(x), np.median(y)),
+                    "tolerance": tol,
+                    "A": vargha_delaney(x, y, tol),
                     "U": float(u),
                     "p": float(p),
                 }
@@ -91,11 +107,29 @@ def pairwise_tests(
         adjusted = holm([r["p"] for r in rows[first:]])
         for row, p_holm in zip(rows[first:], adjusted):
             row["p_holm"] = float(p_holm)
-            row["significant"] = bool(p_holm <= alpha)
+            row["significant"] = bool(p_holm <= alpha) and not abs(row["difference"]) <= row["tolerance"]
             # U counts the pairs in which a's value exceeds b's (ties half): below half of them, a ranks lower.
             a_lower = row["U"] < row["n_a"] * row["n_b"] / 2
             row["better"] = (row["a"] if a_lower else row["b"]) if row["significant"] else ""
     return pd.DataFrame(rows)
+
+
+def vargha_delaney(x: np.ndarray, y: np.ndarray, tolerance: float = 0.0) -> float:
+    """The probability that a value of ``x`` is below one of ``y`` by more than
+    ``tolerance``, pairs within it counted half: Vargha and Delaney's A for a lower value
+    (J. Educ. Behav. Statist. 25(2), 2000; with no tolerance, U / (n m) of the Mann-Whitney
+    test on -x and -y). Infinite values (a target never reached) compare as usual; two
+    infinities tie."""
+    x, y = np.asarray(x, dtype=float)[:, None], np.asarray(y, dtype=float)[None, :]
+    with np.errstate(invalid="ignore"):
+        gap = y - x
+        tie = (x == y) | (np.abs(gap) <= tolerance)
+    return float(np.mean(np.where(tie, 0.5, gap > 0)))
+
+
+def _difference(a: float, b: float) -> float:
+    """``a - b``, 0 where both are the same infinity (neither reached the target)."""
+    return 0.0 if a == b else float(a - b)
 
 
 def copied_runs(runs: pd.DataFrame) -> set[tuple[str, str]]:
@@ -152,26 +186,28 @@ class Ranks(NamedTuple):
     problems: list[str]
 
 
-def average_ranks(scores: pd.DataFrame) -> Ranks:
+def average_ranks(scores: pd.DataFrame, tolerance: Mapping[str, float] | None = None) -> Ranks:
     """Average ranks of configs across problems, and Friedman's test that they are equal.
 
     ``scores`` has one row per problem and one column per config (lower is better; inf
     ranks last; NaN means not run). Ranks need every config on every problem: the configs
     not run everywhere are left out, or the problems lacking a config, whichever keeps
     more of the table. Friedman's statistic and p-value are NaN with fewer than 3 configs
-    or 2 problems.
+    or 2 problems. ``tolerance`` maps a problem (the index) to the difference within which
+    its values tie (see ``tied_ranks``): a rounding-level gap does not decide a rank.
 
     Reference: Friedman, J. Amer. Statist. Assoc. 32(200), 1937; Demšar, "Statistical
     comparisons of classifiers over multiple data sets", JMLR 7, 2006.
     """
-    from scipy.stats import friedmanchisquare, rankdata
+    from scipy.stats import friedmanchisquare
 
     by_config, by_problem = scores.dropna(axis=1, how="any"), scores.dropna(axis=0, how="any")
     complete = by_config if by_config.size >= by_problem.size and by_config.shape[1] >= 2 else by_problem
     if complete.empty:
         raise OptbenchError("average ranks need problems on which every config ran")
-    values = complete.to_numpy(dtype=float)
-    ranks = rankdata(np.where(np.isfinite(values), values, np.inf), axis=1)
+    values = np.where(np.isnan(complete.to_numpy(dtype=float)), np.inf, complete.to_numpy(dtype=float))
+    tolerances = [float((tolerance or {}).get(problem, 0.0)) for problem in complete.index]
+    ranks = np.stack([tied_ranks(row, tol) for row, tol in zip(values, tolerances)])
     mean = pd.Series(ranks.mean(axis=0), index=complete.columns, name="average_rank")
     problems = list(complete.index)
     if values.shape[1] < 3 or values.shape[0] < 2:
@@ -180,6 +216,23 @@ def average_ranks(scores: pd.DataFrame) -> Ranks:
         return Ranks(mean, 0.0, 1.0, problems)
     statistic, p = friedmanchisquare(*ranks.T)
     return Ranks(mean, float(statistic), float(p), problems)
+
+
+def tied_ranks(values: np.ndarray, tolerance: float = 0.0) -> np.ndarray:
+    """Ranks from 1 (lowest) with values within ``tolerance`` of the lowest of a run of
+    them tied at their average rank; with no tolerance, ``scipy.stats.rankdata``'s average
+    ranks. Grouping starts from the lowest value, so a chain of small gaps does not merge
+    values further apart than the tolerance."""
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(len(values))
+    i = 0
+    while i < len(order):
+        start, j = values[order[i]], i
+        while j + 1 < len(order) and (values[order[j + 1]] == start or values[order[j + 1]] - start <= tolerance):
+            j += 1
+        ranks[order[i : j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    return ranks
 
 
 def _check_alpha(alpha: float) -> None:

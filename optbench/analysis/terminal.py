@@ -123,6 +123,8 @@ TEST_COLUMNS = [
     Column("median", lambda r: number(_pick(r, True, "median"), 3), ("better",)),
     Column("than", lambda r: _pick(r, False, "optimizer"), ("better",)),
     Column("median ", lambda r: number(_pick(r, False, "median"), 3), ("better",)),
+    # The effect size for the better one: the chance that its run ends below the other's.
+    Column("A", lambda r: f"{r['A'] if r['better'] == r['optimizer_a'] else 1 - r['A']:.2f}", ("better",)),
     col("p_holm", "p (Holm)", lambda v: f"{v:.2g}"),
 ]
 
@@ -203,7 +205,11 @@ def _stats_text(comparison: views.Comparison, fmt: str) -> str:
     if fmt != "markdown":
         return format_table(tests, fmt)
     significant = tests[tests["significant"]] if not tests.empty else tests
-    text = f"Significant differences (Mann-Whitney U, two-sided, Holm per problem, alpha {alpha:g}):\n"
+    text = _wrap(
+        f"Significant differences (Mann-Whitney U, two-sided, Holm per problem, alpha {alpha:g}; final losses "
+        f"closer than the tolerance tie, {_tolerance_rule(comparison)}; A: the chance a run of the better ends "
+        "lower, ties half):"
+    )
     text += format_table(significant, fmt, TEST_COLUMNS) if not significant.empty else "  none\n"
     text += f"{len(tests) - len(significant)} of {len(tests)} pairs show no significant difference.\n"
     text += _wrap(views.power_note(tests, alpha))
@@ -213,6 +219,12 @@ def _stats_text(comparison: views.Comparison, fmt: str) -> str:
         text += f"\nAverage ranks of the median final loss over {ranks['problems'].max()} problems"
         text += f" (Friedman p = {friedman['p']:.3g}):\n" + format_table(ranks.drop(columns="problems"), fmt)
     return text + _wrap(comparison.reference_note())
+
+
+def _tolerance_rule(comparison: views.Comparison) -> str:
+    options = comparison.options
+    rtol = options.level_of("precision") if options.tolerance is None else options.tolerance
+    return f"{rtol:g} x |f_opt| (or the median loss) + 1e-12, --tolerance"
 
 
 def _wrap(text: str) -> str:

@@ -25,12 +25,14 @@ DEFAULT_LEVEL = {"precision": 1e-6, "tau": 1e-3}
 @dataclass(frozen=True)
 class Options:
     """What a fixed-target view measures: the cost axis, the kind of targets, the one
-    target level of profiles and tests (per kind when None) and the significance level."""
+    target level of profiles and tests (per kind when None), the significance level, and
+    the relative tolerance within which final losses are practically equal."""
 
     cost: str = "evals"
     kind: str = "auto"
     level: float | None = None
     alpha: float = 0.05
+    tolerance: float | None = None  # relative; final losses closer than it tie (default: the precision level)
 
     def level_of(self, kind: str) -> float:
         return DEFAULT_LEVEL[kind] if self.level is None else self.level
@@ -91,6 +93,19 @@ class Comparison:
         table["target"] = [level_label(k, v) for k, v in zip(table["kind"], table["level"])]
         return table.rename(columns={"config": "optimizer"})
 
+    def tolerances(self) -> dict[str, float]:
+        """Per problem, the difference in final loss within which two values are practically
+        equal: the relative tolerance (``Options.tolerance``, else the precision level, 1e-6)
+        times |f_opt| where known, else times the median |fun|, plus 1e-12: the rule of
+        the table's target."""
+        rtol = self.options.level_of("precision") if self.options.tolerance is None else self.options.tolerance
+        out = {}
+        for problem, group in self.runs.groupby("problem", sort=False):
+            f_opt = group["f_opt"].dropna()
+            scale = abs(float(f_opt.iloc[0])) if len(f_opt) else float(np.nanmedian(np.abs(group["fun"])))
+            out[problem] = rtol * (scale if np.isfinite(scale) else 0.0) + 1e-12
+        return out
+
     def stats(self) -> dict[str, pd.DataFrame]:
         """``medians``: per problem and config, the median final loss and the ERT at the
         options' level, each with a 95% bootstrap interval; ``tests``: pairwise
@@ -101,10 +116,10 @@ class Comparison:
         final = self.runs[["problem", "config", "fun"]].rename(columns={"fun": "value"})
         reached = hits.assign(value=hits["cost"].where(hits["hit"], np.inf))
         label = {k: level_label(k, options.level_of(k)) for k in ("precision", "tau")}
-        copies = copied_runs(self.runs)
+        copies, tolerance = copied_runs(self.runs), self.tolerances()
         tests = pd.concat(
             [
-                pairwise_tests(final, options.alpha, "final loss", copies),
+                pairwise_tests(final, options.alpha, "final loss", copies, tolerance),
                 *(
                     pairwise_tests(group, options.alpha, f"{options.cost} to {label[kind]}", copies)
                     for kind, group in reached.groupby("kind")
@@ -115,7 +130,7 @@ class Comparison:
         medians = _medians(final, ert(hits))
         scores = medians.pivot_table(index="problem", columns="optimizer", values="final_median", sort=False)
         try:
-            ranks = average_ranks(scores)
+            ranks = average_ranks(scores, tolerance)
         except OptbenchError:
             ranks = Ranks(pd.Series(dtype=float, name="average_rank"), float("nan"), float("nan"), [])
         ranks_table = ranks.average.sort_values().rename_axis("optimizer").reset_index()

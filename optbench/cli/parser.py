@@ -207,6 +207,12 @@ def _reads_runs(
         _analysis(parser, cost=cost)
     if alpha:
         parser.add_argument("--alpha", type=real, default=0.05, help="significance level of the tests")
+        parser.add_argument(
+            "--tolerance",
+            type=real,
+            help="relative difference in final loss within which two configurations tie (default: the precision "
+            "level, 1e-6, of |f_opt| or of the median loss)",
+        )
     _db(parser)
     _filters(parser)
     parser.set_defaults(handler=_handler("views", handler))

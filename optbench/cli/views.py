@@ -246,12 +246,14 @@ def _files_only() -> None:
 def _options(args: argparse.Namespace, cost: str | None = None) -> Any:
     from optbench.analysis.views import Options
 
-    alpha = getattr(args, "alpha", 0.05)
+    alpha, tolerance = getattr(args, "alpha", 0.05), getattr(args, "tolerance", None)
     if not 0 < alpha < 1:
         raise OptbenchError(f"--alpha must be between 0 and 1, got {alpha}")
+    if tolerance is not None and not 0 <= tolerance < float("inf"):
+        raise OptbenchError(f"--tolerance must be a finite number of at least 0, got {tolerance}")
     if args.level is not None and not args.level > 0:
         raise OptbenchError(f"--level must be positive, got {args.level}")
-    return Options(cost or args.cost, args.targets, args.level, alpha)
+    return Options(cost or args.cost, args.targets, args.level, alpha, tolerance)
 
 
 def _refuse_paths(optimizers: list[str]) -> None:
