@@ -184,6 +184,15 @@ def _stats(comparison: views.Comparison) -> str:
             + f'<p class="note">Friedman test: chi-square {number(friedman["statistic"], 4)}, '
             f"p = {number(friedman['p'], 3)}.</p>"
         )
+        if len(ranks) >= 2:
+            from optbench.analysis.rank_plots import cd_figure
+
+            out += figure(
+                cd_figure(comparison),
+                "cd",
+                "Critical-difference diagram (Demšar 2006): configurations joined by a bar have average ranks "
+                "within Nemenyi's critical difference, so the test cannot tell them apart.",
+            )
     return out
 
 

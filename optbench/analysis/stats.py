@@ -218,6 +218,42 @@ def average_ranks(scores: pd.DataFrame, tolerance: Mapping[str, float] | None = 
     return Ranks(mean, float(statistic), float(p), problems)
 
 
+def critical_difference(k: int, n: int, alpha: float = 0.05) -> float:
+    """Nemenyi's critical difference of average ranks for ``k`` configurations over ``n``
+    problems: ``q_alpha * sqrt(k (k + 1) / (6 n))``, where ``q_alpha`` is the 1 - alpha
+    quantile of the studentized range for k groups and infinite degrees of freedom, over
+    sqrt(2) (2.569 for k = 4 at alpha 0.05). Two average ranks further apart differ
+    significantly, after Friedman's test has rejected equal ranks.
+
+    Reference: Nemenyi, "Distribution-free multiple comparisons", 1963; Demšar 2006,
+    sec. 3.2.2 and table 5.
+    """
+    from scipy.stats import studentized_range
+
+    _check_alpha(alpha)
+    if k < 2 or n < 1:
+        raise OptbenchError(f"a critical difference needs 2 or more configurations and a problem, got {k} and {n}")
+    q = studentized_range.ppf(1 - alpha, k, np.inf) / np.sqrt(2)
+    return float(q * np.sqrt(k * (k + 1) / (6 * n)))
+
+
+def cliques(ranks: pd.Series, difference: float) -> list[list[str]]:
+    """The groups a critical-difference diagram joins by a bar: the longest runs of
+    configurations, in rank order, whose first and last average ranks differ by less than
+    ``difference`` (so no two in a group differ significantly), each not inside another,
+    of two or more."""
+    ordered = ranks.sort_values(kind="stable")
+    names, values = list(ordered.index), ordered.to_numpy(dtype=float)
+    groups: list[list[str]] = []
+    for i in range(len(values)):
+        j = i
+        while j + 1 < len(values) and values[j + 1] - values[i] < difference:
+            j += 1
+        if j > i and not (groups and groups[-1][-1] == names[j]):  # a later start ending at the same name is inside
+            groups.append(names[i : j + 1])
+    return groups
+
+
 def tied_ranks(values: np.ndarray, tolerance: float = 0.0) -> np.ndarray:
     """Ranks from 1 (lowest) with values within ``tolerance`` of the lowest of a run of
     them tied at their average rank; with no tolerance, ``scipy.stats.rankdata``'s average

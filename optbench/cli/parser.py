@@ -18,6 +18,7 @@ PLOT_KINDS = [
     "profile",
     "data-profile",
     "fixed-budget",
+    "cd",
     "front",
     "fit",
     "boundary",

@@ -101,7 +101,13 @@ def plot_command(args: argparse.Namespace) -> int:
         return _draw_each(args, runs, problems, draw, "fixed_budget")
     comparison = Comparison(runs, selection.traces, options)
     name = args.kind.replace("-", "_")
-    draw = lambda _: profile_plots.FIGURES[args.kind](comparison)
+    if args.kind == "cd":
+        from optbench.analysis.rank_plots import cd_figure
+
+        fig = cd_figure(comparison)  # one it cannot draw is an error before any file is written
+        draw = lambda _: fig
+    else:
+        draw = lambda _: profile_plots.FIGURES[args.kind](comparison)
     return _save(["all"], args.output, name, draw, args.db, name=name)
 
 
