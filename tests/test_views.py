@@ -224,8 +224,11 @@ def test_the_ert_view_is_the_ert_of_the_hitting_times(comparison, capsys):
 def test_the_profile_view_scores_the_instance_costs(comparison, capsys):
     runs, traces = optbench.load_results(comparison)
     runs = with_configs(runs[runs["problem"] != "xor"])
-    table = Comparison(runs, traces, Options()).profile_table().set_index("optimizer")
-    costs = instance_costs(hitting_times(runs, traces, kind="precision"), 1e-6)
+    view = Comparison(runs, traces, Options())
+    table = view.profile_table().set_index("optimizer")
+    kept = view.pooled(runs)  # every curve on the same problems: gd's 50-step runs, on one of three, are left out
+    assert set(runs["config"]) - set(kept["config"]) == {"gd (50 steps)"} and "(ran on 1 of 3)" in view.common[2]
+    costs = instance_costs(hitting_times(kept, traces, kind="precision"), 1e-6)
     assert table["score"].to_dict() == pytest.approx(profile_score(costs).to_dict())
     solved = np.isfinite(costs.to_numpy(dtype=float)).mean(axis=1)  # misses are inf
     assert table["solved"].to_dict() == pytest.approx(dict(zip(costs.index, solved)))

@@ -24,6 +24,16 @@ def _figure(width: float = 7.5, height: float = 4.8) -> tuple[Any, Any]:
     return plt.subplots(figsize=(width, height), layout="constrained")
 
 
+def _left_out(fig: Any, comparison: Comparison) -> None:
+    """Below a pooled figure, what it left out so every curve stands on the same problems."""
+    import textwrap
+
+    note = comparison.common[2]
+    if note:
+        fig.text(0.01, 0.0, textwrap.fill(note, 130), fontsize="x-small", va="bottom", ha="left")
+        fig.get_layout_engine().set(rect=(0, 0.06 * (1 + len(note) // 130), 1, 1 - 0.06 * (1 + len(note) // 130)))
+
+
 def _legend(fig: Any, ax: Any, n: int) -> None:
     """Inside the axes for a few lines; beside them, in columns, for many."""
     if n <= 8:
@@ -43,7 +53,7 @@ def _steps(ax: Any, table: pd.DataFrame, x: str, y: str, by: str) -> int:
 def ecdf_figure(comparison: Comparison) -> Any:
     """Runtime ECDF per config, aggregated over the problems and every target level
     (COCO's 51 precisions where the optimum is known, More-Wild's taus elsewhere)."""
-    hits, options = comparison.hits, comparison.options
+    hits, options = comparison.pooled(comparison.hits), comparison.options
     table = runtime_ecdf(hits)
     fig, ax = _figure()
     n = _steps(ax, table, "cost", "fraction", "config")
@@ -56,6 +66,7 @@ def ecdf_figure(comparison: Comparison) -> Any:
     ax.set_title(f"Runtime ECDF over {problems} problem{'s' * (problems > 1)} and {hits['level'].nunique()} targets")
     ax.grid(True, alpha=0.3)
     _legend(fig, ax, n)
+    _left_out(fig, comparison)
     return plain_powers(fig)
 
 
@@ -77,6 +88,7 @@ def profile_figure(comparison: Comparison) -> Any:
     ax.set_title(f"Performance profile, {costs.shape[1]} instances, target {_level_text(options)}")
     ax.grid(True, alpha=0.3)
     _legend(fig, ax, n)
+    _left_out(fig, comparison)
     return plain_powers(fig)
 
 
@@ -105,6 +117,7 @@ def data_profile_figure(comparison: Comparison) -> Any:
     ax.set_title(f"Data profile, {costs.shape[1]} instances, target {_level_text(options)}")
     ax.grid(True, alpha=0.3)
     _legend(fig, ax, count)
+    _left_out(fig, comparison)
     return plain_powers(fig)
 
 

@@ -120,7 +120,8 @@ def _fixed_target(comparison: views.Comparison) -> str:
     from optbench.analysis import profile_plots
 
     options = comparison.options
-    parts = [f'<p class="note">Cost axis: {options.cost}. {html.escape(comparison.reference_note())}</p>']
+    notes = f"{comparison.common[2]} {comparison.reference_note()}".strip()
+    parts = [f'<p class="note">Cost axis: {options.cost}. {html.escape(notes)}</p>']
     parts.append(
         figure(
             profile_plots.ecdf_figure(comparison),

@@ -188,7 +188,8 @@ def _profile_text(comparison: views.Comparison, fmt: str) -> str:
         f"{options.level_of('precision'):g}, tau {options.level_of('tau'):g}) over (problem, seed) instances: "
         "solved, fastest, within 2x and 4x of the fastest; score: AlgoPerf's area under the profile up to 4x."
     )
-    return format_table(table, fmt, PROFILE_COLUMNS) + _wrap(caption) + _wrap(comparison.reference_note())
+    notes = _wrap(comparison.common[2]) + _wrap(comparison.reference_note())
+    return format_table(table, fmt, PROFILE_COLUMNS) + _wrap(caption) + notes
 
 
 def _fixed_budget_text(comparison: views.Comparison, fmt: str) -> str:

@@ -143,9 +143,42 @@ class Comparison:
             "friedman": pd.DataFrame([{"statistic": ranks.statistic, "p": ranks.p, "significant": significant}]),
         }
 
+    @functools.cached_property
+    def common(self) -> tuple[frozenset[str], frozenset[str], str]:
+        """What views pooled over problems (ECDFs, profiles) compare, so that every curve
+        stands on the same problems: the problems and configurations kept, and a note of
+        what was left out (empty where nothing was). Of three choices, the one that keeps
+        the most (configuration, problem) pairs: every configuration on the problems all of
+        them ran (as ``average_ranks`` does), the configurations that ran on every problem,
+        or, where neither keeps anything, configurations taken from the most problems down
+        while they share some."""
+        problems_of = self.runs.groupby("config", sort=False)["problem"].agg(frozenset)
+        every = frozenset(self.runs["problem"])
+        complete = frozenset(problems_of.index[problems_of.map(len) == len(every)])
+        choices = [(frozenset.intersection(*problems_of), frozenset(problems_of.index)), (every, complete)]
+        shared, kept = every, []
+        for config in problems_of.map(len).sort_values(ascending=False, kind="stable").index:
+            if shared & problems_of[config]:
+                shared, kept = shared & problems_of[config], [*kept, config]
+        choices.append((shared, frozenset(kept)))
+        problems, configs = max(choices, key=lambda c: len(c[0]) * len(c[1]))  # the first of equals
+        left = [f"{c} (ran on {len(problems_of[c])} of {len(every)})" for c in problems_of.index if c not in configs]
+        notes = [f"left out, for not running on every problem: {_cut(', '.join(left))}"] if left else []
+        if len(problems) < len(every):
+            notes.insert(0, f"over the {len(problems)} problems every configuration shown ran on")
+            notes.append(f"problems left out: {_cut(', '.join(sorted(every - problems)))}")
+        text = "; ".join(notes)
+        return problems, configs, (text[:1].upper() + text[1:] + ".") if notes else ""
+
+    def pooled(self, table: pd.DataFrame) -> pd.DataFrame:
+        """The rows of ``table`` (with ``problem`` and ``config``) that ``common`` keeps."""
+        problems, configs, _ = self.common
+        return table[table["problem"].isin(problems) & table["config"].isin(configs)]
+
     def profile_costs(self) -> pd.DataFrame:
-        """Profiles' costs: per config and instance (problem, seed), the cost to the level."""
-        hits = self.at_level()
+        """Profiles' costs: per config and instance (problem, seed), the cost to the level,
+        on the problems every kept configuration ran (``common``)."""
+        hits = self.pooled(self.at_level())
         parts = [
             instance_costs(group, self.options.level_of(kind), kind) for kind, group in hits.groupby("kind", sort=False)
         ]
