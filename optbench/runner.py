@@ -347,7 +347,13 @@ def why_skipped(problem: Problem, config: OptimizerConfig) -> str | None:
     """Why this optimizer cannot run on this problem, or None where it can."""
     missing = config.entry.requires - problem.capabilities
     if missing:
-        return f"{config.name} requires {', '.join(sorted(missing))}, which {problem.name} does not offer"
+        hint = ""
+        if problem.black_box is not None and "grad" in missing and "grad" not in problem.capabilities:
+            hint = (
+                "; black_box_problem(..., fd_grad=True) gives it finite-difference gradients for the library "
+                "methods scipy_bfgs and scipy_lbfgsb"
+            )
+        return f"{config.name} requires {', '.join(sorted(missing))}, which {problem.name} does not offer{hint}"
     box = problem.black_box
     if box is not None and box.fd is not None and "grad" in config.entry.requires and not _on_host(config):
         return (

@@ -56,6 +56,7 @@ def test_gradient_methods_skip_a_black_box_with_the_reason():
     for name in ["bfgs", "adam", "scipy_bfgs", "lm"]:
         result = optbench.minimize(problem, name)
         assert result.status is Status.SKIPPED and "which np_rosenbrock does not offer" in result.message
+        assert ("fd_grad=True" in result.message) == (name != "lm")  # what gives it gradients, where that helps
 
 
 def test_native_nelder_mead_makes_only_the_calls_it_counts_over_seeds():

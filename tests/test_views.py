@@ -293,3 +293,12 @@ def test_the_command_line_offers_every_cost_axis_of_the_analysis():
     from optbench.cli.parser import COSTS  # kept apart so that --help imports no pandas
 
     assert list(COST_AXES) == COSTS
+
+
+def test_reached_reads_a_dash_where_there_is_no_target(tmp_path, capsys):
+    db = tmp_path / "runs.sqlite"
+    optbench.run(["xor", "linear"], "adam", max_steps=20, db=db)  # xor: no known optimum, no budget target
+    assert main(["table", "--db", str(db)]) == 0
+    rows = {line.split("|")[1].strip(): line.split("|")[4].strip() for line in capsys.readouterr().out.splitlines()
+            if line.startswith("| xor") or line.startswith("| linear")}  # fmt: skip
+    assert rows == {"xor": "-", "linear": "0/1"}

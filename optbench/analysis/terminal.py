@@ -32,11 +32,15 @@ def statuses(text: str) -> str:
     return " ".join(f"{n} {_SHORT_STATUS.get(s, s)}" for n, s in parts)
 
 
-def _share(column: str) -> Callable[[dict[str, Any]], str]:
-    """``k/n`` of the runs that ran (not skipped), or ``skipped`` where none did."""
+def _share(column: str, needs_target: bool = False) -> Callable[[dict[str, Any]], str]:
+    """``k/n`` of the runs that ran (not skipped), or ``skipped`` where none did; with
+    ``needs_target``, ``-`` where there was no target to reach (no budget target, no
+    known optimum)."""
 
     def cell(row: dict[str, Any]) -> str:
         ran = row["n_runs"] - row.get("n_skipped", 0)
+        if ran and needs_target and pd.isna(row.get("target")):
+            return "-"
         return "skipped" if ran == 0 else f"{row[column]}/{ran}"
 
     return cell
@@ -48,7 +52,7 @@ SUMMARY_KEY = [
     col("optimizer", "optimizer", str),
     col("budget", "budget", str),
     Column("ok", _share("n_success"), ("n_success", "n_runs")),
-    Column("reached", _share("n_target"), ("n_target", "n_runs")),
+    Column("reached", _share("n_target", needs_target=True), ("n_target", "n_runs")),
     col("fun_median", "loss"),
     col("subopt_median", "gap", lambda v: number(v, 3)),
     col("nfev_median", "evals", count),
