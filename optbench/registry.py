@@ -11,6 +11,7 @@ import hashlib
 import importlib
 import importlib.util
 import inspect
+import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -111,7 +112,7 @@ class Registry:
 
     def names(self, kind: str) -> list[str]:
         self.load_builtins()
-        return sorted(self.entries[kind])
+        return sorted(self.entries[kind], key=natural_key)
 
     def get(self, kind: str, name: str) -> Entry:
         self.load_builtins()
@@ -287,6 +288,13 @@ def _what_went_wrong(err: BaseException) -> str:
     if isinstance(err, OptbenchError):
         return f": {err}"
     return f" failed to import: {type(err).__name__}: {err}"  # a user's file may raise anything
+
+
+def natural_key(name: str) -> tuple:
+    """A sort key that orders the numbers in a name by value: ``bbob_f2`` before
+    ``bbob_f15``, ``nist_gauss1[start=2]`` after ``nist_gauss1[start=1]``."""
+    parts = re.split(r"(\d+)", name)
+    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts))
 
 
 def _suggest(name: str, choices: Iterable[str]) -> str:

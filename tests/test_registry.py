@@ -101,3 +101,18 @@ def bowl(n: int = 2):
     exec(cell.format(c=0.0), other)
     with pytest.raises(PluginError, match="registered twice"):  # a plugin file still may not replace it
         registry.add(Entry("problem", "bowl", other["bowl"]))
+
+
+def test_names_sort_with_their_numbers_by_value():
+    from optbench.registry import natural_key
+
+    names = ["bbob_f15", "bbob_f2", "bbob_f1[instance=10]", "bbob_f1[instance=2]", "linear"]
+    assert sorted(names, key=natural_key) == [
+        "bbob_f1[instance=2]",
+        "bbob_f1[instance=10]",
+        "bbob_f2",
+        "bbob_f15",
+        "linear",
+    ]
+    listed = REGISTRY.names("problem")
+    assert listed.index("nist_misra1a") > listed.index("nist_gauss1")  # still alphabetical between words

@@ -302,3 +302,10 @@ def test_reached_reads_a_dash_where_there_is_no_target(tmp_path, capsys):
     rows = {line.split("|")[1].strip(): line.split("|")[4].strip() for line in capsys.readouterr().out.splitlines()
             if line.startswith("| xor") or line.startswith("| linear")}  # fmt: skip
     assert rows == {"xor": "-", "linear": "0/1"}
+
+
+def test_the_summary_orders_problems_by_the_numbers_in_their_names(tmp_path):
+    from optbench.analysis.tables import summary
+
+    runs, _ = optbench.run(["linear[n=200]", "linear[n=20]", "linear[n=3]"], "gd", max_steps=5)
+    assert summary(with_configs(runs))["problem"].tolist() == ["linear[n=3]", "linear[n=20]", "linear[n=200]"]

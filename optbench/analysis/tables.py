@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from optbench.analysis.selection import ensure_configs
+from optbench.registry import natural_key
 
 SUCCESS_RULE = (
     "target: the budget's target loss when given, else f_opt + 1e-6*|f_opt| + 1e-12 where the optimum is known.\n"
@@ -63,7 +64,10 @@ def summary(runs: pd.DataFrame, by: Iterable[str] = ()) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     if table.empty:
         return table
-    return table.sort_values(["problem", "fun_median"], na_position="last", kind="stable").reset_index(drop=True)
+    place = {name: i for i, name in enumerate(sorted(set(table["problem"]), key=natural_key))}  # bbob_f2 before f15
+    table = table.assign(_order=table["problem"].map(place))
+    table = table.sort_values(["_order", "fun_median"], na_position="last", kind="stable")
+    return table.drop(columns="_order").reset_index(drop=True)
 
 
 def metric_columns(runs: pd.DataFrame) -> list[str]:
