@@ -29,6 +29,8 @@ _PROGRAMS = ProgramCache(32)
 class PopulationSolver(HostSolver):
     """A library's evolutionary algorithm, driven through a ``PopulationBridge``."""
 
+    searches_box = True
+
     pop_size: int = 100
 
     def solve(self, bridge: Any, x0: Any) -> tuple[Any, Status, str]:  # pragma: no cover - not used

@@ -306,7 +306,7 @@ def run_one(problem: Problem, run: RunSpec) -> Result:
             result = run_host(problem, solver, budget, run.seed, run.target)
         else:
             result = run_native(problem, config.build, config.solver_key, config.floats, run.seed, budget, run.target)
-        return judged_on_bounds(problem, result)
+        return noted_on_box_edge(problem, solver, run.seed, judged_on_bounds(problem, result))
     except Exception as err:  # one failing run must not stop the others
         if problem.black_box is not None and problem.black_box.error is not None:
             return Result.failed(Status.FAILED, problem.black_box.error)  # its own words, not XLA's wrapping
@@ -332,6 +332,49 @@ def judged_on_bounds(problem: Problem, result: Result) -> Result:
         note = f"ended outside {problem.name}'s bounds"
         result.message = f"{result.message.rstrip('.')}; {note}" if result.message else note
     return result
+
+
+def noted_on_box_edge(problem: Problem, solver: Any, seed: int, result: Result) -> Result:
+    """``result``, its message warning where a population method's answer sits on the edge
+    of the box it searched on a problem without bounds (its ``search_box``, or the default
+    start +- (1 + |start|)): the answer may lie outside, where it never looked."""
+    if not getattr(solver, "searches_box", False) or problem.bounds is not None or result.x is None:
+        return result
+    import jax
+    import numpy as np
+    from jax.flatten_util import ravel_pytree
+
+    from optbench.population import search_box
+
+    start = ravel_pytree(problem.init_params(jax.random.split(jax.random.PRNGKey(seed))[0]))[0]
+    lower, upper = (np.asarray(b, np.float64) for b in search_box(problem, start))
+    x = np.asarray(ravel_pytree(result.x)[0], np.float64)
+    near = 1e-3 * (upper - lower)  # clipped to the box, or within a thousandth of its width
+    edge = np.flatnonzero((np.abs(x - lower) <= near) | (np.abs(upper - x) <= near))
+    if edge.size:
+        i = int(edge[0])
+        box = "its search_box" if problem.search_box is not None else "start +- (1 + |start|)"
+        note = (
+            f"ended on the edge of the box it searched ({_flat_names(result.x)[i]} = {x[i]:.6g}, the box "
+            f"[{lower[i]:.6g}, {upper[i]:.6g}]: {box}); the answer may lie outside it: give the problem "
+            "bounds= or search_box="
+        )
+        result.message = f"{result.message.rstrip('.')}; {note}" if result.message else note
+    return result
+
+
+def _flat_names(params: Any) -> list[str]:
+    """The name of each entry of a pytree's flat vector, in ``ravel_pytree`` order: ``a``,
+    ``w[3]`` (a flat array's entry), ``x[1]`` for a bare vector."""
+    import jax
+    import numpy as np
+
+    names = []
+    for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]:
+        base = "".join(str(getattr(k, "key", getattr(k, "idx", k))) for k in path) or "x"
+        size = int(np.size(leaf))
+        names += [base] if np.ndim(leaf) == 0 else [f"{base}[{j}]" for j in range(size)]
+    return names
 
 
 def _on_host(config: OptimizerConfig) -> bool:

@@ -72,6 +72,7 @@ class NativeSolver(ABC):
     """
 
     full_loss_each_step: bool = True
+    searches_box: bool = False  # a population method: it samples and searches a box (see optbench.population)
 
     @abstractmethod
     def init(self, problem: Problem, data: Any, params: Any, key: Any) -> Any:

@@ -49,6 +49,8 @@ def mutation_rate(settings: dict[str, Any], n: int) -> Any:
 class GeneticAlgorithm(NativeSolver):
     """Generational GA with tournament selection and elitism on flat parameter vectors."""
 
+    searches_box = True
+
     def __init__(self, pop_size: int, tournament_size: int, elite: int, settings: dict[str, Any]):
         check_operators(settings, pop_size)
         if tournament_size < 1 or not 0 <= elite < pop_size:

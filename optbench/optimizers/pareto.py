@@ -48,6 +48,8 @@ def survivors(objectives: Any, count: int) -> tuple[Any, Any, Any]:
 class NSGA2(NativeSolver):
     """NSGA-II on flat parameter vectors inside the problem's bounds."""
 
+    searches_box = True
+
     def __init__(self, pop_size: int, settings: dict[str, Any]):
         check_operators(settings, pop_size, minimum=4)
         self.pop_size, self.settings = pop_size, settings
