@@ -329,8 +329,7 @@ def judged_on_bounds(problem: Problem, result: Result) -> Result:
     result.in_bounds = bool(np.all((lower <= x) & (x <= upper)))
     if not result.in_bounds:
         result.success = False
-        note = f"ended outside {problem.name}'s bounds"
-        result.message = f"{result.message.rstrip('.')}; {note}" if result.message else note
+        _add_note(result, f"ended outside {problem.name}'s bounds")
     return result
 
 
@@ -354,13 +353,18 @@ def noted_on_box_edge(problem: Problem, solver: Any, seed: int, result: Result) 
     if edge.size:
         i = int(edge[0])
         box = "its search_box" if problem.search_box is not None else "start +- (1 + |start|)"
-        note = (
+        _add_note(
+            result,
             f"ended on the edge of the box it searched ({_flat_names(result.x)[i]} = {x[i]:.6g}, the box "
             f"[{lower[i]:.6g}, {upper[i]:.6g}]: {box}); the answer may lie outside it: give the problem "
-            "bounds= or search_box="
+            "bounds= or search_box=",
         )
-        result.message = f"{result.message.rstrip('.')}; {note}" if result.message else note
     return result
+
+
+def _add_note(result: Result, note: str) -> None:
+    """``note`` added to the end of the run's message."""
+    result.message = f"{result.message.rstrip('.')}; {note}" if result.message else note
 
 
 def _flat_names(params: Any) -> list[str]:
@@ -391,7 +395,7 @@ def why_skipped(problem: Problem, config: OptimizerConfig) -> str | None:
     missing = config.entry.requires - problem.capabilities
     if missing:
         hint = ""
-        if problem.black_box is not None and "grad" in missing and "grad" not in problem.capabilities:
+        if problem.black_box is not None and "grad" in missing:
             hint = (
                 "; black_box_problem(..., fd_grad=True) gives it finite-difference gradients for the library "
                 "methods scipy_bfgs and scipy_lbfgsb"
