@@ -31,7 +31,8 @@ def _left_out(fig: Any, comparison: Comparison) -> None:
     note = comparison.common[2]
     if note:
         fig.text(0.01, 0.0, textwrap.fill(note, 130), fontsize="x-small", va="bottom", ha="left")
-        fig.get_layout_engine().set(rect=(0, 0.06 * (1 + len(note) // 130), 1, 1 - 0.06 * (1 + len(note) // 130)))
+        below = 0.06 * (1 + len(note) // 130)  # the note's height, as a share of the figure
+        fig.get_layout_engine().set(rect=(0, below, 1, 1 - below))
 
 
 def _legend(fig: Any, ax: Any, n: int) -> None:

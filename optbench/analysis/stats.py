@@ -71,9 +71,7 @@ def pairwise_tests(
     for problem, group in values.groupby("problem", sort=False):
         given = {c: g["value"].to_numpy(dtype=float) for c, g in group.groupby("config", sort=False)}
         given = {c: v[~np.isnan(v)] for c, v in given.items()}
-        samples = {
-            c: v[:0] if len(v) == 0 else np.median(v)[None] if (problem, c) in copies else v for c, v in given.items()
-        }
+        samples = {c: np.median(v)[None] if (problem, c) in copies and len(v) else v for c, v in given.items()}
         first = len(rows)
         for a, b in itertools.combinations(samples, 2):
             x, y = samples[a], samples[b]
@@ -138,8 +136,8 @@ def copied_runs(runs: pd.DataFrame) -> set[tuple[str, str]]:
     a fixed start whatever the seed, not independent replicates."""
     columns = [c for c in ("fun", "x", "nfev") if c in runs]
     kept = runs[["problem", "config", *columns]].astype({c: str for c in columns})  # NaN and None compare equal
-    distinct = kept.groupby(["problem", "config"], sort=False)[columns].nunique()
-    sizes = kept.groupby(["problem", "config"], sort=False).size()
+    groups = kept.groupby(["problem", "config"], sort=False)
+    distinct, sizes = groups[columns].nunique(), groups.size()
     return {key for key, row in distinct.iterrows() if sizes[key] > 1 and (row == 1).all()}
 
 
@@ -205,7 +203,8 @@ def average_ranks(scores: pd.DataFrame, tolerance: Mapping[str, float] | None = 
     complete = by_config if by_config.size >= by_problem.size and by_config.shape[1] >= 2 else by_problem
     if complete.empty:
         raise OptbenchError("average ranks need problems on which every config ran")
-    values = np.where(np.isnan(complete.to_numpy(dtype=float)), np.inf, complete.to_numpy(dtype=float))
+    values = complete.to_numpy(dtype=float)
+    values = np.where(np.isnan(values), np.inf, values)
     tolerances = [float((tolerance or {}).get(problem, 0.0)) for problem in complete.index]
     ranks = np.stack([tied_ranks(row, tol) for row, tol in zip(values, tolerances)])
     mean = pd.Series(ranks.mean(axis=0), index=complete.columns, name="average_rank")
