@@ -172,7 +172,7 @@ def _stats(comparison: views.Comparison) -> str:
     out += (
         f"<h3>Pairwise tests (Mann-Whitney U, two-sided, Holm-corrected per problem, alpha {alpha:g})</h3>"
         '<p class="note">significant: Holm p at most alpha and medians further apart than the tolerance '
-        "(final losses: the precision level times |f_opt|, or the median loss, plus 1e-12); A: the chance that "
+        f"(final losses: {html.escape(comparison.options.tolerance_rule)}); A: the chance that "
         "a run of optimizer_a ends lower than one of optimizer_b, ties (within the tolerance) half.</p>"
         + (table(tests, highlight="significant") if not tests.empty else "<p>No pairs to compare.</p>")
         + f'<p class="note">{html.escape(views.power_note(tests, alpha))}</p>'

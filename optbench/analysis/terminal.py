@@ -212,8 +212,8 @@ def _stats_text(comparison: views.Comparison, fmt: str) -> str:
     significant = tests[tests["significant"]] if not tests.empty else tests
     text = _wrap(
         f"Significant differences (Mann-Whitney U, two-sided, Holm per problem, alpha {alpha:g}; final losses "
-        f"closer than the tolerance tie, {_tolerance_rule(comparison)}; A: the chance a run of the better ends "
-        "lower, ties half):"
+        f"closer than the tolerance tie, {comparison.options.tolerance_rule}, --tolerance; A: the chance a run of "
+        "the better ends lower, ties half):"
     )
     text += format_table(significant, fmt, TEST_COLUMNS) if not significant.empty else "  none\n"
     text += f"{len(tests) - len(significant)} of {len(tests)} pairs show no significant difference.\n"
@@ -224,12 +224,6 @@ def _stats_text(comparison: views.Comparison, fmt: str) -> str:
         text += f"\nAverage ranks of the median final loss over {ranks['problems'].max()} problems"
         text += f" (Friedman p = {friedman['p']:.3g}):\n" + format_table(ranks.drop(columns="problems"), fmt)
     return text + _wrap(comparison.reference_note())
-
-
-def _tolerance_rule(comparison: views.Comparison) -> str:
-    options = comparison.options
-    rtol = options.level_of("precision") if options.tolerance is None else options.tolerance
-    return f"{rtol:g} x |f_opt| (or the median loss) + 1e-12, --tolerance"
 
 
 def _wrap(text: str) -> str:

@@ -37,6 +37,15 @@ class Options:
     def level_of(self, kind: str) -> float:
         return DEFAULT_LEVEL[kind] if self.level is None else self.level
 
+    @property
+    def relative_tolerance(self) -> float:
+        return self.level_of("precision") if self.tolerance is None else self.tolerance
+
+    @property
+    def tolerance_rule(self) -> str:
+        """How final losses are judged equal, as the views print it."""
+        return f"{self.relative_tolerance:g} x |f_opt| (or the median loss) + 1e-12"
+
 
 class Comparison:
     """The finished runs of a comparison, their traces, and what its views measure; the
@@ -98,7 +107,7 @@ class Comparison:
         equal: the relative tolerance (``Options.tolerance``, else the precision level, 1e-6)
         times |f_opt| where known, else times the median |fun|, plus 1e-12: the rule of
         the table's target."""
-        rtol = self.options.level_of("precision") if self.options.tolerance is None else self.options.tolerance
+        rtol = self.options.relative_tolerance
         out = {}
         for problem, group in self.runs.groupby("problem", sort=False):
             f_opt = group["f_opt"].dropna()
@@ -111,7 +120,12 @@ class Comparison:
         options' level, each with a 95% bootstrap interval; ``tests``: pairwise
         Mann-Whitney tests (Holm-corrected per problem) on the final loss and on the
         hitting time (failures rank worst); ``ranks``: average ranks of the median final
-        loss across problems, with Friedman's test in ``friedman``."""
+        loss across problems, with Friedman's test in ``friedman``. Computed once: the
+        report's tables and its critical-difference diagram share them."""
+        return self._stats
+
+    @functools.cached_property
+    def _stats(self) -> dict[str, pd.DataFrame]:
         options, hits = self.options, self.at_level()
         final = self.runs[["problem", "config", "fun"]].rename(columns={"fun": "value"})
         reached = hits.assign(value=hits["cost"].where(hits["hit"], np.inf))
