@@ -231,6 +231,7 @@ def _execute(
         params=jax.tree_util.tree_map(lambda a: np.asarray(a[0]), params),
         total_time=total,
         compile_s=compile_s,
+        counts=(int(np.asarray(carry.nfev)[0]), int(np.asarray(carry.njev)[0])),
     )
 
 

@@ -259,11 +259,15 @@ def _normal(info: StepInfo, dtype: str) -> StepInfo:
     or an int64 from ``jnp.where`` would otherwise change the counters' type)."""
     import jax.numpy as jnp
 
+    known_nfev = info.nfev if info.known_nfev is None else info.known_nfev
+    known_njev = info.njev if info.known_njev is None else info.known_njev
     return StepInfo(
         jnp.asarray(info.loss, dtype),
         jnp.asarray(info.nfev, jnp.int32),
         jnp.asarray(info.njev, jnp.int32),
         jnp.asarray(info.converged, bool),
+        jnp.asarray(known_nfev, jnp.int32),
+        jnp.asarray(known_njev, jnp.int32),
     )
 
 
@@ -281,8 +285,9 @@ def _no_step(problem: Problem, state: Any) -> tuple[Any, StepInfo]:
 def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, limits: Limits, full: bool = True):
     """One step of one run, with the budget and stopping tests applied on the device.
     Records the loss at the step's start (a minibatch's, where not ``full``), the counters
-    after it, whether the run was running, and the solver's indicators of the state at
-    the step's start. A minibatch loss does not decide whether a target is reached."""
+    at which that loss was known (``StepInfo.known_nfev``), whether the run was running,
+    and the solver's indicators of the state at the step's start. A minibatch loss does
+    not decide whether a target is reached."""
     import jax
     import jax.numpy as jnp
 
@@ -321,4 +326,5 @@ def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, l
         code=jnp.where(running, code, carry.code),
         start_loss=carry.start_loss,
     )
-    return out, (loss, out.nfev, out.njev, running, solver.indicators(problem, carry.state))
+    row = (carry.nfev + info.known_nfev, carry.njev + info.known_njev)
+    return out, (loss, *row, running, solver.indicators(problem, carry.state))

@@ -42,12 +42,18 @@ class StepInfo(NamedTuple):
     ``full_loss_each_step`` is False, the loss of the minibatch it drew); ``nfev`` and ``njev`` are
     the objective and gradient evaluations the step made; ``converged`` says the starting
     point already meets the solver's own stopping test (the loop then keeps it).
+    ``known_nfev`` and ``known_njev`` are how many of those had been made when ``loss`` was
+    known, the counts its trace row gets (the start is evaluation 1, not the end of a first
+    simplex): None, all of them (a step that evaluates its own starting point); a solver
+    whose state holds the loss already says 0, or the evaluations ``init`` made.
     """
 
     loss: Any
     nfev: Any
     njev: Any
     converged: Any
+    known_nfev: Any = None
+    known_njev: Any = None
 
 
 class HostSolver(ABC):

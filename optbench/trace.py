@@ -142,18 +142,20 @@ def native_result(
     params: Any,
     total_time: float,
     compile_s: float,
+    counts: tuple[int, int],
     final_row: bool | None = None,
 ) -> Result:
     """A native run's Result from its streamed trace and what the final program measured.
     The final point gets a row of its own where the loop did not record it (``final_row``;
-    by default, unless the run stopped on the point it started its last step from)."""
-    last = trace.parts[-1]
+    by default, unless the run stopped on the point it started its last step from).
+    ``counts`` are the run's evaluations (nfev, njev): a row has the counts at which its
+    loss was known, and the last step may evaluate past them."""
+    nfev, njev = counts
     if final_row is None:
         final_row = status not in _STAYS
     if final_row:  # the final point, after the last step, was not evaluated in the loop
-        extra = {"loss": [final_loss], "nfev": last["nfev"][-1:], "njev": last["njev"][-1:], "time_s": [total_time]}
+        extra = {"loss": [final_loss], "nfev": [nfev], "njev": [njev], "time_s": [total_time]}
         trace.add({**extra, **{k: [v] for k, v in final_indicators.items()}})
-    nfev, njev = int(trace.parts[-1]["nfev"][-1]), int(trace.parts[-1]["njev"][-1])
     nit = trace.n - 1
     target = trace.target
     return Result(

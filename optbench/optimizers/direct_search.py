@@ -15,6 +15,7 @@ class _State(NamedTuple):
     values: Any  # (n + 1,) loss at each vertex
     converged: Any
     pending_nfev: Any  # the n + 1 evaluations of the first simplex, counted with step 0
+    start_value: Any  # the loss at the start, evaluation 1: step 0 reports it, as the trace's first row
 
 
 def _flat_value(problem: Problem, data: Any):
@@ -45,8 +46,9 @@ class NelderMead(NativeSolver):
         n = x0.shape[0]
         moved = jnp.where(x0 != 0, 1.05 * x0, 0.00025)
         simplex = jnp.concatenate([x0[None], jnp.where(jnp.eye(n, dtype=bool), moved[None], x0[None])])
-        values = jax.vmap(value)(simplex)
-        return _sorted(_State(params, simplex, values, jnp.asarray(False), jnp.asarray(n + 1, jnp.int32)), unravel)
+        values = jax.vmap(value)(simplex)  # evaluated in order, the start first
+        made = jnp.asarray(n + 1, jnp.int32)
+        return _sorted(_State(params, simplex, values, jnp.asarray(False), made, values[0]), unravel)
 
     def step(self, problem: Problem, data: Any, state: _State) -> tuple[_State, StepInfo]:
         import jax
@@ -101,8 +103,12 @@ class NelderMead(NativeSolver):
             return simplex, values, jnp.zeros((), jnp.int32)
 
         new_simplex, new_values, made = jax.lax.cond(converged, stay, move, None)
-        new_state = _sorted(_State(state.params, new_simplex, new_values, converged, 0 * state.pending_nfev), unravel)
-        info = StepInfo(values[0], state.pending_nfev + made, 0, converged)
+        new_state = _State(state.params, new_simplex, new_values, converged, 0 * state.pending_nfev, state.start_value)
+        # Step 0 reports the start, at evaluation 1; a later step its best vertex, known before it.
+        first = state.pending_nfev > 0
+        loss = jnp.where(first, state.start_value, values[0])
+        info = StepInfo(loss, state.pending_nfev + made, 0, converged, jnp.minimum(state.pending_nfev, 1), 0)
+        new_state = _sorted(new_state, unravel)
         return new_state, info
 
     def init_evals(self, problem: Problem) -> int:

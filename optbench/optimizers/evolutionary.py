@@ -87,7 +87,7 @@ class GeneticAlgorithm(NativeSolver):
         survivors = jnp.argsort(child_fitness)[: size - self.elite]
         population = jnp.concatenate([state.population[elite], children[survivors]])
         fitness = jnp.concatenate([state.fitness[elite], child_fitness[survivors]])
-        info = StepInfo(jnp.min(state.fitness), size + state.pending, 0, False)
+        info = StepInfo(jnp.min(state.fitness), size + state.pending, 0, False, state.pending, 0)
         best = unravel_for(problem)(population[jnp.argmin(fitness)])
         pending = jnp.zeros_like(state.pending)
         return GAState(best, population, fitness, state.lower, state.upper, key, pending), info

@@ -113,6 +113,8 @@ class LevenbergMarquardt(NativeSolver):
             nfev=state.pending_nfev + jnp.where(converged, 0, 1),
             njev=state.pending_njev + accept.astype(jnp.int32),
             converged=converged,
+            known_nfev=state.pending_nfev,  # r at x: known before the step
+            known_njev=state.pending_njev,
         )
         return new_state, info
 

@@ -87,7 +87,7 @@ class NSGA2(NativeSolver):
         pool = jnp.concatenate([state.population, children])
         pool_objectives = jnp.concatenate([state.objectives, objective_vectors(problem)(children)])
         keep, rank, crowding = survivors(pool_objectives, size)
-        info = StepInfo(self.measured_loss(problem, data, state), size + state.pending, 0, False)
+        info = StepInfo(self.measured_loss(problem, data, state), size + state.pending, 0, False, state.pending, 0)
         objectives, pending = pool_objectives[keep], 0 * state.pending
         scores = front_indicators(problem, objectives, rank == 0)
         new = NSGA2State(pool[keep], objectives, rank, crowding, state.lower, state.upper, key, pending, scores)

@@ -116,7 +116,7 @@ class QuasiNewton(NativeSolver):
             0 * state.pending,
         )
         made = state.pending + evals
-        return new_state, StepInfo(f, made, made, converged)
+        return new_state, StepInfo(f, made, made, converged, state.pending, state.pending)  # f: known before
 
     def _apply(self, memory: Any, g: Any) -> Any:
         """H g: a matrix product for BFGS, the two-loop recursion for L-BFGS."""
