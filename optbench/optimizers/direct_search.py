@@ -104,12 +104,12 @@ class NelderMead(NativeSolver):
 
         new_simplex, new_values, made = jax.lax.cond(converged, stay, move, None)
         new_state = _State(state.params, new_simplex, new_values, converged, 0 * state.pending_nfev, state.start_value)
-        # Step 0 reports the start, at evaluation 1; a later step its best vertex, known before it.
+        # Step 0 (the first simplex's evaluations pending) reports the start, at evaluation 1;
+        # a later step its best vertex, known before it.
         first = state.pending_nfev > 0
         loss = jnp.where(first, state.start_value, values[0])
-        info = StepInfo(loss, state.pending_nfev + made, 0, converged, jnp.minimum(state.pending_nfev, 1), 0)
-        new_state = _sorted(new_state, unravel)
-        return new_state, info
+        info = StepInfo(loss, state.pending_nfev + made, 0, converged, first.astype(jnp.int32), 0)
+        return _sorted(new_state, unravel), info
 
     def init_evals(self, problem: Problem) -> int:
         return problem.n_params + 1  # the first simplex
