@@ -52,6 +52,10 @@ class Problem:
         metrics: ``metrics(params) -> dict[str, scalar]``, extra scores recorded in the trace.
         f_opt: the known (or certified) optimal loss; x_opt: a minimizer. For a
             multi-objective problem, minus the hypervolume of the true front.
+        target_scale: what the precision targets of the analysis are relative to:
+            ``f - f_opt <= delta * target_scale`` for COCO's grid of delta. None (the
+            default) means 1: absolute targets, COCO's convention for BBOB. Give one where
+            optima of one family differ by orders of magnitude (NIST's span 6e-27 to 586).
         starts: fixed named starting points.
         differentiable: False when JAX cannot differentiate ``loss``.
         predict: ``predict(params, x)``, the model's output on inputs ``x`` (a curve fit's
@@ -82,6 +86,7 @@ class Problem:
     metrics: Callable[[Any], Mapping[str, Any]] | None = None
     f_opt: float | None = None
     x_opt: Any = None
+    target_scale: float | None = None
     reference_point: Any = None
     pareto_front: Callable[[int], Any] | None = None
     starts: Mapping[str, Any] = field(default_factory=dict)
@@ -115,6 +120,10 @@ class Problem:
             raise OptbenchError(f"problem {self.name!r}: batch_size must be positive")
         if self.f_opt is not None:
             object.__setattr__(self, "f_opt", _finite(self.name, "f_opt", self.f_opt))
+        if self.target_scale is not None:
+            object.__setattr__(self, "target_scale", _finite(self.name, "target_scale", self.target_scale))
+            if self.target_scale <= 0:
+                raise OptbenchError(f"problem {self.name!r}: target_scale must be positive, got {self.target_scale:g}")
         if not self.spec:
             object.__setattr__(self, "spec", self.name)
 

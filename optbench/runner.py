@@ -39,6 +39,7 @@ class RunSpec:
     # Facts about the problem, stored with the run; not part of its id.
     n_params: int | None = None
     dtype: str = "float64"
+    target_scale: float | None = None
 
     @functools.cached_property
     def run_id(self) -> str:
@@ -112,7 +113,12 @@ def plan(
     built = [REGISTRY.problem(point) for point in specs]
     runs: dict[str, RunSpec] = {}
     for problem in built:
-        facts = {"f_opt": problem.f_opt, "n_params": _n_params(problem), "dtype": problem.dtype}
+        facts = {
+            "f_opt": problem.f_opt,
+            "n_params": _n_params(problem),
+            "dtype": problem.dtype,
+            "target_scale": problem.target_scale,
+        }
         for config in configs:
             for seed, run_id in zip(seed_list, _run_ids(problem.spec, config, budget, seed_list)):
                 if run_id not in runs:

@@ -4,7 +4,8 @@ Two kinds of target (Hansen et al., "COCO: performance assessment", 2021; Moré 
 "Benchmarking derivative-free optimization algorithms", SIAM J. Optim. 20(1), 2009):
 
 - ``precision``, where the optimum is known: ``f - f_opt <= delta`` for COCO's grid
-  ``delta = 10**k``, k = 2, 1.8, ..., -8 (``PRECISIONS``).
+  ``delta = 10**k``, k = 2, 1.8, ..., -8 (``PRECISIONS``); ``f - f_opt <= delta * s`` for a
+  problem with a ``target_scale`` s (relative targets: NIST's, whose optima span 6e-27 to 586).
 - ``tau``, where it is not: Moré and Wild's convergence test
   ``f(x0) - f(x) >= (1 - tau) * (f(x0) - f_L)``, with ``f(x0)`` the run's starting loss and
   ``f_L`` the best loss any run of the comparison found on the problem.
@@ -88,7 +89,9 @@ def targets(
     runs, traces = finished(runs, traces)
     first = traces.groupby("run_id", sort=False)["loss"].first()
     best = traces.groupby("run_id", sort=False)["best_loss"].min()
-    table = runs[["run_id", "problem", "f_opt"]].assign(f0=runs["run_id"].map(first), best=runs["run_id"].map(best))
+    table = runs[["run_id", "problem", "f_opt"]].assign(
+        f0=runs["run_id"].map(first), best=runs["run_id"].map(best), scale=relative_scale(runs)
+    )
     table["f_L"] = table["f_opt"].fillna(table.groupby("problem")["best"].transform("min"))
     known = table["f_opt"].notna()
     if kind == "precision" and not known.all():
@@ -102,7 +105,8 @@ def targets(
     if use_precision.any():
         mine = table[use_precision]
         levels = np.asarray(precisions, dtype=float)
-        parts.append(_cross(mine, "precision", levels, mine["f_opt"].to_numpy()[:, None] + levels[None, :]))
+        scale = mine["scale"].to_numpy()[:, None]
+        parts.append(_cross(mine, "precision", levels, mine["f_opt"].to_numpy()[:, None] + levels[None, :] * scale))
     if (~use_precision).any():
         mine = table[~use_precision]
         levels = np.asarray(taus, dtype=float)
@@ -149,6 +153,20 @@ def hitting_times(
     out["cost"] = hit_cost
     out["spent"] = spent
     return out[["run_id", "problem", "config", "seed", "kind", "level", "target", "hit", "cost", "spent"]]
+
+
+def relative_scale(runs: pd.DataFrame) -> pd.Series:
+    """Per run, what its problem's precision targets are relative to: its ``target_scale``,
+    else 1 (absolute targets; also for runs stored before optbench recorded the scale)."""
+    if "target_scale" not in runs:
+        return pd.Series(1.0, index=runs.index)
+    return runs["target_scale"].astype(float).fillna(1.0)
+
+
+def relative_problems(runs: pd.DataFrame) -> list[str]:
+    """The problems whose precision targets are relative (a target scale other than 1)."""
+    relative = runs["f_opt"].notna() & (relative_scale(runs) != 1.0)
+    return sorted(set(runs.loc[relative, "problem"]))
 
 
 def level_label(kind: str, level: float) -> str:

@@ -14,8 +14,9 @@ from optbench.analysis.fixed_target import ert
 from optbench.analysis.formatting import count, number
 from optbench.analysis.profiles import instance_costs, performance_profile, performance_ratios, profile_score
 from optbench.analysis.stats import Ranks, average_ranks, bootstrap_ci, copied_runs, pairwise_tests
-from optbench.analysis.targets import TAUS, finished, hitting_times, level_label, targets
+from optbench.analysis.targets import TAUS, finished, hitting_times, level_label, relative_problems, targets
 from optbench.errors import OptbenchError
+from optbench.registry import natural_key
 from optbench.trace import PRECISIONS
 
 DISPLAY_LEVELS = {"precision": (1e0, 1e-2, 1e-4, 1e-6, 1e-8), "tau": (1e-1, 1e-3, 1e-5, 1e-7)}
@@ -73,16 +74,23 @@ class Comparison:
         return hits[np.isclose(hits["level"], level, rtol=1e-12, atol=0.0)]
 
     def reference_note(self) -> str:
-        """Which problems' targets are relative to the best loss found, and why."""
-        unknown = sorted(set(self.runs.loc[self.runs["f_opt"].isna(), "problem"]))
-        if self.options.kind == "precision" or not unknown:
-            return ""
+        """Which problems' targets are relative (to a problem's target scale, or to the best
+        loss found), and why."""
         if self.options.kind == "tau":
             return "targets: More-Wild's test f(x0) - f(x) >= (1 - tau)(f(x0) - f_L); f_L is f_opt where known\n"
-        return (
-            f"no known optimum for {', '.join(unknown)}: their targets use More-Wild's test against f_L, "
-            "the best loss any run of the comparison found (tau levels)\n"
-        )
+        note, relative = "", relative_problems(self.runs)
+        if relative:
+            note += (
+                f"relative precision targets on {_listed(relative)}: f - f_opt <= delta x the problem's target scale "
+                "(optima of such a family differ by orders of magnitude; NIST's scale is its certified optimum)\n"
+            )
+        unknown = sorted(set(self.runs.loc[self.runs["f_opt"].isna(), "problem"]))
+        if self.options.kind == "auto" and unknown:
+            note += (
+                f"no known optimum for {_listed(unknown)}: their targets use More-Wild's test against f_L, "
+                "the best loss any run of the comparison found (tau levels)\n"
+            )
+        return note
 
     def ert_table(self) -> pd.DataFrame:
         """ERT and success rate per problem, config and display level (and the options'
@@ -277,6 +285,13 @@ def power_note(tests: pd.DataFrame, alpha: float) -> str:
 def _named(tests: pd.DataFrame, side: str) -> str:
     """The column naming a test's configuration ``side``: ``optimizer_a`` in a view, ``a`` as tested."""
     return f"optimizer_{side}" if f"optimizer_{side}" in tests else side
+
+
+def _listed(names: list[str], most: int = 6) -> str:
+    """Names in natural order, the first ``most`` of them and how many more."""
+    names = sorted(names, key=natural_key)
+    more = f" and {len(names) - most} more" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
 
 
 def _cut(text: str, limit: int = 300) -> str:

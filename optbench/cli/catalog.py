@@ -82,6 +82,8 @@ def _problem(spec: str) -> str:
         f"  offers: {', '.join(sorted(problem.capabilities))}",
         f"  parameters to fit: {problem.n_params:,}, dtype {problem.dtype}, known optimum (f_opt): {known}",
     ]
+    if problem.f_opt is not None and problem.target_scale is not None:
+        lines.append(f"  precision targets: relative, f - f_opt <= delta x {problem.target_scale:.4g}")
     if problem.bounds is not None:
         lines.append("  bounds: a constraint; a run that ends outside them is flagged (in_bounds = 0), never a success")
     elif problem.search_box is not None:

@@ -139,7 +139,7 @@ class ResultStore:
         for name in ADDED:
             if name not in runs:
                 runs[name] = None
-        for column in ("fun", "best_fun", "f_opt", "target", "nfev_to_target", "time_to_target"):
+        for column in ("fun", "best_fun", "f_opt", "target", "nfev_to_target", "time_to_target", "target_scale"):
             runs[column] = runs[column].astype(float)
         runs["cache_hit"] = runs["cache_hit"].astype("boolean")  # NA: reused in memory, or nothing compiled
         runs["in_bounds"] = runs["in_bounds"].astype("boolean")  # NA: no bounds, or no point
@@ -237,6 +237,7 @@ def _rows(run: RunSpec, result: Result) -> tuple[dict[str, Any], list[tuple], li
         "cache_hit": None if result.cache_hit is None else int(result.cache_hit),
         "best_fun": _real(result.best_fun),
         "in_bounds": None if result.in_bounds is None else int(result.in_bounds),
+        "target_scale": _real(run.target_scale),
     }
     metric_names = [c for c in result.trace.columns if c not in TRACE_COLUMNS]
     trace_rows = [

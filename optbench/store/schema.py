@@ -12,8 +12,8 @@ import sqlite3
 
 APPLICATION_ID = 0x6F707462  # "optb"
 # 1: the unstamped databases of earlier releases; 2: stamped, WAL journal; 3: runs.cache_hit;
-# 4: runs.best_fun and runs.in_bounds.
-SCHEMA_VERSION = 4
+# 4: runs.best_fun and runs.in_bounds; 5: runs.target_scale.
+SCHEMA_VERSION = 5
 
 RUNS = {
     "run_id": "TEXT PRIMARY KEY",
@@ -52,8 +52,20 @@ RUNS = {
     "cache_hit": "INTEGER",  # 1: programs read from JAX's persistent cache, 0: compiled, NULL: neither
     "best_fun": "REAL",  # the lowest loss the run saw (fun is the loss where it ended)
     "in_bounds": "INTEGER",  # 1/0: x in the problem's bounds or not; NULL: no bounds, or no x
+    "target_scale": "REAL",  # precision targets are f - f_opt <= delta x this; NULL: 1 (absolute)
 }
-ADDED = ("metrics", "n_params", "host", "device", "float64", "versions", "cache_hit", "best_fun", "in_bounds")
+ADDED = (
+    "metrics",
+    "n_params",
+    "host",
+    "device",
+    "float64",
+    "versions",
+    "cache_hit",
+    "best_fun",
+    "in_bounds",
+    "target_scale",
+)
 TRACES = ("run_id", "step", "nfev", "njev", "time_s", "loss", "best_loss", "metrics", "epochs")
 # The columns of a loaded runs table; anything else in it is a problem metric.
 RUN_COLUMNS = frozenset(RUNS) - {"metrics"}
