@@ -82,6 +82,20 @@ class Entry:
         return resolved
 
 
+def plugin_files(directory: Path) -> list[Path]:
+    """The plugin files of a folder: its ``*.py`` files, but not those named ``_*``."""
+    return [p for p in sorted(directory.glob("*.py")) if not p.name.startswith("_")]
+
+
+def plugin_digest(directory: str | Path) -> str:
+    """The SHA-256 of a plugin folder's files (names and contents): what a database
+    remembers, to tell a reader that the code which made its runs has changed since."""
+    digest = hashlib.sha256()
+    for path in plugin_files(Path(directory)):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 class Registry:
     """Problems and optimizers by name; built-ins and plugin files load on first use."""
 
@@ -145,11 +159,16 @@ class Registry:
         for directory in map(Path, dirs):
             if not directory.is_dir():
                 raise PluginError(f"plugin directory {str(directory)!r} does not exist")
-            files = [p for p in sorted(directory.glob("*.py")) if not p.name.startswith("_")]
+            files = plugin_files(directory)
             if not files:
                 raise PluginError(f"plugin directory {str(directory)!r} holds no plugin files (*.py)")
             for path in files:
                 self._import_plugin(path.resolve(), source or str(path))
+
+    def knows(self, kind: str, name: str) -> bool:
+        """Whether ``name`` is a registered problem or optimizer (``kind``), built-ins loaded."""
+        self.load_builtins()
+        return name in self.entries[kind]
 
     def _import_plugin(self, path: Path, source: str) -> None:
         if path in self._plugin_paths:

@@ -216,6 +216,7 @@ def _reads_runs(
         )
     _db(parser)
     _filters(parser)
+    _plugins(parser, "; those the runs were made with load by themselves")
     parser.set_defaults(handler=_handler("views", handler))
 
 
@@ -252,11 +253,11 @@ def _db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", default=DEFAULT_DB, metavar="PATH", help=f"results database (default: {DEFAULT_DB})")
 
 
-def _plugins(parser: argparse.ArgumentParser) -> None:
+def _plugins(parser: argparse.ArgumentParser, more: str = "") -> None:
     parser.add_argument(
         "--plugins",
         action="append",
         default=[],
         metavar="DIR",
-        help="load problem and optimizer files from DIR (repeatable)",
+        help=f"load problem and optimizer files from DIR (repeatable){more}",
     )

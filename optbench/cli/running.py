@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -14,7 +15,7 @@ def run_command(args: argparse.Namespace) -> int:
     from optbench.budget import Budget
     from optbench.errors import OptbenchError
     from optbench.progress import Progress
-    from optbench.registry import REGISTRY
+    from optbench.registry import REGISTRY, plugin_digest
     from optbench.runner import execute, pending, plan
     from optbench.store import ResultStore
     from optbench.suite import find_suite, load_suite
@@ -55,6 +56,8 @@ def run_command(args: argparse.Namespace) -> int:
         local_pool.check_workers_can_run(runs)
     # Opened after every check passed (a Dask scheduler reached), so bad input leaves it untouched.
     with _cluster(args) as client, ResultStore(args.db) as store:
+        if args.plugins:  # so that readers find them again without --plugins
+            store.remember_plugins({str(Path(d).resolve()): plugin_digest(d) for d in args.plugins})
         todo, replaced = pending(runs, store, args.retry_failed)
         again = f" ({len(replaced & {r.run_id for r in todo})} failed before)" if args.retry_failed else ""
         stored = len(runs) - len(todo)

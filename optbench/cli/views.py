@@ -23,12 +23,15 @@ class Selection:
 
     def __init__(self, args: argparse.Namespace):
         from optbench.analysis.selection import filter_runs, with_configs
+        from optbench.registry import REGISTRY
         from optbench.store import ResultStore
 
         _refuse_paths(args.optimizer)
         self.db = args.db
+        REGISTRY.load_plugins(args.plugins)
         with ResultStore(args.db, create=False) as store:
             runs = store.runs()
+            remembered = store.plugin_folders()
         if runs.empty:
             raise OptbenchError(f"the results database {args.db} holds no runs; `optbench run` adds some")
         runs = filter_runs(runs, args.problem, args.optimizer, args.suite)
@@ -37,6 +40,7 @@ class Selection:
                 f"no stored runs in {args.db} match the filters (problem, optimizer and suite together)"
             )
         self.runs = with_configs(runs, args.by)
+        _load_remembered(remembered, self.runs)
 
     @functools.cached_property
     def traces(self) -> pd.DataFrame:
@@ -51,6 +55,31 @@ class Selection:
 
         with ResultStore(self.db, create=False) as store:
             return store.fronts(self.runs["run_id"])
+
+
+def _load_remembered(folders: dict[str, str], runs: pd.DataFrame) -> None:
+    """Load the plugin folders the database remembers, where a selected run's problem or
+    optimizer is not registered otherwise; a folder that is gone, changed or broken is a
+    warning (only views that rebuild a problem need it, and they say so)."""
+    from optbench.errors import PluginError
+    from optbench.registry import REGISTRY, plugin_digest
+
+    unknown = {("problem", n) for n in runs["problem_name"]} | {("optimizer", n) for n in runs["optimizer_name"]}
+    if all(REGISTRY.knows(kind, name) for kind, name in unknown):
+        return
+    for folder, digest in folders.items():
+        if not Path(folder).is_dir():
+            print(f"optbench: warning: plugin folder {folder} that runs here were made with is gone; "
+                  "give --plugins where it is now", file=sys.stderr)  # fmt: skip
+            continue
+        try:
+            REGISTRY.load_plugins([folder])
+        except PluginError as err:
+            print(f"optbench: warning: {err}", file=sys.stderr)
+            continue
+        if plugin_digest(folder) != digest:
+            print(f"optbench: warning: plugin folder {folder} changed since runs were stored from it; "
+                  "views that rebuild its problems use the code as it is now", file=sys.stderr)  # fmt: skip
 
 
 def table_command(args: argparse.Namespace) -> int:

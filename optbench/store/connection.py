@@ -202,7 +202,8 @@ def _identified(conn: sqlite3.Connection, path: str) -> tuple[Kind, str]:
 def _check_intact(conn: sqlite3.Connection, path: str) -> None:
     """SQLite's own structural check (about 1 s per 500 MB), so a damaged file is never written into."""
     try:
-        problems = [row[0] for row in conn.execute("PRAGMA quick_check(3)")]
+        # SQLite's report may run over lines: one line each, for a one-line message.
+        problems = [" ".join(row[0].split()) for row in conn.execute("PRAGMA quick_check(3)")]
     except sqlite3.DatabaseError as err:
         problems = [str(err)]
     if problems != ["ok"]:

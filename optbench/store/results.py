@@ -97,6 +97,26 @@ class ResultStore:
                 f"{self.path!r}: {err}; the runs stored before it are kept"
             ) from None
 
+    def remember_plugins(self, digests: dict[str, str]) -> None:
+        """Record the plugin folders (absolute path -> content hash) runs were made with, so
+        that readers can load them again without ``--plugins``; a folder's latest hash wins."""
+        now = time.time()
+        rows = [(folder, digest, now) for folder, digest in digests.items()]
+
+        def write() -> None:
+            with self.conn:
+                self.conn.executemany("INSERT OR REPLACE INTO plugins VALUES (?, ?, ?)", rows)  # folder, sha256, when
+
+        retrying(write, self.path, "record plugin folders in")
+
+    def plugin_folders(self) -> dict[str, str]:
+        """The plugin folders runs stored here were made with, and each one's content hash then."""
+        tables = {row[0] for row in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "plugins" not in tables:  # an earlier optbench's database
+            return {}
+        with self._reading():
+            return dict(self.conn.execute("SELECT folder, sha256 FROM plugins ORDER BY folder").fetchall())
+
     def fronts(self, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
         """The stored Pareto fronts: one row per point, with ``run_id``, ``point``, one
         column per objective (``f1``, ``f2``, ...) and ``x``, the flat parameter vector."""

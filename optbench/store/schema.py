@@ -12,8 +12,8 @@ import sqlite3
 
 APPLICATION_ID = 0x6F707462  # "optb"
 # 1: the unstamped databases of earlier releases; 2: stamped, WAL journal; 3: runs.cache_hit;
-# 4: runs.best_fun and runs.in_bounds; 5: runs.target_scale.
-SCHEMA_VERSION = 5
+# 4: runs.best_fun and runs.in_bounds; 5: runs.target_scale; 6: the plugins table.
+SCHEMA_VERSION = 6
 
 RUNS = {
     "run_id": "TEXT PRIMARY KEY",
@@ -98,6 +98,11 @@ CREATE TABLE IF NOT EXISTS fronts (
     params TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS fronts_run ON fronts(run_id);
+CREATE TABLE IF NOT EXISTS plugins (
+    folder TEXT PRIMARY KEY,
+    sha256 TEXT NOT NULL,
+    recorded REAL NOT NULL
+);
 """
 )
 
