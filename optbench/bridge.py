@@ -60,6 +60,9 @@ class Bridge:
             compiled = {"value": (problem.black_box.value, None)}
             if problem.black_box.fd is not None:
                 compiled["value_and_grad"] = (problem.black_box.value_and_grad, None)
+            if problem.black_box.residual_fn is not None:
+                compiled["residuals"] = (problem.black_box.residuals, None)
+                compiled["jacobian"] = (problem.black_box.jacobian, None)
         else:
             compiled = {kind: _PROGRAMS.get(*_function_key(problem, kind)) for kind in {"value", *needs}}
         self._value = compiled["value"][0]
@@ -94,10 +97,16 @@ class Bridge:
         return r
 
     def jacobian(self, x: np.ndarray) -> np.ndarray:
+        box = self.problem.black_box
+        cost = 0 if box is None else box.jacobian_cost(x)  # a finite difference costs evaluations
+        if cost:
+            self._check_evals(cost)
         self.njev += 1
         self.nit = self.njev  # least-squares methods evaluate one Jacobian per iteration
         self._check_steps()
-        return np.asarray(self._jacobian(x))
+        jac = np.asarray(self._jacobian(x))
+        self.nfev += cost
+        return jac
 
     def iteration(self, *_: Any) -> None:
         """A library's per-iteration callback."""

@@ -406,12 +406,20 @@ def why_skipped(problem: Problem, config: OptimizerConfig) -> str | None:
                 "; black_box_problem(..., fd_grad=True) gives it finite-difference gradients for the library "
                 "methods scipy_bfgs and scipy_lbfgsb"
             )
+        elif problem.black_box is not None and "residuals" in missing:
+            hint = "; black_box_problem(..., residuals=r) gives the library methods scipy_lm and scipy_trf residuals"
         return f"{config.name} requires {', '.join(sorted(missing))}, which {problem.name} does not offer{hint}"
     box = problem.black_box
     if box is not None and box.fd is not None and "grad" in config.entry.requires and not _on_host(config):
         return (
             f"{config.name} needs JAX's derivatives; {problem.name}'s finite-difference gradients are computed "
             "for library methods (scipy_bfgs, scipy_lbfgsb)"
+        )
+    fitted_on_host = box is not None and box.residual_fn is not None
+    if fitted_on_host and "residuals" in config.entry.requires and not _on_host(config):
+        return (
+            f"{config.name} needs JAX's derivatives; {problem.name}'s residuals are fitted by library methods "
+            "(scipy_lm, scipy_trf) with finite-difference Jacobians"
         )
     limit = config.entry.max_params
     if limit is not None and (size := problem.n_params) > limit:

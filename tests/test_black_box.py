@@ -247,3 +247,53 @@ def test_finite_differences_respect_the_budget_and_native_gradient_methods_skip_
     assert "grad" in problem.capabilities and "residuals" not in problem.capabilities
     with pytest.raises(OptbenchError, match="fd_grad is False, True, 'forward' or 'central'"):
         optbench.black_box_problem("np", rosenbrock, x0=[0.0, 0.0], fd_grad="backward")
+
+
+def _decay_data():
+    x = np.linspace(0, 5, 40)
+    return x, 3.0 * np.exp(-0.7 * x) + 0.05 * np.random.default_rng(0).standard_normal(40)
+
+
+@pytest.mark.parametrize("vectorized", [False, True])
+def test_library_least_squares_fit_a_black_box_model_by_its_residuals(vectorized):
+    import scipy.optimize
+
+    x, y = _decay_data()
+
+    def residuals(p):
+        p = np.asarray(p)
+        return p[..., :1] * np.exp(-p[..., 1:] * x) - y
+
+    counted = Counted(residuals, vectorized=vectorized)
+    problem = optbench.black_box_problem("bb_decay", residuals=counted, x0=[1.0, 1.0], vectorized=vectorized)
+    reference = scipy.optimize.least_squares(residuals, [1.0, 1.0], method="lm")
+    for name in ("scipy_lm", "scipy_trf"):
+        counted.points = 0
+        result = optbench.minimize(problem, name, max_evals=500)
+        assert result.status == Status.CONVERGED, result.message
+        assert result.fun == pytest.approx(np.mean(reference.fun**2), rel=1e-9)
+        assert result.nfev == counted.points  # every finite difference is an evaluation
+    # The loss is the residuals' mean square, so derivative-free methods see the same problem.
+    assert optbench.minimize(problem, "nelder_mead", max_evals=400).fun == pytest.approx(
+        np.mean(reference.fun**2), rel=1e-6
+    )
+    native = optbench.minimize(problem, "lm")
+    assert native.status == Status.SKIPPED and "scipy_lm" in native.message
+
+
+def test_a_black_box_fit_keeps_to_its_evaluation_budget_and_reports_a_raising_model():
+    x, y = _decay_data()
+    counted = Counted(lambda p: p[0] * np.exp(-p[1] * x) - y)
+    problem = optbench.black_box_problem("bb_decay", residuals=counted, x0=[1.0, 1.0])
+    result = optbench.minimize(problem, "scipy_lm", max_evals=7)  # a Jacobian costs 2 here
+    assert result.status == Status.MAX_EVALS and result.nfev == counted.points <= 7
+
+    def broken(p):
+        raise RuntimeError("solver diverged")
+
+    failed = optbench.minimize(optbench.black_box_problem("bb_broken", residuals=broken, x0=[1.0]), "scipy_lm")
+    assert failed.status == Status.FAILED and "RuntimeError: solver diverged" in failed.message
+    plain = optbench.black_box_problem("bb_plain", lambda p: float(np.sum(p**2)), x0=[1.0])
+    assert "residuals=r" in optbench.minimize(plain, "scipy_lm").message
+    with pytest.raises(OptbenchError, match="residuals must be callable"):
+        optbench.black_box_problem("bb_bad", residuals=[1.0], x0=[1.0])

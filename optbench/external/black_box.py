@@ -3,7 +3,9 @@ simulation, legacy code or an external program, that JAX cannot trace or differe
 
 ``black_box_problem`` makes one a ``Problem`` offering ``value`` (or ``objectives``)
 only, so gradient methods are skipped with the reason; with ``fd_grad``, finite-difference
-gradients (each difference an evaluation) let library gradient methods run on it. Native
+gradients (each difference an evaluation) let library gradient methods run on it, and a
+model's ``residuals`` let library least-squares methods (``scipy_lm``, ``scipy_trf``) fit
+it, with finite-difference Jacobians (each difference an evaluation as well). Native
 derivative-free and population methods call it through ``jax.pure_callback`` inside their compiled loop: a
 population in one call when the function is ``vectorized``, one call per point otherwise.
 Library solvers (scipy, DEAP, pymoo) call it directly, without JAX in between. Every call
@@ -51,6 +53,8 @@ class BlackBox:
     n_objectives: int | None = None  # None: a scalar objective
     error: str | None = None
     fd: str | None = None  # "forward" or "central": finite-difference gradients for library methods
+    residual_fn: Callable[[np.ndarray], Any] | None = None  # x (n,) -> residuals (m,); (k, n) -> (k, m) vectorized
+    _last: tuple[bytes, np.ndarray] | None = None  # the latest point whose residuals were computed, and them
 
     @property
     def gradient_cost(self) -> int:
@@ -74,6 +78,55 @@ class BlackBox:
         values = self.values(np.vstack([x, x + steps, x - steps]))
         return float(values[0]), (values[1 : self.n + 1] - values[self.n + 1 :]) / (2 * h)
 
+    def residuals(self, x: np.ndarray) -> np.ndarray:
+        """The residuals (m,) at one flat point, as float64: one evaluation."""
+        x = np.asarray(x, dtype=np.float64)
+        r = self._residual_rows(x[None])[0]
+        self._last = (x.tobytes(), r)
+        return r
+
+    def jacobian_cost(self, x: np.ndarray) -> int:
+        """The evaluations ``jacobian(x)`` takes: n neighbours, and the point itself unless its
+        residuals were the latest computed (as they are where a least-squares method asks)."""
+        known = self._last is not None and self._last[0] == np.asarray(x, dtype=np.float64).tobytes()
+        return self.n if known else self.n + 1
+
+    def jacobian(self, x: np.ndarray) -> np.ndarray:
+        """The forward-difference Jacobian (m, n) at ``x``, with ``value_and_grad``'s steps;
+        the neighbours are evaluated together (one call of a vectorized function)."""
+        x = np.asarray(x, dtype=np.float64)
+        h = np.finfo(np.float64).eps ** 0.5 * np.where(x >= 0, 1.0, -1.0) * np.maximum(1.0, np.abs(x))
+        h = (x + h) - x
+        known = self._last is not None and self._last[0] == x.tobytes()
+        rows = self._residual_rows(x + np.diag(h) if known else np.vstack([x, x + np.diag(h)]))
+        r0 = self._last[1] if known else rows[0]
+        return ((rows[-self.n :] - r0) / h[:, None]).T
+
+    def _residual_rows(self, x: np.ndarray) -> np.ndarray:
+        assert self.residual_fn is not None
+
+        def check(out: np.ndarray) -> str:
+            return "" if out.ndim == 2 and len(out) == len(x) else f"shape {out.shape} for {len(x)} point(s)"
+
+        return self._called(self.residual_fn, x, check, "residual function", "one vector each")
+
+    def _called(self, fn: Callable[[np.ndarray], Any], x: np.ndarray, check: Callable[[np.ndarray], str],
+                what: str, expected: str) -> np.ndarray:  # fmt: skip
+        """``fn`` at the points ``x`` (k, n) as float64: one call of a vectorized function,
+        else one call per point. The first exception of a run is remembered as its error."""
+        try:
+            if self.vectorized:
+                out = np.asarray(fn(x), dtype=np.float64)
+            else:
+                out = np.array([np.ravel(np.asarray(fn(row), dtype=np.float64)) for row in x])
+            if wrong := check(out):
+                raise OptbenchError(f"it returned {wrong}; expected {expected}")
+        except Exception as err:
+            if self.error is None:
+                self.error = f"the black-box {what} raised {type(err).__name__}: {err}"
+            raise BlackBoxError(self.error) from err
+        return out
+
     @property
     def shape(self) -> tuple[int, ...]:
         """The shape of one point's value."""
@@ -83,21 +136,12 @@ class BlackBox:
         """The values at ``points`` (k, n) as float64, (k,) or (k, m): one call of a
         vectorized function, else one call per point."""
         x = np.array(points, dtype=np.float64).reshape(-1, self.n)
-        try:
-            if self.vectorized:
-                out = np.asarray(self.fn(x), dtype=np.float64)
-            else:
-                out = np.array([np.asarray(self.fn(row), dtype=np.float64) for row in x])
-            if out.size != len(x) * int(np.prod(self.shape)):
-                raise OptbenchError(
-                    f"it returned {out.size} numbers for {len(x)} point(s); expected "
-                    f"{'one' if not self.shape else self.shape[0]} per point"
-                )
-        except Exception as err:
-            if self.error is None:
-                self.error = f"the black-box function raised {type(err).__name__}: {err}"
-            raise BlackBoxError(self.error) from err
-        return out.reshape(len(x), *self.shape)
+
+        def check(out: np.ndarray) -> str:
+            return "" if out.size == len(x) * int(np.prod(self.shape)) else f"{out.size} numbers for {len(x)} point(s)"
+
+        per_point = f"{'one' if not self.shape else self.shape[0]} per point"
+        return self._called(self.fn, x, check, "function", per_point).reshape(len(x), *self.shape)
 
     def value(self, x: np.ndarray) -> float:
         """The scalar value at one flat point (library solvers)."""
@@ -136,7 +180,7 @@ _BY_INDEX: list[BlackBox] = []
 
 def black_box_problem(
     name: str,
-    fn: Callable[[np.ndarray], Any],
+    fn: Callable[[np.ndarray], Any] | None = None,
     x0: Any = None,
     bounds: tuple[Any, Any] | None = None,
     *,
@@ -151,6 +195,7 @@ def black_box_problem(
     dtype: str = "float64",
     program_key: Any = None,
     fd_grad: bool | str = False,
+    residuals: Callable[[np.ndarray], Any] | None = None,
 ) -> Problem:
     """A problem from a plain Python function of a flat numpy vector.
 
@@ -158,7 +203,8 @@ def black_box_problem(
         name: the problem's name.
         fn: ``fn(x) -> float`` for ``x`` of shape (n,); with ``vectorized``, ``fn(X)`` for
             ``X`` of shape (k, n) returns k values. With ``objectives=m``, each value is a
-            vector of m objectives (all minimized) for Pareto search.
+            vector of m objectives (all minimized) for Pareto search. Optional with
+            ``residuals``: the loss is then their mean square, as ``least_squares_problem``'s.
         x0: the starting point (n,). Without it, each seed draws one uniformly in
             ``bounds`` (or ``search_box``).
         bounds: ``(lower, upper)``, scalars or (n,) arrays: the box ``fn`` is defined on,
@@ -180,7 +226,17 @@ def black_box_problem(
             (2 n + 1): finite-difference gradients, so library gradient methods
             (``scipy_bfgs``, ``scipy_lbfgsb``) run on it, every difference counted in
             ``nfev``. Native gradient methods, which need JAX's derivatives, skip it.
+        residuals: ``residuals(x) -> (m,)`` (with ``vectorized``, (k, n) -> (k, m)), a model's
+            residuals: library least-squares methods (``scipy_lm``, ``scipy_trf``) fit them
+            with forward-difference Jacobians, n evaluations each, counted in ``nfev``.
+            Native ``lm`` and ``gauss_newton``, which need JAX's derivatives, skip it.
     """
+    if residuals is not None and not callable(residuals):
+        raise OptbenchError(f"black box {name!r}: residuals must be callable, got {type(residuals).__name__}")
+    if residuals is not None and objectives:
+        raise OptbenchError(f"black box {name!r}: residuals are for one objective, their mean square")
+    if fn is None and residuals is not None:
+        fn = _mean_square(residuals, vectorized)
     if not callable(fn):
         raise OptbenchError(f"black box {name!r}: fn must be callable, got {type(fn).__name__}")
     if bounds is not None and search_box is not None:
@@ -213,7 +269,7 @@ def black_box_problem(
         raise OptbenchError(
             f"black box {name!r}: fd_grad is False, True, 'forward' or 'central' (for one objective), got {fd_grad!r}"
         )
-    black_box = BlackBox(fn, n, vectorized=vectorized, n_objectives=objectives, fd=fd)
+    black_box = BlackBox(fn, n, vectorized=vectorized, n_objectives=objectives, fd=fd, residual_fn=residuals)
     traced, data = black_box.traced(dtype, shared=program_key is not None)
     if program_key is not None:
         program_key = ("black_box", program_key, n, vectorized, objectives)
@@ -221,6 +277,7 @@ def black_box_problem(
         name=name,
         loss=None if objectives else traced,
         objectives=traced if objectives else None,
+        residuals=None if residuals is None else _host_only,
         init=start if start is not None else _uniform_start(*box),
         description=description or f"a black-box function of {n} variables",
         dtype=dtype,
@@ -235,6 +292,20 @@ def black_box_problem(
         data=data,
         program_key=program_key,
     )
+
+
+def _mean_square(residuals: Callable[[np.ndarray], Any], vectorized: bool) -> Callable[[np.ndarray], Any]:
+    def loss(x: np.ndarray) -> Any:
+        r = np.asarray(residuals(x), dtype=np.float64)
+        return np.mean(r**2, axis=-1) if vectorized else float(np.mean(r**2))
+
+    return loss
+
+
+def _host_only(params: Any, data: Any) -> Any:
+    """A black box's residuals as ``Problem.residuals``: library methods call them on the
+    host (``BlackBox.residuals``); nothing compiled may, and native methods skip it."""
+    raise OptbenchError("a black box's residuals are computed on the host, for library least-squares methods")
 
 
 def _uniform_start(lower: np.ndarray, upper: np.ndarray) -> Callable[[Any], Any]:
