@@ -407,7 +407,7 @@ def why_skipped(problem: Problem, config: OptimizerConfig) -> str | None:
                 "methods scipy_bfgs and scipy_lbfgsb"
             )
         elif problem.black_box is not None and "residuals" in missing:
-            hint = "; black_box_problem(..., residuals=r) gives the library methods scipy_lm and scipy_trf residuals"
+            hint = "; a black_box_problem of your own takes residuals=r for the library methods scipy_lm and scipy_trf"
         return f"{config.name} requires {', '.join(sorted(missing))}, which {problem.name} does not offer{hint}"
     box = problem.black_box
     if box is not None and box.fd is not None and "grad" in config.entry.requires and not _on_host(config):

@@ -309,3 +309,36 @@ def test_the_summary_orders_problems_by_the_numbers_in_their_names(tmp_path):
 
     runs, _ = optbench.run(["linear[n=200]", "linear[n=20]", "linear[n=3]"], "gd", max_steps=5)
     assert summary(with_configs(runs))["problem"].tolist() == ["linear[n=3]", "linear[n=20]", "linear[n=200]"]
+
+
+def test_a_skip_reason_shared_by_many_problems_is_one_line_naming_them(tmp_path):
+    from optbench.cli.running import not_run_summary
+
+    runs = pd.DataFrame(
+        {
+            "status": ["skipped"] * 7 + ["failed"],
+            "problem_name": [f"cutest_p{k}" for k in (10, 2, 3, 4, 5, 6, 7)] + ["linear"],
+            "message": [f"lm requires residuals, which cutest_p{k} does not offer" for k in (10, 2, 3, 4, 5, 6, 7)]
+            + ["ValueError: linear diverged"],
+        }
+    )
+    text = not_run_summary(runs).splitlines()
+    assert text == [
+        "7 runs skipped:",
+        "     7 x lm requires residuals, which <problem> does not offer "
+        "(7 problems: cutest_p2, cutest_p3, cutest_p4, cutest_p5, cutest_p6, cutest_p7, ...)",
+        "1 run failed:",
+        "     1 x ValueError: linear diverged",
+    ]
+
+
+def test_a_table_too_wide_for_the_terminal_names_the_columns_it_left_out(monkeypatch):
+    from optbench.analysis.formatting import format_table
+
+    table = pd.DataFrame({"problem": ["linear"], "optimizer": ["gd"], "loss": [0.5], "time": [1.25], "nfev": [10]})
+    monkeypatch.setenv("COLUMNS", "32")
+    narrow = format_table(table).splitlines()
+    assert narrow[0] == "| problem | optimizer | loss |"
+    assert " ".join(narrow[3:]).startswith("(left out to fit 32 characters: time, nfev;")
+    monkeypatch.setenv("COLUMNS", "200")  # a wider terminal brings them back
+    assert format_table(table).splitlines()[0] == "| problem | optimizer | loss | time | nfev |"

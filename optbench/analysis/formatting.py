@@ -4,6 +4,7 @@ for reading, as many as fit the width (most important first)."""
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import sys
 from collections.abc import Callable, Sequence
@@ -67,7 +68,8 @@ def format_table(
 ) -> str:
     """The table as CSV or a LaTeX tabular (every column), or as a markdown table for a
     terminal: the ``columns`` (default: every column) that fit in ``width`` characters
-    (default: the terminal's width, else 120), dropped from the last."""
+    (default: ``$COLUMNS``, else the terminal's width, else 120), dropped from the last,
+    with a line after the table naming those left out."""
     if fmt not in FORMATS:
         raise OptbenchError(f"unknown table format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if fmt == "csv":
@@ -79,16 +81,32 @@ def format_table(
     shown = [c for c in columns if all(n in table for n in c.needs)]
     records = table.to_dict("records")
     cells = [[c.cell(r) for r in records] for c in shown]
-    limit = width or (shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns if sys.stdout.isatty() else DEFAULT_WIDTH)
+    limit = width or terminal_width()
     widths = [
         max(len(c.header), *(len(v) for v in values)) if values else len(c.header) for c, values in zip(shown, cells)
     ]
+    left_out = []
     while len(shown) > 2 and sum(w + 3 for w in widths) + 1 > limit:
+        left_out.insert(0, shown[-1].header)
         shown, cells, widths = shown[:-1], cells[:-1], widths[:-1]
     line = lambda row: "| " + " | ".join(v.ljust(w) for v, w in zip(row, widths)) + " |"
     rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
     rows = [line([values[i] for values in cells]) for i in range(len(records))]
-    return "\n".join([line([c.header for c in shown]), rule, *rows]) + "\n"
+    text = "\n".join([line([c.header for c in shown]), rule, *rows]) + "\n"
+    if left_out:
+        import textwrap
+
+        note = f"(left out to fit {limit} characters: {', '.join(left_out)}; a wider COLUMNS, or --format csv, "
+        text += textwrap.fill(note + "shows every column)", max(limit, 40)) + "\n"
+    return text
+
+
+def terminal_width() -> int:
+    """The width tables are fitted to: ``$COLUMNS`` where set, else the terminal's, else 120."""
+    given = os.environ.get("COLUMNS", "")
+    if given.isdigit() and int(given) > 0:
+        return int(given)
+    return shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns if sys.stdout.isatty() else DEFAULT_WIDTH
 
 
 def _latex(header: list[str], cells: list[list[str]]) -> str:

@@ -119,13 +119,28 @@ def time_summary(ran: pd.DataFrame, wall: float, workers: int = 1) -> str:
 
 
 def not_run_summary(runs: pd.DataFrame) -> str:
-    """The skipped and failed runs, one line per distinct reason with its count."""
+    """The skipped and failed runs, one line per distinct reason with its count: a reason
+    that names its problem is one line for all the problems it holds for, which it lists."""
+    import re
+
+    from optbench.registry import natural_key
+
     lines = []
     for status in ("skipped", "failed"):
         mine = runs[runs["status"] == status]
         if mine.empty:
             continue
         lines.append(f"{len(mine)} run{'s' * (len(mine) != 1)} {status}:")
-        for message, n in mine["message"].value_counts(sort=True).items():
-            lines.append(f"  {n:>4} x {message}")
+        general = [
+            re.sub(rf"(?<![\w\[]){re.escape(name)}(?![\w\[])", "<problem>", message)
+            for name, message in zip(mine["problem_name"], mine["message"])
+        ]
+        groups = mine.assign(reason=general).groupby("reason", sort=False)
+        for reason, group in sorted(groups, key=lambda item: -len(item[1])):
+            names = sorted(set(group["problem_name"]), key=natural_key)
+            if len(names) == 1:
+                lines.append(f"  {len(group):>4} x {group['message'].iloc[0]}")
+                continue
+            shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
+            lines.append(f"  {len(group):>4} x {reason} ({len(names)} problems: {shown})")
     return "\n".join(lines) + "\n" if lines else ""
