@@ -52,8 +52,10 @@ class Entry:
 
     @property
     def description(self) -> str:
+        """The docstring's first sentence (which may wrap over lines), for one-line listings."""
         doc = inspect.getdoc(self.factory) or ""
-        return doc.splitlines()[0] if doc else ""
+        paragraph = " ".join(doc.split("\n\n")[0].split())
+        return re.split(r"(?<=[.!?])\s+(?=[A-Z(])", paragraph, maxsplit=1)[0]
 
     @property
     def defaults(self) -> dict[str, Any]:

@@ -1,6 +1,8 @@
+import itertools
 import textwrap
 
 import pytest
+from helpers import plugin_dir
 
 import optbench
 from optbench.errors import PluginError, SpecError, UnknownNameError
@@ -116,3 +118,29 @@ def test_names_sort_with_their_numbers_by_value():
     ]
     listed = REGISTRY.names("problem")
     assert listed.index("nist_misra1a") > listed.index("nist_gauss1")  # still alphabetical between words
+
+
+def test_listings_show_a_description_sentence_whole_wrapped_to_the_terminal(tmp_path, capsys, monkeypatch):
+    from optbench.cli import main
+
+    plugins = plugin_dir(
+        tmp_path,
+        '''
+        import jax.numpy as jnp
+        import optbench
+
+        @optbench.register_problem("long_described_bowl")
+        def long_described_bowl():
+            """A bowl whose one-line description runs over two lines of its docstring, as
+            black formats a long one. A second sentence is detail for describe."""
+            return optbench.Problem("long_described_bowl", lambda x: jnp.sum(x**2), init=jnp.ones(2))
+        ''',
+    )
+    monkeypatch.setenv("COLUMNS", "70")
+    assert main(["list", "problems", "--plugins", str(plugins)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("long_described_bowl"))
+    entry = [lines[start], *itertools.takewhile(lambda line: line.startswith(" " * 19), lines[start + 1 :])]
+    assert all(len(line) <= 70 for line in lines)
+    text = " ".join(" ".join(line.split()) for line in entry)
+    assert text.endswith("as black formats a long one.") and "A second sentence" not in text

@@ -22,12 +22,14 @@ def list_command(args: argparse.Namespace) -> int:
         from optbench.suite import list_suites
 
         for suite in list_suites(args.plugins):
-            print(f"{suite.name:<20} {suite.description}")
+            _print_entry(f"{suite.name:<20} ", suite.description)
         return 0
     if args.what == "optimizers":
         for name in REGISTRY.names("optimizer"):
             entry = REGISTRY.get("optimizer", name)
-            print(f"{name:<18} {entry.family:<14} requires {','.join(sorted(entry.requires)):<16} {entry.description}")
+            _print_entry(
+                f"{name:<18} {entry.family:<14} requires {','.join(sorted(entry.requires)):<16} ", entry.description
+            )
         return 0
     collected: dict[str, list[str]] = {tag: [] for tag in _COLLECTIONS}
     for name in REGISTRY.names("problem"):
@@ -35,12 +37,29 @@ def list_command(args: argparse.Namespace) -> int:
         if tag is not None and not args.all:
             collected[tag].append(name)
         else:
-            print(f"{name:<18} {REGISTRY.get('problem', name).description}")
+            _print_entry(f"{name:<18} ", REGISTRY.get("problem", name).description)
     for tag, names in collected.items():
         if names:
-            print(f"{tag + '_*':<18} {len(names)} {_COLLECTIONS[tag]} (`optbench list problems --all` names each)")
-    print("\n`optbench describe NAME` shows a problem's parameters, what it offers and what is known about it.")
+            _print_entry(
+                f"{tag + '_*':<18} ", f"{len(names)} {_COLLECTIONS[tag]} (`optbench list problems --all` names each)"
+            )
+    print()
+    _print_entry(
+        "", "`optbench describe NAME` shows a problem's parameters, what it offers and what is known about it."
+    )
     return 0
+
+
+def _print_entry(left: str, description: str) -> None:
+    """One listing entry: its columns, then its description, wrapped to the terminal's width
+    under itself (a description is a whole sentence, never cut)."""
+    import textwrap
+
+    from optbench.analysis.formatting import terminal_width
+
+    text = description.replace("``", "`")
+    width = max(terminal_width(), len(left) + 30)
+    print(textwrap.fill(text, width, initial_indent=left, subsequent_indent=" " * len(left)) if text else left.rstrip())
 
 
 # Problem sets listed in one line each unless --all: their tag and what they are.
