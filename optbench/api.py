@@ -10,9 +10,10 @@ from optbench.budget import Budget
 from optbench.errors import OptbenchError
 from optbench.optimizer import OptimizerConfig, as_solver, optimizer_configs
 from optbench.problem import Problem
+from optbench.progress import Progress
 from optbench.registry import REGISTRY
 from optbench.result import Result
-from optbench.runner import execute, measured_target, plan
+from optbench.runner import execute, measured_target, pending, plan
 from optbench.solver import HostSolver, NativeSolver
 from optbench.store import Results, ResultStore
 
@@ -87,6 +88,7 @@ def run(
     workers: int = 1,
     run_timeout: float | None = None,
     client: Any = None,
+    progress: bool = True,
 ) -> Results:
     """Run problems x optimizer configurations x seeds; the Python twin of ``optbench run``.
 
@@ -97,7 +99,8 @@ def run(
     ``plugins`` (problems and optimizers defined in this session cannot go there), and
     ``run_timeout`` seconds then stop a run that hangs, storing it as failed. With a
     ``distributed.Client``, the runs go to its Dask cluster instead (``run_timeout``
-    works there too).
+    works there too). ``progress``: a bar (tqdm's) with the time left, in a notebook or
+    where stderr is a terminal.
     """
     from optbench.execution import local_pool
 
@@ -109,10 +112,14 @@ def run(
     budget = Budget(max_steps, max_evals, max_time, target, max_epochs, max_evals_per_dim)
     runs = plan(problems, optimizers, seeds, budget, suite)
     with ResultStore(":memory:" if db is None else db) as store:
-        execute(
-            runs, store, retry_failed=retry_failed, workers=workers, plugins=plugins, run_timeout=run_timeout,
-            client=client,
-        )  # fmt: skip
+        bar = Progress(len(pending(runs, store, retry_failed)[0]), show=progress)
+        try:
+            execute(
+                runs, store, bar.update, retry_failed=retry_failed, workers=workers, plugins=plugins,
+                run_timeout=run_timeout, client=client,
+            )  # fmt: skip
+        finally:
+            bar.close()
         return store.load([r.run_id for r in runs])
 
 

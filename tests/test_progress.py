@@ -8,14 +8,22 @@ class _Terminal(io.StringIO):
         return True
 
 
-def test_progress_shows_done_left_and_elapsed_on_a_terminal():
+def test_progress_shows_done_elapsed_and_the_time_left_at_the_mean_rate_on_a_terminal(monkeypatch):
+    import tqdm
+
+    clock = iter(float(t) for t in range(0, 100, 2))  # each read of the clock 2 s later
+    monkeypatch.setattr(tqdm.std, "time", lambda: next(clock))
     stream = _Terminal()
     progress = Progress(10, stream=stream)
     progress.update(4)
     progress.close()
     last = stream.getvalue().strip().split("\r")[-1]
-    assert "4/10 runs" in last and "6 left" in last and "00:00 elapsed" in last
-    assert last.startswith("[" + "#" * 12 + "-" * 18 + "]")
+    assert " 40%|" in last and "4/10 runs" in last
+    # 4 runs in the seconds since the start: the 6 left take 1.5 times as long, at the mean rate.
+    elapsed, left = last.split("[")[1].rstrip("]").split(", ")
+    seconds = lambda text: int(text.split()[0].split(":")[0]) * 60 + int(text.split()[0].split(":")[1])
+    assert elapsed.endswith(" elapsed") and left.endswith(" left")
+    assert seconds(left) == 1.5 * seconds(elapsed) > 0
 
 
 def test_progress_is_silent_when_not_a_terminal_or_turned_off():
