@@ -297,3 +297,31 @@ def test_a_black_box_fit_keeps_to_its_evaluation_budget_and_reports_a_raising_mo
     assert "residuals=r" in optbench.minimize(plain, "scipy_lm").message
     with pytest.raises(OptbenchError, match="residuals must be callable"):
         optbench.black_box_problem("bb_bad", residuals=[1.0], x0=[1.0])
+
+
+def test_a_run_records_the_time_inside_the_function_and_run_notes_where_callbacks_dominate():
+    import time
+
+    import pandas as pd
+
+    from optbench.cli.running import callback_notes
+
+    def slow(x):
+        time.sleep(0.002)
+        return float(np.sum(x**2))
+
+    result = optbench.minimize(optbench.black_box_problem("bb_slow", slow, x0=[1.0, 1.0]), "nelder_mead", max_evals=20)
+    assert result.nfev * 0.002 <= result.metrics["black_box_s"] <= result.time_s
+    # 48.4 s a run, 0.5 s of it in the function: the callbacks dominate; 10 s of 12 s do not.
+    ran = pd.DataFrame(
+        {
+            "problem": ["sim", "sim", "sim", "sim"],
+            "optimizer": ["ga", "ga", "scipy_nelder_mead", "scipy_nelder_mead"],
+            "time_s": [48.4, 48.4, 12.0, 12.0],
+            "black_box_s": [0.5, 0.5, 10.0, 10.0],
+            "nfev": [100_000, 100_000, 5000, 5000],
+        }
+    )
+    notes = callback_notes(ran).splitlines()
+    assert len(notes) == 1 and notes[0].startswith("note: ga on sim spent 47.9 s a run outside the function (479 µs")
+    assert "vectorized=True" in notes[0] and callback_notes(ran.drop(columns="black_box_s")) == ""

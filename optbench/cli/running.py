@@ -84,6 +84,7 @@ def run_command(args: argparse.Namespace) -> int:
     ran = finished[finished["run_id"].isin({r.run_id for r in todo})]
     if len(ran):
         print(time_summary(ran, wall, args.workers), file=sys.stderr)
+        print(callback_notes(ran), end="", file=sys.stderr)
     print(f"stored in {args.db}", file=sys.stderr)
     return 0
 
@@ -116,6 +117,28 @@ def time_summary(ran: pd.DataFrame, wall: float, workers: int = 1) -> str:
         f"{compiled} program{'s' * (compiled != 1)}{on} ({from_cache} read from the compilation cache), "
         f"{ran['time_s'].sum():.1f} s running"
     )
+
+
+def callback_notes(ran: pd.DataFrame, least_s: float = 1.0) -> str:
+    """A note per configuration and black box whose runs spent most of their time (at least
+    ``least_s`` a run, median) outside the Python function: in the host callbacks of a
+    compiled loop, or in the library, and what to do about it."""
+    if "black_box_s" not in ran:
+        return ""
+    lines = []
+    done = ran[ran["black_box_s"].notna() & (ran["nfev"] > 0)]
+    for (problem, config), group in done.groupby(["problem", "optimizer"]):
+        outside = (group["time_s"] - group["black_box_s"]).median()
+        if outside < least_s or outside < group["time_s"].median() / 2:
+            continue
+        per_eval = outside / group["nfev"].median()
+        lines.append(
+            f"note: {config} on {problem} spent {outside:.1f} s a run outside the function ({per_eval * 1e6:.0f} µs "
+            f"an evaluation) against {group['black_box_s'].median():.2f} s in it: a native method calls a black "
+            "box through a host callback per point (per population with black_box_problem(..., vectorized=True)); "
+            "a library method (scipy_nelder_mead, deap_ga) calls it directly, and a JAX function needs neither"
+        )
+    return "".join(line + "\n" for line in lines)
 
 
 def not_run_summary(runs: pd.DataFrame) -> str:

@@ -19,6 +19,7 @@ like any other (a run whose loss is not finite ends ``diverged``).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +56,7 @@ class BlackBox:
     fd: str | None = None  # "forward" or "central": finite-difference gradients for library methods
     residual_fn: Callable[[np.ndarray], Any] | None = None  # x (n,) -> residuals (m,); (k, n) -> (k, m) vectorized
     _last: tuple[bytes, np.ndarray] | None = None  # the latest point whose residuals were computed, and them
+    seconds: float = 0.0  # time spent inside the function during the current run
 
     @property
     def gradient_cost(self) -> int:
@@ -114,11 +116,13 @@ class BlackBox:
                 what: str, expected: str) -> np.ndarray:  # fmt: skip
         """``fn`` at the points ``x`` (k, n) as float64: one call of a vectorized function,
         else one call per point. The first exception of a run is remembered as its error."""
+        started = time.perf_counter()
         try:
             if self.vectorized:
                 out = np.asarray(fn(x), dtype=np.float64)
             else:
                 out = np.array([np.ravel(np.asarray(fn(row), dtype=np.float64)) for row in x])
+            self.seconds += time.perf_counter() - started
             if wrong := check(out):
                 raise OptbenchError(f"it returned {wrong}; expected {expected}")
         except Exception as err:
