@@ -230,6 +230,7 @@ def test_plot_hue_draws_a_line_per_learning_rate_and_marks_divergence(tmp_path, 
     fig = convergence(runs, traces, "quadratic", "steps", hue="learning_rate")
     labels = [line.get_label() for line in fig.axes[0].lines if not line.get_label().startswith("_")]
     assert labels == [f"gd learning_rate={rate} (n=1)" for rate in ("0.001", "0.1", "10")]
+    assert fig.axes[0].get_legend() is None and fig.axes[-1].get_ylabel() == "learning_rate"  # a colour bar
     crosses = [line for line in fig.axes[0].lines if line.get_marker() == "x"]
     assert len(crosses) == 1 and crosses[0].get_xdata()[0] > 0  # where the rate of 10 diverged
     assert main(["plot", "--db", str(db), "--hue", "learning_rate", "--output", str(tmp_path / "p.png")]) == 0

@@ -342,3 +342,42 @@ def test_a_table_too_wide_for_the_terminal_names_the_columns_it_left_out(monkeyp
     assert " ".join(narrow[3:]).startswith("(left out to fit 32 characters: time, nfev;")
     monkeypatch.setenv("COLUMNS", "200")  # a wider terminal brings them back
     assert format_table(table).splitlines()[0] == "| problem | optimizer | loss | time | nfev |"
+
+
+def test_a_hue_over_many_values_is_a_panel_per_optimizer_with_one_colour_scale():
+    rates = [10.0**k for k in np.linspace(-3, 0, 9)]
+    configs = [(name, rate) for name in ("gd", "momentum", "adam") for rate in rates]  # lr_sweep's 27
+    runs = pd.DataFrame(
+        {
+            "run_id": [f"r{i}" for i in range(len(configs))],
+            "problem": "quadratic",
+            "optimizer": [f"{n}[learning_rate={r}]" for n, r in configs],
+            "optimizer_name": [n for n, _ in configs],
+            "params": [json.dumps({"learning_rate": r}) for _, r in configs],
+            "budget": '{"max_steps": 3}',
+            "status": "max_steps",
+            "f_opt": 0.0,
+            "seed": 0,
+        }
+    )
+    traces = pd.DataFrame(
+        {
+            "run_id": np.repeat(runs["run_id"], 3),
+            "step": np.tile([0, 1, 2], len(runs)),
+            "nfev": np.tile([1, 2, 3], len(runs)),
+            "njev": np.tile([1, 2, 3], len(runs)),
+            "time_s": 0.0,
+            "loss": np.concatenate([[1.0, 1 - r / 2, 1 - r / 1.5] for _, r in configs]),
+        }
+    )
+    traces["best_loss"] = traces["loss"]
+    traces["epochs"] = traces["nfev"]
+    fig = convergence(runs, traces, "quadratic", "steps", hue="learning_rate")
+    panels = [ax for ax in fig.axes if ax.get_visible() and ax.get_title()]
+    assert sorted(ax.get_title() for ax in panels) == ["adam", "gd", "momentum"]
+    assert all(len(ax.lines) == 9 and ax.get_legend() is None for ax in panels)
+    (bar,) = [ax for ax in fig.axes if ax.get_ylabel() == "learning_rate"]
+    assert bar.get_yscale() == "log" and bar.get_ylim() == pytest.approx((1e-3, 1.0))
+    # One scale: the same rate has the same colour in every panel.
+    colours = {ax.get_title(): [line.get_color() for line in ax.lines] for ax in panels}
+    assert colours["gd"] == colours["adam"] == colours["momentum"]

@@ -42,8 +42,9 @@ def convergence(
     the median over seeds and the band between the quartiles. Every configuration has a
     style of its own; more than ten are drawn in panels, one per optimizer family.
 
-    With ``hue`` (a hyperparameter such as ``learning_rate``) the lines are coloured along
-    a colour scale by its value, one line style per optimizer. A run that diverged ends
+    With ``hue`` (a hyperparameter such as ``learning_rate``) there is a panel per optimizer,
+    its lines coloured by the value along one colour scale, shown beside the panels (for
+    any number of values, where a legend would cover the axes). A run that diverged ends
     with a cross where it diverged, instead of vanishing from the plot.
 
     With ``metric`` (a recorded trace column such as ``test_accuracy``) that metric is
@@ -76,8 +77,11 @@ def convergence(
         groups = panels(configs)
         styles = {c: (c, s) for part in groups.values() for c, s in distinct_styles(part).items()}
     else:
-        styles = _styles(mine, hue)
-        groups = {"": list(styles)}
+        styles, scale = _styles(mine, hue)
+        name_of = mine.drop_duplicates("config").set_index("config")["optimizer_name"]
+        groups = {}
+        for config in styles:
+            groups.setdefault(name_of[config], []).append(config)
     n = len(groups)
     ncols = min(n, 3)
     nrows = -(-n // ncols)
@@ -113,6 +117,8 @@ def convergence(
         axes.flat[0].set_ylim(top=top)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
+    if hue is not None:
+        fig.colorbar(scale, ax=list(axes.flat[:n]), label=hue, shrink=0.9)
     for ax in axes.flat[:n]:
         ax.grid(True, which="major", alpha=0.3)
         if x != "time":
@@ -154,16 +160,18 @@ def _draw_panel(
     for x_end, y_end, color, label in crosses:
         y = y_end if top is None else min(y_end, top)
         ax.plot(x_end, y, "x", color=color, markersize=8, mew=2, clip_on=False, label=f"_cross {label}")
-    if members:
+    if members and not hue:  # with a hue, the colour scale says which line is which
         ax.legend(fontsize="x-small" if len(members) > 6 else "small")
     return bool(crosses)
 
 
-def _styles(runs: pd.DataFrame, hue: str) -> dict[str, tuple[str, dict[str, Any]]]:
-    """Config -> (legend label, line style): a colour per value of ``hue`` along a colour
-    scale (log scale for positive values), a line style per optimizer, and only the
-    configurations that have ``hue``."""
+def _styles(runs: pd.DataFrame, hue: str) -> tuple[dict[str, tuple[str, dict[str, Any]]], Any]:
+    """Config -> (label, line style) for the configurations that have ``hue``: a colour per
+    value along a colour scale (logarithmic for positive values), a line style per budget;
+    and the scale, for its colour bar."""
     import matplotlib
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import ListedColormap, LogNorm, Normalize
 
     configs = runs.drop_duplicates("config")
     values = {row.config: json.loads(row.params).get(hue) for row in configs.itertuples()}
@@ -171,20 +179,23 @@ def _styles(runs: pd.DataFrame, hue: str) -> dict[str, tuple[str, dict[str, Any]
     if not values:
         raise OptbenchError(f"no optimizer run on this problem has a numeric hyperparameter {hue!r}")
     numbers = np.array(list(values.values()), dtype=float)
-    scale = np.log10 if (numbers > 0).all() else (lambda v: v)
-    low, high = scale(numbers.min()), scale(numbers.max())
-    cmap = matplotlib.colormaps["viridis"]
+    low, high = numbers.min(), numbers.max()
+    norm = (
+        LogNorm(low, high) if 0 < low < high else Normalize(low, high) if low < high else Normalize(low - 1, high + 1)
+    )
+    cmap = ListedColormap(matplotlib.colormaps["viridis"](np.linspace(0, 0.9, 256)))  # without the palest yellow
     name_of = configs.set_index("config")["optimizer_name"]
-    names = list(dict.fromkeys(name_of[list(values)]))
-    budget_of = configs.set_index("config")["budget_label"] if runs["budget_label"].nunique() > 1 else None
+    budget_of = configs.set_index("config")["budget_label"]
+    budgets = list(dict.fromkeys(budget_of[list(values)]))
     styles = {}
     for config, value in sorted(values.items(), key=lambda item: item[1]):
-        name = name_of[config]
-        where = 0.5 if high == low else (scale(value) - low) / (high - low)
-        style = {"color": cmap(0.9 * where), "linestyle": LINESTYLES[names.index(name) % len(LINESTYLES)]}
-        budget = "" if budget_of is None else f" ({budget_of[config]})"
-        styles[config] = (f"{name} {hue}={value:.3g}{budget}", style)
-    return styles
+        style = {
+            "color": cmap(norm(value)),
+            "linestyle": LINESTYLES[budgets.index(budget_of[config]) % len(LINESTYLES)],
+        }
+        budget = "" if len(budgets) == 1 else f" ({budget_of[config]})"
+        styles[config] = (f"{name_of[config]} {hue}={value:.3g}{budget}", style)
+    return styles, ScalarMappable(norm, cmap)
 
 
 def _curve(xs: np.ndarray, ys: np.ndarray, f_opt: float | None, status: str) -> tuple[np.ndarray, np.ndarray, bool]:
