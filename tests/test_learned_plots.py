@@ -5,6 +5,7 @@ import json
 import jax.numpy as jnp
 import matplotlib
 import numpy as np
+import pandas as pd
 import pytest
 
 import optbench
@@ -80,6 +81,28 @@ def test_sensitivity_plots_the_median_final_loss_per_learning_rate(db):
     assert len(fig.axes) == 2 and fig.axes[1].get_ylabel().startswith("test accuracy")  # logistic_2d records it
     with pytest.raises(OptbenchError, match="numeric hyperparameter 'beta'"):
         learned.sensitivity_figure(runs, traces, "linear", hue="beta")
+
+
+def test_sensitivity_shows_the_distance_to_a_known_optimum_where_final_losses_all_look_alike():
+    # A noisy fit: f_opt 0.25 is the noise floor. Rate 0.01 ends 1e-3 above it, the others at it.
+    rates, ends = [0.01, 0.01, 0.1, 0.1, 0.5, 0.5], [0.251, 0.2512, 0.25 + 1e-9, 0.25 + 3e-9, 0.25, 0.25]
+    runs = pd.DataFrame(
+        {
+            "run_id": [f"r{i}" for i in range(6)],
+            "problem": "quadratic",
+            "optimizer_name": "gd",
+            "params": [json.dumps({"learning_rate": r}) for r in rates],
+            "status": "max_steps",
+            "fun": ends,
+            "f_opt": 0.25,
+        }
+    )
+    fig = learned.sensitivity_figure(runs, None, "quadratic")
+    (bars,) = fig.axes[0].containers
+    ys = np.asarray(bars.lines[0].get_ydata(), float)
+    floor = np.finfo(float).eps * 0.25  # below rounding error, floored as convergence plots are
+    np.testing.assert_allclose(ys, [1.1e-3, 2e-9, floor], rtol=1e-6)
+    assert fig.axes[0].get_ylabel() == "final loss - optimum" and fig.axes[0].get_yscale() == "log"
 
 
 def test_a_metric_plot_draws_the_recorded_metric(db):
