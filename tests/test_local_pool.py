@@ -65,12 +65,13 @@ def _sorted(runs, traces):
 def test_a_pool_gives_the_same_numbers_as_in_process():
     # Float grids are among them: a grid's points share one compiled program (one group),
     # but each run must reach its worker with its own values.
-    problems = ["sinusoidal", "nist_misra1a", "xor"]
+    # Native, library and population methods on a curve fit and a classifier.
+    problems = ["nist_misra1a", "xor"]
     optimizers = ["lm", "adam[learning_rate=[0.1,0.01]]", "nelder_mead", "scipy_bfgs", "ga[mutation_rate=[0.5,0.05]]"]
     alone = optbench.run(problems, optimizers, seeds=2, max_steps=120)
     pooled = optbench.run(problems, optimizers, seeds=2, max_steps=120, workers=2)
     (runs_a, traces_a), (runs_b, traces_b) = _sorted(*alone), _sorted(*pooled)
-    assert len(runs_a) == 42 and not runs_a["status"].isin(["failed"]).any()
+    assert len(runs_a) == 28 and not runs_a["status"].isin(["failed"]).any()
     pd.testing.assert_frame_equal(runs_a, runs_b)  # fun, x, nfev, status: bit for bit
     pd.testing.assert_frame_equal(traces_a, traces_b)
 

@@ -43,6 +43,7 @@ def report_html(
     ]
     if (~runs["status"].isin(["skipped", "failed"])).any():
         comparison = views.Comparison(runs, traces, options)
+        sections.insert(0, ("verdict", "Verdict", _verdict(comparison)))
         sections += [
             ("fixed-target", "Fixed-target views", _fixed_target(comparison)),
             ("ert", "Expected running time", _ert(comparison)),
@@ -106,10 +107,35 @@ def _setup(runs: pd.DataFrame) -> str:
     return out
 
 
+def _verdict(comparison: views.Comparison) -> str:
+    """The computed verdict, then the headline figure; the detail follows in the sections below."""
+    from optbench.analysis import profile_plots
+    from optbench.analysis.verdict import verdict
+
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in verdict(comparison))
+    return f'<ul class="verdict">{items}</ul>' + figure(
+        profile_plots.ecdf_figure(comparison),
+        "ecdf",
+        "Runtime ECDF: the share of (run, target) pairs reached within a cost, over every problem "
+        "and target (COCO's precisions 10^2 ... 10^-8 where the optimum is known); higher and further left is better.",
+    )
+
+
+# What the summary's columns hold (a metric's NAME_median is the problem's own score, NAME).
+SUMMARY_COLUMNS = (
+    "n_runs, n_skipped, n_success: runs, those skipped, and those ok (below); statuses: how the runs ended; "
+    "fun_median, fun_q25, fun_q75, fun_best: the final loss over seeds (median, quartiles, lowest); "
+    "NAME_median: the median of the problem's metric NAME (test accuracy, NIST's LRE); subopt_median: the median "
+    "final loss minus the known optimum; nfev_median, time_s_median: evaluations and seconds a run (compiling "
+    "apart: compile_s_median); n_target: runs that reached the target; nfev_to_target_median, "
+    "time_to_target_median: their median evaluations and seconds to it"
+)
+
+
 def _summary(runs: pd.DataFrame) -> str:
     from optbench.analysis.tables import SUCCESS_RULE, nist_summary, summary
 
-    out = table(summary(runs)) + f'<p class="note">{html.escape(SUCCESS_RULE)}.</p>'
+    out = table(summary(runs)) + f'<p class="note">{html.escape(SUMMARY_COLUMNS)}. {html.escape(SUCCESS_RULE)}.</p>'
     nist = nist_summary(runs)
     if not nist.empty:
         out += "<h3>NIST StRD accuracy (cases reaching a minimum parameter LRE of 4, 6, 8)</h3>" + table(nist)
@@ -121,15 +147,7 @@ def _fixed_target(comparison: views.Comparison) -> str:
 
     options = comparison.options
     notes = f"{comparison.common[2]} {comparison.reference_note()}".strip()
-    parts = [f'<p class="note">Cost axis: {options.cost}. {html.escape(notes)}</p>']
-    parts.append(
-        figure(
-            profile_plots.ecdf_figure(comparison),
-            "ecdf",
-            "Runtime ECDF: the share of (run, target) pairs reached within a cost, over every problem "
-            "and target (COCO's precisions 10^2 ... 10^-8 where the optimum is known).",
-        )
-    )
+    parts = [f'<p class="note">Cost axis: {options.cost}. {html.escape(notes)} The runtime ECDF is in the verdict.</p>']
     parts.append(
         figure(
             profile_plots.profile_figure(comparison),
@@ -157,7 +175,8 @@ def _fixed_target(comparison: views.Comparison) -> str:
 
 
 def _ert(comparison: views.Comparison) -> str:
-    return table(comparison.ert_table().drop(columns=["level"])) + (
+    erts = comparison.ert_table().drop(columns=["level"])
+    return collapsed(f"ERT per problem, configuration and target ({len(erts)} rows)", table(erts)) + (
         f'<p class="note">ERT: the {comparison.options.cost} a configuration needs on average to reach a target, '
         "counting the whole cost of runs that missed it: (sum of hitting times + sum of the costs of runs that "
         "missed) / number that reached it; inf when none did. ert_ci_low/high: 95% percentile bootstrap interval "
@@ -168,13 +187,19 @@ def _ert(comparison: views.Comparison) -> str:
 def _stats(comparison: views.Comparison) -> str:
     parts, alpha = comparison.stats(), comparison.options.alpha
     tests = parts["tests"]
-    out = "<h3>Medians with 95% bootstrap intervals</h3>" + table(parts["medians"])
+    out = collapsed("Medians with 95% bootstrap intervals", table(parts["medians"]))
     out += (
         f"<h3>Pairwise tests (Mann-Whitney U, two-sided, Holm-corrected per problem, alpha {alpha:g})</h3>"
         '<p class="note">significant: Holm p at most alpha and medians further apart than the tolerance '
         f"(final losses: {html.escape(comparison.options.tolerance_rule)}); A: the chance that "
         "a run of optimizer_a ends lower than one of optimizer_b, ties (within the tolerance) half.</p>"
-        + (table(tests, highlight="significant") if not tests.empty else "<p>No pairs to compare.</p>")
+        + (
+            collapsed(
+                f"{int(tests['significant'].sum())} of {len(tests)} pairs significant", table(tests, "significant")
+            )
+            if not tests.empty
+            else "<p>No pairs to compare.</p>"
+        )
         + f'<p class="note">{html.escape(views.power_note(tests, alpha))}</p>'
     )
     ranks, friedman = parts["ranks"], parts["friedman"].iloc[0]
@@ -237,6 +262,11 @@ def table(frame: pd.DataFrame, highlight: str | None = None) -> str:
     body = "".join(rows)
     sortable = f'<table class="sortable"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
     return f'<div class="scroll">{sortable}</div>'
+
+
+def collapsed(title: str, content: str) -> str:
+    """Detail a reader opens on demand (the verdict and the figures come first)."""
+    return f"<details><summary>{html.escape(title)}</summary>\n{content}</details>"
 
 
 def figure(fig: Any, key: str, caption: str) -> str:
