@@ -16,6 +16,13 @@ _CACHE = os.environ["OPTBENCH_TEST_SESSION_CACHE"] if _WORKER else tempfile.mkdt
 os.environ["OPTBENCH_TEST_SESSION_CACHE"] = os.environ["OPTBENCH_CACHE_DIR"] = _CACHE
 
 
+# pytest-xdist's workers see COLUMNS=80 and LINES=24, which optbench's tables honour; the
+# tests (and the commands they start) get the width of output that is not a terminal
+# (120), and set COLUMNS themselves where they check another.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
+
+
 def pytest_sessionfinish(session, exitstatus):
     if not _WORKER:
         shutil.rmtree(_CACHE, ignore_errors=True)
