@@ -20,7 +20,7 @@ if "jax" in sys.modules:
     sys.modules["jax"].config.update("jax_enable_x64", True)
 
 # JAX's persistent compilation cache, on unless OPTBENCH_COMPILE_CACHE=0 (see the module).
-from optbench.execution.compile_cache import configure as _configure_compile_cache
+from optbench.caches.compile_cache import configure as _configure_compile_cache
 
 _configure_compile_cache()
 

@@ -8,12 +8,13 @@ from typing import Any
 
 from optbench.budget import Budget
 from optbench.errors import OptbenchError
+from optbench.execute import execute
 from optbench.optimizer import OptimizerConfig, as_solver, optimizer_configs
+from optbench.plan import measured_target, pending, plan
 from optbench.problem import Problem
 from optbench.progress import Progress
 from optbench.registry import REGISTRY
 from optbench.result import Result
-from optbench.runner import execute, measured_target, pending, plan
 from optbench.solver import HostSolver, NativeSolver
 from optbench.store import Results, ResultStore
 
@@ -43,8 +44,9 @@ def minimize(
     """
     from optbench.bridge import run_host
     from optbench.loop import run_native
+    from optbench.plan import RunSpec
     from optbench.population_bridge import PopulationSolver, run_population
-    from optbench.runner import RunSpec, judged_on_bounds, run_one
+    from optbench.runner import judged_on_bounds, run_one
 
     budget = Budget(max_steps, max_evals, max_time, target, max_epochs, max_evals_per_dim)
     prob = REGISTRY.problem(problem) if isinstance(problem, str) else problem
@@ -102,7 +104,7 @@ def run(
     works there too). ``progress``: a bar (tqdm's) with the time left, in a notebook or
     where stderr is a terminal.
     """
-    from optbench.execution import local_pool
+    from optbench.execute import local_pool
 
     local_pool.check_options(workers, run_timeout, client is not None)
     plugins = list(plugins)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from optbench.budget import Budget
-from optbench.execution.program_cache import ProgramCache, combined
+from optbench.caches.program_cache import ProgramCache, combined
 from optbench.problem import Problem
 from optbench.result import Result, Status
 from optbench.trace import kept_rows

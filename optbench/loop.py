@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from optbench.budget import Budget
-from optbench.execution.program_cache import CompileCost, ProgramCache, combined
+from optbench.caches.program_cache import CompileCost, ProgramCache, combined
 from optbench.problem import Problem
 from optbench.programs import (
     BLOCK,

@@ -17,7 +17,7 @@ import numpy as np
 
 from optbench.bridge import Stop
 from optbench.budget import Budget
-from optbench.execution.program_cache import ProgramCache, combined
+from optbench.caches.program_cache import ProgramCache, combined
 from optbench.problem import Problem
 from optbench.result import Result, Status
 from optbench.solver import HostSolver

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from optbench.execution.program_cache import ProgramCache
+from optbench.caches.program_cache import ProgramCache
 from optbench.problem import Problem
 from optbench.result import Status
 from optbench.solver import NativeSolver, StepInfo

@@ -5,7 +5,7 @@ a report). A command line must end in exit 0 or in one clear error (exit 2, one 
 under 1,000 characters), never a traceback and never a hang. The flags and their choices
 are read from optbench's own argument parser, so a new flag is fuzzed the day it is added.
 
-Runs are planned and checked but not executed (``optbench.runner.execute`` is replaced by
+Runs are planned and checked but not executed (``optbench.execute.execute`` is replaced by
 a stand-in that stops the command there, counted as accepted): the property is about input, which must be refused
 before any work; what a run does is the other tests'. Paths are relative to a scratch
 folder, which holds a small results database, an empty file, a text file, a folder, a
@@ -96,7 +96,8 @@ def scratch_folder(root: Path) -> Path:
     optimizers x 2 seeds x 2 problems), an empty file, a text file, a folder, a FIFO, a
     plugin folder."""
     from optbench.budget import Budget
-    from optbench.runner import execute, plan
+    from optbench.execute import execute
+    from optbench.plan import plan
     from optbench.store import ResultStore
 
     root.mkdir(parents=True, exist_ok=True)
@@ -148,7 +149,7 @@ def command_outcome(argv: list[str], root: Path) -> str:
     "traceback: ...", "exit N" or "hang" (stopped after ``HANG_S``)."""
     import signal
 
-    from optbench import runner
+    from optbench import execute as runner
 
     def stop(signum, frame):
         raise _Stop

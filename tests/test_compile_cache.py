@@ -106,7 +106,7 @@ def test_cache_clear_refuses_a_folder_that_holds_anything_else(tmp_path, monkeyp
 
 
 def test_cache_clear_deletes_only_the_programs_jax_wrote(tmp_path, monkeypatch):
-    from optbench.execution import compile_cache
+    from optbench.caches import compile_cache
 
     folder = tmp_path / "jax"
     folder.mkdir()

@@ -159,7 +159,7 @@ def test_ctrl_c_stops_the_workers_and_stores_only_whole_runs(tmp_path):
     _, err = child.communicate(timeout=60)
     assert child.returncode == 130, err
     assert "Traceback" not in err
-    leftover = subprocess.run(["pgrep", "-f", "optbench.execution.local_pool"], capture_output=True, text=True)
+    leftover = subprocess.run(["pgrep", "-f", "optbench.execute.local_pool"], capture_output=True, text=True)
     assert str(child.pid) not in leftover.stdout and not [
         line for line in leftover.stdout.split() if _parent_of(int(line)) == child.pid
     ]
@@ -200,7 +200,7 @@ def test_workers_exit_soon_after_their_parent_is_killed(tmp_path):
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(workers) < 2:
         time.sleep(0.2)
-        listed = subprocess.run(["pgrep", "-f", "optbench.execution.local_pool"], capture_output=True, text=True)
+        listed = subprocess.run(["pgrep", "-f", "optbench.execute.local_pool"], capture_output=True, text=True)
         workers = [int(pid) for pid in listed.stdout.split() if _parent_of(int(pid)) == child.pid]
     assert len(workers) == 2
     time.sleep(3)  # past their imports: computing
@@ -240,7 +240,7 @@ def _parent_of(pid):
 
 
 def test_workers_run_xla_on_one_thread_and_do_not_preallocate_a_gpu(monkeypatch):
-    from optbench.execution.local_pool import ONE_THREAD, worker_environment
+    from optbench.execute.local_pool import ONE_THREAD, worker_environment
 
     monkeypatch.setenv("XLA_FLAGS", "--xla_dump_to=/tmp/x")
     monkeypatch.delenv("XLA_PYTHON_CLIENT_PREALLOCATE", raising=False)

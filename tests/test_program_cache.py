@@ -2,7 +2,7 @@ import threading
 
 import pytest
 
-from optbench.execution.program_cache import ProgramCache
+from optbench.caches.program_cache import ProgramCache
 
 
 def test_the_least_recently_used_entry_goes_first_and_is_made_again():

@@ -104,7 +104,7 @@ def test_programs_that_close_over_other_data_keep_their_own_numbers():
 
 
 def test_a_suite_compiled_on_two_threads_gives_the_numbers_of_one_thread(tmp_path):
-    from optbench import runner
+    from optbench import execute as runner
 
     problems, optimizers = ["linear", "nist_misra1a[start=[1,2]]", "logistic_2d"], ["lm", "adam", "bfgs", "scipy_bfgs"]
     results = {}

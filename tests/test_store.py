@@ -115,7 +115,8 @@ def _count(db) -> int:
 
 
 def test_a_ctrl_c_that_a_library_swallows_still_stops_the_suite_and_stores_nothing_of_it(tmp_path, monkeypatch):
-    from optbench import runner
+    from optbench.execute import runs as runner
+    from optbench.plan import plan
     from optbench.result import Result
 
     def swallowing_run_one(problem, run):
@@ -130,7 +131,7 @@ def test_a_ctrl_c_that_a_library_swallows_still_stops_the_suite_and_stores_nothi
     store = ResultStore(tmp_path / "r.sqlite")
     before = signal.getsignal(signal.SIGINT)  # SIG_IGN where the tests run in the background
     with pytest.raises(KeyboardInterrupt):
-        runner.execute(runner.plan(["linear"], ["gd"], 2, optbench.Budget(max_steps=10)), store)
+        runner.execute(plan(["linear"], ["gd"], 2, optbench.Budget(max_steps=10)), store)
     assert store.run_ids() == set()  # no run stored as failed because of the interrupt
     assert signal.getsignal(signal.SIGINT) is before  # the handler it found is back
     store.close()
@@ -139,7 +140,8 @@ def test_a_ctrl_c_that_a_library_swallows_still_stops_the_suite_and_stores_nothi
 def test_a_ctrl_c_inside_a_finalizer_prints_no_traceback(tmp_path, monkeypatch):
     import gc
 
-    from optbench import runner
+    from optbench.execute import runs as runner
+    from optbench.plan import plan
     from optbench.result import Result
 
     class Finalized:
@@ -157,7 +159,7 @@ def test_a_ctrl_c_inside_a_finalizer_prints_no_traceback(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "unraisablehook", printed.append)
     store = ResultStore(tmp_path / "r.sqlite")
     with pytest.raises(KeyboardInterrupt):
-        runner.execute(runner.plan(["linear"], ["gd"], 1, optbench.Budget(max_steps=10)), store)
+        runner.execute(plan(["linear"], ["gd"], 1, optbench.Budget(max_steps=10)), store)
     assert printed == [] and store.run_ids() == set()
     assert sys.unraisablehook == printed.append  # put back
     store.close()

@@ -168,7 +168,7 @@ def _parameters(factory: object) -> list[str]:
 
 def cache_command(args: argparse.Namespace) -> int:
     """``optbench cache info|clear``: the persistent compilation cache."""
-    from optbench.execution.compile_cache import clear, info
+    from optbench.caches.compile_cache import clear, info
 
     held = clear() if args.action == "clear" else info()
     size = f"{held['entries']} compiled programs, {held['bytes'] / 1e6:.1f} MB"

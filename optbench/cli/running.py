@@ -14,14 +14,15 @@ import pandas as pd
 def run_command(args: argparse.Namespace) -> int:
     from optbench.budget import Budget
     from optbench.errors import OptbenchError
+    from optbench.execute import execute
+    from optbench.plan import pending, plan
     from optbench.progress import Progress
     from optbench.registry import REGISTRY, plugin_digest
-    from optbench.runner import execute, pending, plan
     from optbench.store import ResultStore
     from optbench.suite import find_suite, load_suite
 
     if args.no_compile_cache:
-        from optbench.execution.compile_cache import disable
+        from optbench.caches.compile_cache import disable
 
         disable()  # before anything compiles: problems are built below
     REGISTRY.load_plugins(args.plugins)
@@ -43,11 +44,11 @@ def run_command(args: argparse.Namespace) -> int:
     budget = Budget(**given) if given or suite is None else suite.budget
     seeds = args.seeds if args.seeds is not None else (suite.seeds if suite else 1)
     if args.dask is not None:
-        from optbench.execution.dask_cluster import check_address
+        from optbench.execute.dask_cluster import check_address
 
         check_address(args.dask)
     runs = plan(problems, optimizers, seeds, budget, suite.name if suite else "")
-    from optbench.execution import local_pool
+    from optbench.execute import local_pool
 
     local_pool.check_options(args.workers, args.run_timeout, args.dask is not None)
     if args.dask is None or args.dask == "local":
@@ -96,8 +97,8 @@ def _cluster(args: argparse.Namespace) -> Any:
 
     if not args.dask:
         return contextlib.nullcontext()
-    from optbench.execution import dask_cluster
-    from optbench.execution.local_pool import default_workers
+    from optbench.execute import dask_cluster
+    from optbench.execute.local_pool import default_workers
 
     return dask_cluster.connect(args.dask, args.workers if args.workers > 1 else default_workers())
 
@@ -106,7 +107,7 @@ def time_summary(ran: pd.DataFrame, wall: float, workers: int = 1) -> str:
     """Where the time of the runs just made went: compiling (summed over the threads or
     worker processes that compile at once, so it may exceed the wall time; and how many
     programs came from the persistent cache) and running (summed over the workers)."""
-    from optbench.execution.precompile import default_threads
+    from optbench.execute.precompile import default_threads
 
     compiled = int((ran["compile_s"] > 0).sum())
     from_cache = int(ran["cache_hit"].fillna(False).sum())

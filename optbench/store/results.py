@@ -19,8 +19,8 @@ from optbench.store.schema import ADDED, RUNS, TRACES, columns
 if TYPE_CHECKING:
     import pandas as pd
 
+    from optbench.plan import RunSpec
     from optbench.result import Result
-    from optbench.runner import RunSpec
 
 DEFAULT_DB = Path("results") / "optbench.sqlite"
 # A run's final parameters are stored (as JSON) up to this many; above it, not at all, and
@@ -215,7 +215,7 @@ def load_fronts(path: str | Path = DEFAULT_DB) -> pd.DataFrame:
 def _rows(run: RunSpec, result: Result) -> tuple[dict[str, Any], list[tuple], list[tuple]]:
     """A run's row, its trace rows and its front rows, as stored."""
     from optbench import __version__
-    from optbench.execution.provenance import provenance
+    from optbench.provenance import provenance
 
     where = provenance()
     x, message = _to_json(result.x), result.message

@@ -10,8 +10,9 @@ from timing import best_time, report
 
 from optbench.budget import Budget
 from optbench.optimizer import optimizer_configs
+from optbench.plan import RunSpec
 from optbench.registry import REGISTRY
-from optbench.runner import RunSpec, run_group
+from optbench.runner import run_group
 
 STARTS = 64
 TOL = 1e-8  # scipy.optimize.least_squares defaults for ftol and xtol

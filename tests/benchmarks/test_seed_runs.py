@@ -9,8 +9,9 @@ from timing import best_time, report
 
 from optbench.budget import Budget
 from optbench.optimizer import optimizer_configs
+from optbench.plan import RunSpec
 from optbench.registry import REGISTRY
-from optbench.runner import RunSpec, run_group
+from optbench.runner import run_group
 
 SEEDS = 64
 STEPS = 2000

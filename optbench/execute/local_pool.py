@@ -71,7 +71,7 @@ class Job:
 
 
 def default_workers() -> int:
-    from optbench.execution.precompile import default_threads
+    from optbench.execute.precompile import default_threads
 
     return default_threads()
 
@@ -205,7 +205,7 @@ def _job(key: int, first: int, members: list[Any]) -> Job:
 # workers and a ``jax.py`` there ran in them; ``-P`` adds nothing to the path.
 _BOOT = (
     "import json, sys; sys.path[:] = json.loads(sys.argv[2]); "
-    "from optbench.execution.local_pool import serve; serve(int(sys.argv[1]), sys.argv[3:])"
+    "from optbench.execute.local_pool import serve; serve(int(sys.argv[1]), sys.argv[3:])"
 )
 
 
@@ -314,9 +314,10 @@ def run_job(job: Job, plugins: Iterable[str] = ()) -> Iterator[Any]:
     """The results of a job's runs, one by one, computed in this process (a worker's)."""
     from optbench.budget import Budget
     from optbench.optimizer import OptimizerConfig
+    from optbench.plan import RunSpec
     from optbench.registry import REGISTRY
     from optbench.result import Result
-    from optbench.runner import RunSpec, run_one
+    from optbench.runner import run_one
 
     REGISTRY.load_plugins(plugins)  # once per process: loaded files are remembered
     try:

@@ -1,7 +1,7 @@
 """Compiled programs kept in memory, made once even when two threads ask for them.
 
 A suite compiles the programs of the groups ahead on background threads while the
-current group runs (see ``optbench.execution.precompile``); a run then finds its programs
+current group runs (see ``optbench.execute.precompile``); a run then finds its programs
 made, or waits for the thread making them. Either way the run that uses a program first
 is told what compiling it cost, so its ``compile_s`` and ``cache_hit`` stay honest; later
 runs are told nothing (they reused the programs in memory).
@@ -17,7 +17,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from optbench.execution import compile_cache
+from optbench.caches import compile_cache
 
 
 @dataclass(frozen=True)

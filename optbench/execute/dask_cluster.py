@@ -63,7 +63,7 @@ def connect(address: str, workers: int) -> contextlib.AbstractContextManager[Any
 
 @contextlib.contextmanager
 def _local(cluster_type: Any, client_type: Any, workers: int) -> Iterator[Any]:
-    from optbench.execution.local_pool import worker_environment
+    from optbench.execute.local_pool import worker_environment
 
     env = worker_environment()
     with (
@@ -84,7 +84,7 @@ def run_groups(
     stopped from outside."""
     from distributed import as_completed
 
-    from optbench.execution.local_pool import jobs
+    from optbench.execute.local_pool import jobs
     from optbench.result import Result, Status
 
     plugins = [str(p) for p in plugins]
@@ -110,7 +110,7 @@ def run_groups(
 
 def _run_jobs(jobs: list[Any], plugins: list[str], run_timeout: float | None) -> list[list[Any]]:
     """In a Dask worker: the results of each job's runs."""
-    from optbench.execution.local_pool import run_job, run_job_watched
+    from optbench.execute.local_pool import run_job, run_job_watched
 
     if run_timeout is not None:
         return [run_job_watched(job, plugins, run_timeout) for job in jobs]
