@@ -9,7 +9,7 @@ from typing import Any
 from optbench.budget import Budget
 from optbench.errors import OptbenchError
 from optbench.execute import execute
-from optbench.optimizer import OptimizerConfig, as_solver, optimizer_configs
+from optbench.optimizer import OptimizerConfig, optimizer_configs
 from optbench.plan import measured_target, pending, plan
 from optbench.problem import Problem
 from optbench.progress import Progress
@@ -42,11 +42,8 @@ def minimize(
             none is given); ``max_epochs`` counts passes over the training data.
         max_evals_per_dim: an evaluation budget of this many times the number of parameters.
     """
-    from optbench.bridge import run_host
-    from optbench.loop import run_native
     from optbench.plan import RunSpec
-    from optbench.population_bridge import PopulationSolver, run_population
-    from optbench.runner import judged_on_bounds, run_one
+    from optbench.runner import Built, driver, judged_on_bounds, run_one
 
     budget = Budget(max_steps, max_evals, max_time, target, max_epochs, max_evals_per_dim)
     prob = REGISTRY.problem(problem) if isinstance(problem, str) else problem
@@ -56,16 +53,10 @@ def minimize(
         config = optimizer if isinstance(optimizer, OptimizerConfig) else _single(optimizer)
         return run_one(prob, RunSpec(prob.spec, config, seed, budget, f_opt=prob.f_opt))
     try:
-        solver = as_solver(optimizer, type(optimizer).__name__)
+        built = Built.from_object(optimizer)
         target = measured_target(budget, prob.f_opt)
         budget = budget.for_problem(prob.n_params)
-        if isinstance(solver, PopulationSolver):
-            result = run_population(prob, solver, budget, seed, target)
-        elif isinstance(solver, HostSolver):
-            result = run_host(prob, solver, budget, seed, target)
-        else:
-            result = run_native(prob, lambda _: solver, ("object", optimizer), {}, seed, budget, target=target)
-        return judged_on_bounds(prob, result)
+        return judged_on_bounds(prob, driver(built.solver).run(prob, built, budget, seed, target))
     except OptbenchError:
         raise
     except Exception as err:  # as in a suite, an optimizer that raises is a failed run

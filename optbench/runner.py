@@ -3,13 +3,77 @@ does not fit and failed where anything in it raises, judged on the problem's bou
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
-from optbench.optimizer import OptimizerConfig
+from optbench.budget import Budget
+from optbench.optimizer import OptimizerConfig, as_solver
 from optbench.plan import RunSpec
 from optbench.problem import Problem
 from optbench.result import Result, Status
 from optbench.solver import HostSolver
+
+
+@dataclass(frozen=True)
+class Built:
+    """A solver ready to run, and what a compiled loop needs to build it again and to key
+    its programs (``build(floats)``, ``key``): for a registered configuration, its factory."""
+
+    solver: Any
+    build: Callable[[dict[str, float]], Any]
+    key: Any
+    floats: dict[str, float]
+
+    @classmethod
+    def from_config(cls, config: OptimizerConfig) -> Built:
+        return cls(config.build(config.floats), config.build, config.solver_key, config.floats)
+
+    @classmethod
+    def from_object(cls, given: Any) -> Built:
+        """A solver (or optax transformation) a user passed: its programs are keyed by it."""
+        solver = as_solver(given, type(given).__name__)
+        return cls(solver, lambda _: solver, ("object", given), {})
+
+
+class Driver(NamedTuple):
+    """How solvers of one kind run: ``run(problem, built, budget, seed, target)``, and what
+    compiles their programs ahead, executing nothing (``precompile(problem, built, budget)``)."""
+
+    run: Callable[[Problem, Built, Budget, int, float | None], Result]
+    precompile: Callable[[Problem, Built, Budget], None]
+
+
+def driver(solver: Any) -> Driver:
+    """The driver of a solver's kind, the one table every caller asks: a library's
+    population method through the population bridge, any other library solver through the
+    library bridge, a native solver in the compiled loop."""
+    return next(chosen for kind, chosen in _drivers() if isinstance(solver, kind))
+
+
+@functools.cache
+def _drivers() -> tuple[tuple[type, Driver], ...]:
+    from optbench import bridge, loop
+    from optbench.population_bridge import PopulationSolver, run_population
+
+    population = Driver(
+        run=lambda problem, built, budget, seed, target: run_population(problem, built.solver, budget, seed, target),
+        precompile=lambda problem, built, budget: None,  # per population size, when the library asks
+    )
+    library = Driver(
+        run=lambda problem, built, budget, seed, target: bridge.run_host(problem, built.solver, budget, seed, target),
+        precompile=lambda problem, built, budget: bridge.precompile(problem, built.solver.needs),
+    )
+    native = Driver(
+        run=lambda problem, built, budget, seed, target: loop.run_native(
+            problem, built.build, built.key, built.floats, seed, budget, target
+        ),
+        precompile=lambda problem, built, budget: loop.precompile(
+            problem, built.build, built.key, built.floats, budget
+        ),
+    )
+    return ((PopulationSolver, population), (HostSolver, library), (object, native))
 
 
 def run_group(problem: Problem, runs: list[RunSpec]) -> list[Result]:
@@ -20,10 +84,6 @@ def run_group(problem: Problem, runs: list[RunSpec]) -> list[Result]:
 def run_one(problem: Problem, run: RunSpec) -> Result:
     """The result of one run: skipped where the pair does not fit, failed where anything
     in it raises. Its numbers never depend on which runs ran before or beside it."""
-    from optbench.bridge import run_host
-    from optbench.loop import run_native
-    from optbench.population_bridge import PopulationSolver, run_population
-
     config = run.optimizer
     if problem.black_box is not None:
         problem.black_box.error, problem.black_box.seconds = None, 0.0
@@ -31,15 +91,10 @@ def run_one(problem: Problem, run: RunSpec) -> Result:
         reason = why_skipped(problem, config)
         if reason is not None:
             return Result.failed(Status.SKIPPED, reason)
-        solver = config.build(config.floats)  # a factory that rejects its arguments fails here, clearly
+        built = Built.from_config(config)  # a factory that rejects its arguments fails here, clearly
         budget = run.budget.for_problem(problem.n_params)
-        if isinstance(solver, PopulationSolver):
-            result = run_population(problem, solver, budget, run.seed, run.target)
-        elif isinstance(solver, HostSolver):
-            result = run_host(problem, solver, budget, run.seed, run.target)
-        else:
-            result = run_native(problem, config.build, config.solver_key, config.floats, run.seed, budget, run.target)
-        result = noted_on_box_edge(problem, solver, run.seed, judged_on_bounds(problem, result))
+        result = driver(built.solver).run(problem, built, budget, run.seed, run.target)
+        result = noted_on_box_edge(problem, built.solver, run.seed, judged_on_bounds(problem, result))
         if problem.black_box is not None:  # what of the run's time the function itself took
             result.metrics = {**result.metrics, "black_box_s": problem.black_box.seconds}
         return result

@@ -58,17 +58,9 @@ def _quietly(fn: Callable, *args: Any) -> Any:
 def compile_group(problem: Any, config: Any, budget: Any) -> None:
     """Compile what runs of ``config`` on ``problem`` under ``budget`` will call, executing
     nothing on the device."""
-    from optbench import bridge, loop
-    from optbench.population_bridge import PopulationSolver
-    from optbench.runner import why_skipped
-    from optbench.solver import HostSolver
+    from optbench.runner import Built, driver, why_skipped
 
     if why_skipped(problem, config) is not None:
         return
-    solver = config.build(config.floats)
-    if isinstance(solver, PopulationSolver):
-        return  # compiled per population size, when the library asks (see population_bridge)
-    if isinstance(solver, HostSolver):
-        bridge.precompile(problem, solver.needs)
-    else:
-        loop.precompile(problem, config.build, config.solver_key, config.floats, budget)
+    built = Built.from_config(config)
+    driver(built.solver).precompile(problem, built, budget)
