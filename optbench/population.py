@@ -11,8 +11,6 @@ from typing import Any
 
 from optbench.problem import Problem
 
-INDICATORS = ("hypervolume", "igd", "igd_plus")
-
 
 def search_box(problem: Problem, start: Any) -> tuple[Any, Any]:
     """The (lower, upper) box as flat vectors in ``ravel_pytree`` order of the parameters:

@@ -14,7 +14,6 @@ import numpy as np
 
 from optbench.errors import OptbenchError
 
-CAPABILITIES = ("value", "grad", "residuals", "objectives", "minibatch")
 _DTYPES = ("float32", "float64")
 FRONT_POINTS = 500  # points of a known Pareto front that IGD and IGD+ are measured against
 

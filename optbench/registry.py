@@ -75,7 +75,7 @@ class Entry:
         resolved = dict(defaults)
         for key, value in params.items():
             if key not in defaults:
-                hint = _suggest(key, defaults)
+                hint = did_you_mean(key, defaults)
                 known = ", ".join(defaults) or "none"
                 raise SpecError(f"{self.kind} {self.name!r} has no parameter {key!r}{hint} (parameters: {known})")
             resolved[key] = _coerce(self.kind, self.name, key, value, defaults[key])
@@ -137,7 +137,7 @@ class Registry:
             for prefix, why in self.missing.items() if kind == "problem" else ():
                 if name.startswith(prefix):
                     raise OptbenchError(f"problem {shown(name)} {why}")
-            hint = _suggest(name, table)
+            hint = did_you_mean(name, table)
             raise UnknownNameError(f"unknown {kind} {shown(name)}{hint}; `optbench list {kind}s` shows them all")
         return table[name]
 
@@ -318,7 +318,7 @@ def natural_key(name: str) -> tuple:
     return tuple(int(p) if i % 2 else p for i, p in enumerate(parts))
 
 
-def _suggest(name: str, choices: Iterable[str]) -> str:
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """A hint naming the closest choice: by spelling, else by abbreviation (``lr``); none
     for a name over 200 characters (difflib's matching grows with its square)."""
     if len(name) > 200:

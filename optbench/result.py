@@ -72,7 +72,6 @@ class Result:
     trace: pd.DataFrame = field(default_factory=lambda: _empty_trace())
     nfev_to_target: float = float("nan")
     time_to_target: float = float("nan")
-    batch_size: int = 1
     cache_hit: bool | None = None  # programs read from JAX's persistent cache; None: reused in memory, or none
     metrics: dict[str, float] = field(default_factory=dict)
     front: Front | None = None

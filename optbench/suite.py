@@ -9,7 +9,7 @@ from typing import Any
 
 from optbench.budget import MAX_RUNS, MAX_SEED, Budget
 from optbench.errors import OptbenchError, UnknownNameError, shown
-from optbench.registry import _suggest, builtin_problems_dir
+from optbench.registry import builtin_problems_dir, did_you_mean
 
 _KEYS = {"description", "problems", "optimizers", "seeds", "budget"}
 
@@ -48,7 +48,7 @@ def find_suite(name: str, plugin_dirs: list[str] | tuple[str, ...] = ()) -> Path
         for path in sorted(directory.glob("*.toml")) if directory.is_dir() else []:
             known.setdefault(path.stem, path)
     if name not in known:
-        hint = _suggest(name, known)
+        hint = did_you_mean(name, known)
         raise UnknownNameError(f"unknown suite {shown(name)}{hint}; `optbench list suites` shows them")
     return known[name]
 

@@ -70,7 +70,7 @@ def parse_name(spec: str) -> tuple[int, int, int] | None:
 
 def bbob_problem(function: int, dim: int, instance: int) -> Problem:
     """BBOB function ``function`` (1-24) in ``dim`` dimensions, instance ``instance``."""
-    from optbench.external.black_box import _uniform_start, black_box_problem
+    from optbench.external.black_box import black_box_problem, uniform_start
 
     if function not in NAMES:
         raise OptbenchError(f"BBOB has functions 1 to 24, got {function}")
@@ -93,4 +93,4 @@ def bbob_problem(function: int, dim: int, instance: int) -> Problem:
         description=f"BBOB f{function}, {NAMES[function]}, {dim}-D, instance {instance} (COCO)",
         program_key="bbob",  # one compiled program per dimension serves every function and instance
     )
-    return dataclasses.replace(problem, init=_uniform_start(np.full(dim, -4.0), np.full(dim, 4.0)))
+    return dataclasses.replace(problem, init=uniform_start(np.full(dim, -4.0), np.full(dim, 4.0)))

@@ -282,7 +282,7 @@ def black_box_problem(
         loss=None if objectives else traced,
         objectives=traced if objectives else None,
         residuals=None if residuals is None else _host_only,
-        init=start if start is not None else _uniform_start(*box),
+        init=start if start is not None else uniform_start(*box),
         description=description or f"a black-box function of {n} variables",
         dtype=dtype,
         bounds=box if kind == "bounds" else None,
@@ -312,7 +312,9 @@ def _host_only(params: Any, data: Any) -> Any:
     raise OptbenchError("a black box's residuals are computed on the host, for library least-squares methods")
 
 
-def _uniform_start(lower: np.ndarray, upper: np.ndarray) -> Callable[[Any], Any]:
+def uniform_start(lower: np.ndarray, upper: np.ndarray) -> Callable[[Any], Any]:
+    """A starting point drawn uniformly in the box from each seed's key."""
+
     def draw(key: Any) -> Any:
         import jax
 
