@@ -6,11 +6,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from optbench.budget import Budget
+from optbench.budget import budget_of
 from optbench.errors import OptbenchError
 from optbench.execute import execute
 from optbench.optimizer import OptimizerConfig, optimizer_configs
-from optbench.plan import measured_target, pending, plan
+from optbench.plan import measured_target, pending
 from optbench.problem import Problem
 from optbench.progress import Progress
 from optbench.registry import REGISTRY
@@ -45,7 +45,10 @@ def minimize(
     from optbench.plan import RunSpec
     from optbench.runner import Built, driver, judged_on_bounds, run_one
 
-    budget = Budget(max_steps, max_evals, max_time, target, max_epochs, max_evals_per_dim)
+    budget = budget_of(
+        max_steps=max_steps, max_evals=max_evals, max_time=max_time, target=target, max_epochs=max_epochs,
+        max_evals_per_dim=max_evals_per_dim,
+    )  # fmt: skip
     prob = REGISTRY.problem(problem) if isinstance(problem, str) else problem
     if not isinstance(prob, Problem):
         raise OptbenchError(f"minimize needs a Problem or a problem spec, got {type(problem).__name__}")
@@ -95,15 +98,19 @@ def run(
     works there too). ``progress``: a bar (tqdm's) with the time left, in a notebook or
     where stderr is a terminal.
     """
-    from optbench.execute import local_pool
+    from optbench.execute.prepare import prepare
 
-    local_pool.check_options(workers, run_timeout, client is not None)
     plugins = list(plugins)
     REGISTRY.load_plugins(plugins)
     problems = [problems] if isinstance(problems, str) else list(problems)
     optimizers = [optimizers] if isinstance(optimizers, str) else list(optimizers)
-    budget = Budget(max_steps, max_evals, max_time, target, max_epochs, max_evals_per_dim)
-    runs = plan(problems, optimizers, seeds, budget, suite)
+    budget = budget_of(
+        max_steps=max_steps, max_evals=max_evals, max_time=max_time, target=target, max_epochs=max_epochs,
+        max_evals_per_dim=max_evals_per_dim,
+    )  # fmt: skip
+    cluster = None if client is None else "remote"
+    runs, workers = prepare(problems, optimizers, seeds, budget, suite, workers=workers, run_timeout=run_timeout,
+                            cluster=cluster, cap_workers=False)  # fmt: skip
     with ResultStore(":memory:" if db is None else db) as store:
         bar = Progress(len(pending(runs, store, retry_failed)[0]), show=progress)
         try:

@@ -86,3 +86,13 @@ def _is_finite(value: Any) -> bool:
 
 _FIELDS = tuple(f.name for f in fields(Budget))
 _BOUNDS = ("max_steps", "max_evals", "max_time", "max_epochs", "max_evals_per_dim")
+
+
+LIMITS = _FIELDS  # the keywords a budget is given by (the command line's --max-steps, ...)
+
+
+def budget_of(default: Budget | None = None, **limits: Any) -> Budget:
+    """The budget of the limits given (None: not given), which replace ``default`` (a
+    suite's budget) as a whole; with none given, ``default``, else ``Budget()``."""
+    given = {name: value for name, value in limits.items() if value is not None}
+    return Budget(**given) if given or default is None else default

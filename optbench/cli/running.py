@@ -12,10 +12,11 @@ import pandas as pd
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from optbench.budget import Budget
+    from optbench.budget import LIMITS, budget_of
     from optbench.errors import OptbenchError
     from optbench.execute import execute
-    from optbench.plan import pending, plan
+    from optbench.execute.prepare import prepare
+    from optbench.plan import pending
     from optbench.progress import Progress
     from optbench.registry import REGISTRY, plugin_digest
     from optbench.store import ResultStore
@@ -31,30 +32,16 @@ def run_command(args: argparse.Namespace) -> int:
     optimizers = args.optimizer or (suite.optimizers if suite else [])
     if not problems or not optimizers:
         raise OptbenchError("give a suite name, or at least one -p PROBLEM and one -o OPTIMIZER")
-    given = {
-        "max_steps": args.max_steps,
-        "max_evals": args.max_evals,
-        "max_time": args.max_time,
-        "target": args.target,
-        "max_epochs": args.max_epochs,
-        "max_evals_per_dim": args.max_evals_per_dim,
-    }
-    given = {k: v for k, v in given.items() if v is not None}
     # Budget options on the command line replace the suite's budget as a whole.
-    budget = Budget(**given) if given or suite is None else suite.budget
+    budget = budget_of(suite.budget if suite else None, **{name: getattr(args, name) for name in LIMITS})
     seeds = args.seeds if args.seeds is not None else (suite.seeds if suite else 1)
     if args.dask is not None:
         from optbench.execute.dask_cluster import check_address
 
         check_address(args.dask)
-    runs = plan(problems, optimizers, seeds, budget, suite.name if suite else "")
-    from optbench.execute import local_pool
-
-    local_pool.check_options(args.workers, args.run_timeout, args.dask is not None)
-    if args.dask is None or args.dask == "local":
-        args.workers = local_pool.useful_workers(args.workers, runs)
-    if args.workers > 1 or args.dask:
-        local_pool.check_workers_can_run(runs)
+    cluster = None if args.dask is None else "local" if args.dask == "local" else "remote"
+    runs, args.workers = prepare(problems, optimizers, seeds, budget, suite.name if suite else "",
+                                 workers=args.workers, run_timeout=args.run_timeout, cluster=cluster)  # fmt: skip
     # Opened after every check passed (a Dask scheduler reached), so bad input leaves it untouched.
     with _cluster(args) as client, ResultStore(args.db) as store:
         if args.plugins:  # so that readers find them again without --plugins

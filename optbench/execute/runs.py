@@ -39,7 +39,8 @@ def execute(
     ``run_timeout`` seconds stop a run that hangs. With a Dask ``client``, each group is a
     task on its cluster (see ``optbench.execute.dask_cluster``). Either way this process alone writes
     to the store. ``on_done(1)`` follows every stored run, ``on_group(run, results)`` the
-    last of a group's runs. Returns the runs it ran."""
+    last of a group's runs. Returns the runs it ran. The executor's options are checked
+    before, with the plan (``optbench.execute.prepare``)."""
     todo, replaced = pending(runs, store, retry_failed)
     grouped: dict[tuple[Any, ...], list[RunSpec]] = {}
     for run in todo:
@@ -47,14 +48,11 @@ def execute(
     groups = list(grouped.values())
     from optbench.execute import local_pool
 
-    local_pool.check_options(workers, run_timeout, client is not None)
     if client is not None:
         from optbench.execute import dask_cluster
 
-        local_pool.check_workers_can_run(todo)
         finished = dask_cluster.run_groups(groups, client, plugins, run_timeout)
     elif workers > 1:
-        local_pool.check_workers_can_run(todo)
         finished = local_pool.run_groups(groups, workers, plugins, run_timeout)
     else:
         finished = _in_process(groups, compile_threads)
