@@ -115,16 +115,13 @@ class Bridge:
 
     def _check_evals(self, cost: int = 1) -> None:
         """Stop before a call that would take the run past its evaluation budget."""
-        if self.budget.max_evals is not None and self.nfev + cost > self.budget.max_evals:
-            raise Stop(Status.MAX_EVALS)
-        if self.budget.max_epochs is not None and self.nfev >= self.budget.max_epochs:
-            raise Stop(Status.MAX_EPOCHS)
-        if self.budget.max_time is not None and time.perf_counter() - self.started >= self.budget.max_time:
-            raise Stop(Status.MAX_TIME)
+        reason = self.budget.stop_reason(evals=self.nfev, next_cost=cost, elapsed=time.perf_counter() - self.started)
+        if reason is not None:
+            raise Stop(reason)
 
     def _check_steps(self) -> None:
-        if self.budget.max_steps is not None and self.nit >= self.budget.max_steps:
-            raise Stop(Status.MAX_STEPS)
+        if (reason := self.budget.stop_reason(steps=self.nit)) is not None:
+            raise Stop(reason)
 
     def _record(self, x: np.ndarray, loss: float) -> None:
         step = self.nit + (self._ahead if self.nfev > 1 else 0)
@@ -133,8 +130,8 @@ class Bridge:
             self._seen[np.asarray(x, dtype=np.float64).tobytes()] = loss
         if loss < self.best[0]:
             self.best = (loss, np.array(x, copy=True))
-        if self.budget.target is not None and loss <= self.budget.target:
-            raise Stop(Status.TARGET_REACHED)
+        if (reason := self.budget.stop_reason(loss=loss)) is not None:
+            raise Stop(reason)
 
     def _measured(self, point: np.ndarray) -> float:
         """The loss at the answer, measured by optbench and not counted; for a black box,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from optbench.errors import OptbenchError
+from optbench.result import Status
 
 DEFAULT_MAX_STEPS = 1000
 MAX_COUNT = 2**31 - 1  # steps and evaluations are counted in int32 on the device
@@ -14,6 +15,10 @@ MAX_COUNT = 2**31 - 1  # steps and evaluations are counted in int32 on the devic
 MAX_TIME_S = 86_400.0  # a day per run: a run is not checkpointed part-way, so longer ones belong in pieces
 MAX_SEED = 2**32 - 1  # seeds become uint32 PRNG keys
 MAX_RUNS = 100_000  # larger plans are split into suites: at 0.1 s a run, this one takes 3 hours
+# The budget's stop tests in one order of precedence: the first that holds is why a run
+# stops. The library bridges ask ``Budget.stop_reason``; the compiled loop tests its bounds
+# in this order too (``optbench.programs``), after its own outcomes (diverged, converged).
+STOP_ORDER = (Status.TARGET_REACHED, Status.MAX_STEPS, Status.MAX_EVALS, Status.MAX_EPOCHS, Status.MAX_TIME)
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,28 @@ class Budget:
             raise OptbenchError(f"budget max_epochs must be a positive, finite number, got {self.max_epochs!r}")
         if all(getattr(self, name) is None for name in _BOUNDS):
             object.__setattr__(self, "max_steps", DEFAULT_MAX_STEPS)
+
+    def stop_reason(
+        self,
+        *,
+        loss: float | None = None,
+        steps: int | None = None,
+        evals: int | None = None,
+        next_cost: int = 0,
+        elapsed: float | None = None,
+    ) -> Status | None:
+        """Why a run must stop now, or None: the first bound that holds, in ``STOP_ORDER``.
+        Only what is given is tested: ``loss`` against the target, the ``steps`` taken, the
+        ``evals`` made (which with ``next_cost``, what the next call would add, must not pass
+        ``max_evals``; passes over the data count whole evaluations), the seconds ``elapsed``."""
+        held = {
+            Status.TARGET_REACHED: loss is not None and self.target is not None and loss <= self.target,
+            Status.MAX_STEPS: steps is not None and self.max_steps is not None and steps >= self.max_steps,
+            Status.MAX_EVALS: evals is not None and self.max_evals is not None and evals + next_cost > self.max_evals,
+            Status.MAX_EPOCHS: evals is not None and self.max_epochs is not None and evals >= self.max_epochs,
+            Status.MAX_TIME: elapsed is not None and self.max_time is not None and elapsed >= self.max_time,
+        }
+        return next((status for status in STOP_ORDER if held[status]), None)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Budget:

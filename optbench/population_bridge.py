@@ -114,15 +114,10 @@ class PopulationBridge:
             indicators, loss = {}, float(np.min(scores))
         elapsed = time.perf_counter() - self.started
         self.rows.append({"step": self.nit, "nfev": self.nfev, "time_s": elapsed, "loss": loss, **indicators})
-        if self.budget.target is not None and loss <= self.budget.target:
-            raise Stop(Status.TARGET_REACHED)
-        if self.budget.max_steps is not None and self.nit >= self.budget.max_steps:
-            raise Stop(Status.MAX_STEPS)
-        for limit, status in ((self.budget.max_evals, Status.MAX_EVALS), (self.budget.max_epochs, Status.MAX_EPOCHS)):
-            if limit is not None and self.nfev >= limit:
-                raise Stop(status)
-        if self.budget.max_time is not None and elapsed >= self.budget.max_time:
-            raise Stop(Status.MAX_TIME)
+        # The next generation's first evaluation must not pass the budget.
+        reason = self.budget.stop_reason(loss=loss, steps=self.nit, evals=self.nfev, next_cost=1, elapsed=elapsed)
+        if reason is not None:
+            raise Stop(reason)
         self.nit += 1
 
     def result(self, status: Status, message: str) -> Result:

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from optbench.budget import STOP_ORDER
 from optbench.caches.program_cache import ProgramCache
 from optbench.problem import Problem
 from optbench.result import Status
@@ -305,14 +306,18 @@ def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, l
     reached = (loss <= limits.target) if full else jnp.asarray(False)
     stays = diverged | reached | info.converged
     need = solver.max_step_evals(problem)  # the next step starts only where it cannot pass the budget
-    # The first test that holds decides the status, in this order of precedence.
+    # The first test that holds decides the status: the run's outcomes, then the budget's
+    # bounds in the order every driver shares (wall time is tested on the host, per chunk).
+    bounds = {
+        Status.MAX_STEPS: carry.step + 1 >= limits.max_steps,
+        Status.MAX_EVALS: nfev > limits.max_evals - need,
+        Status.MAX_EPOCHS: nfev > limits.max_epoch_evals - need,
+    }
     tests = {
         Status.DIVERGED: diverged,
         Status.TARGET_REACHED: reached,
         Status.CONVERGED: info.converged,
-        Status.MAX_STEPS: carry.step + 1 >= limits.max_steps,
-        Status.MAX_EVALS: nfev > limits.max_evals - need,
-        Status.MAX_EPOCHS: nfev > limits.max_epoch_evals - need,
+        **{status: bounds[status] for status in STOP_ORDER if status in bounds},
     }
     code = jnp.select(list(tests.values()), [_CODE_OF[s] for s in tests], 0)
     advance = running & ~stays
