@@ -42,8 +42,8 @@ def minimize(
             none is given); ``max_epochs`` counts passes over the training data.
         max_evals_per_dim: an evaluation budget of this many times the number of parameters.
     """
+    from optbench.drive.run_one import Built, driver, judged_on_bounds, run_one
     from optbench.plan import RunSpec
-    from optbench.runner import Built, driver, judged_on_bounds, run_one
 
     budget = budget_of(
         max_steps=max_steps, max_evals=max_evals, max_time=max_time, target=target, max_epochs=max_epochs,

@@ -17,7 +17,7 @@ MAX_SEED = 2**32 - 1  # seeds become uint32 PRNG keys
 MAX_RUNS = 100_000  # larger plans are split into suites: at 0.1 s a run, this one takes 3 hours
 # The budget's stop tests in one order of precedence: the first that holds is why a run
 # stops. The library bridges ask ``Budget.stop_reason``; the compiled loop tests its bounds
-# in this order too (``optbench.programs``), after its own outcomes (diverged, converged).
+# in this order too (``optbench.drive.programs``), after its own outcomes (diverged, converged).
 STOP_ORDER = (Status.TARGET_REACHED, Status.MAX_STEPS, Status.MAX_EVALS, Status.MAX_EPOCHS, Status.MAX_TIME)
 
 

@@ -1,6 +1,6 @@
 """Native solvers: pure ``init`` / ``step`` functions over an explicit state pytree.
 
-The shared loop in ``optbench.loop`` drives every native solver, records its trace on the
+The shared loop in ``optbench.drive.loop`` drives every native solver, records its trace on the
 device and applies the budget, so a solver only says how to take one step.
 """
 
@@ -139,3 +139,19 @@ class NativeSolver(ABC):
         """A Pareto method's population: objectives (P, m), flat parameters (P, n), and
         which members are non-dominated; None for single-objective methods."""
         return None
+
+
+class PopulationSolver(HostSolver):
+    """A library's evolutionary algorithm, driven through a population bridge
+    (``optbench.drive.population_bridge.PopulationBridge``) that scores its populations."""
+
+    searches_box = True
+
+    pop_size: int = 100
+
+    def solve(self, bridge: Any, x0: Any) -> tuple[Any, Status, str]:  # pragma: no cover - not used
+        raise NotImplementedError("population solvers run through run_population")
+
+    @abstractmethod
+    def evolve(self, bridge: Any) -> tuple[Status, str]:
+        """Run the library until it stops or the bridge raises ``Stop``."""

@@ -12,7 +12,7 @@ from optbench.analysis.fixed_target import ert, runtime_ecdf
 from optbench.analysis.profiles import data_profile, instance_costs, performance_profile, profile_score
 from optbench.analysis.stats import average_ranks, bootstrap_ci, holm, pairwise_tests
 from optbench.analysis.targets import hitting_times, targets
-from optbench.trace import PRECISIONS, StreamedTrace, first_reached, kept_rows, thin_index
+from optbench.drive.trace import PRECISIONS, StreamedTrace, first_reached, kept_rows, thin_index
 
 ORACLES = Path(__file__).resolve().parent / "data" / "algoperf"  # a copy of ../shared/oracles/algoperf
 

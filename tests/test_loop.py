@@ -6,12 +6,12 @@ import optax
 import pytest
 
 import optbench
-from optbench import loop
 from optbench.budget import Budget
+from optbench.drive import loop
+from optbench.drive.run_one import run_group
 from optbench.optimizer import optimizer_configs
 from optbench.plan import RunSpec
 from optbench.result import Status
-from optbench.runner import run_group
 
 
 def test_step_budget_is_exact_and_the_trace_is_complete():

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import optbench
-from optbench import loop
+from optbench.drive import loop
 from optbench.registry import REGISTRY
 from optbench.result import Status
 

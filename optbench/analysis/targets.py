@@ -15,9 +15,9 @@ seconds) at which the run's best loss so far is at or below the target. It is ex
 precision targets, whose first crossings every trace keeps, and for runs of at most 500
 recorded steps. A longer run's trace is thinned, and a tau target's hitting time is then
 the cost at the first kept row at or after the crossing. For a native run
-(``optbench.trace.StreamedTrace``) that is at most ``2 n / 250`` rows late for a run of n
+(``optbench.drive.trace.StreamedTrace``) that is at most ``2 n / 250`` rows late for a run of n
 rows, and, from a crossing at row j, at most ``(j + 1) * (10**(1/60) - 1) + 1`` rows late
-(3.9% of j); for a library run (``optbench.trace.thin_index``), at most ``(n - 1) / 249 + 1``
+(3.9% of j); for a library run (``optbench.drive.trace.thin_index``), at most ``(n - 1) / 249 + 1``
 and ``(j + 1) * (n**(1/249) - 1) + 1`` rows late (3.5% of j at n = 5,000).
 """
 
@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 
 from optbench.analysis.selection import ensure_configs
+from optbench.drive.trace import PRECISIONS, first_reached
 from optbench.errors import OptbenchError
-from optbench.trace import PRECISIONS, first_reached
 
 COST_AXES = {"evals": "nfev", "grads": "njev", "steps": "step", "epochs": "epochs", "time": "time_s"}
 COST_LABELS = {

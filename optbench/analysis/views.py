@@ -15,9 +15,9 @@ from optbench.analysis.formatting import count, number
 from optbench.analysis.profiles import instance_costs, performance_profile, performance_ratios, profile_score
 from optbench.analysis.stats import Ranks, average_ranks, bootstrap_ci, copied_runs, pairwise_tests
 from optbench.analysis.targets import TAUS, finished, hitting_times, level_label, relative_problems, targets
+from optbench.drive.trace import PRECISIONS
 from optbench.errors import OptbenchError
 from optbench.registry import natural_key
-from optbench.trace import PRECISIONS
 
 DISPLAY_LEVELS = {"precision": (1e0, 1e-2, 1e-4, 1e-6, 1e-8), "tau": (1e-1, 1e-3, 1e-5, 1e-7)}
 DEFAULT_LEVEL = {"precision": 1e-6, "tau": 1e-3}

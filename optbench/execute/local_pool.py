@@ -313,11 +313,11 @@ def _death(exitcode: int | None) -> str:
 def run_job(job: Job, plugins: Iterable[str] = ()) -> Iterator[Any]:
     """The results of a job's runs, one by one, computed in this process (a worker's)."""
     from optbench.budget import Budget
+    from optbench.drive.run_one import run_one
     from optbench.optimizer import OptimizerConfig
     from optbench.plan import RunSpec
     from optbench.registry import REGISTRY
     from optbench.result import Result
-    from optbench.runner import run_one
 
     REGISTRY.load_plugins(plugins)  # once per process: loaded files are remembered
     try:

@@ -58,7 +58,7 @@ def _quietly(fn: Callable, *args: Any) -> Any:
 def compile_group(problem: Any, config: Any, budget: Any) -> None:
     """Compile what runs of ``config`` on ``problem`` under ``budget`` will call, executing
     nothing on the device."""
-    from optbench.runner import Built, driver, why_skipped
+    from optbench.drive.run_one import Built, driver, why_skipped
 
     if why_skipped(problem, config) is not None:
         return

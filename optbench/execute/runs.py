@@ -10,10 +10,10 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from optbench.drive.run_one import run_one
 from optbench.plan import RunSpec, pending
 from optbench.registry import REGISTRY
 from optbench.result import Result
-from optbench.runner import run_one
 
 
 def execute(

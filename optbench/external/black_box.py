@@ -10,7 +10,7 @@ derivative-free and population methods call it through ``jax.pure_callback`` ins
 population in one call when the function is ``vectorized``, one call per point otherwise.
 Library solvers (scipy, DEAP, pymoo) call it directly, without JAX in between. Every call
 is a real evaluation: the loop makes only the calls it counts (see ``Problem.black_box``
-in ``optbench.programs``), so a run's ``nfev`` is the number of points the function saw.
+in ``optbench.drive.programs``), so a run's ``nfev`` is the number of points the function saw.
 
 An exception inside the function fails the run with its message; NaN or inf is a value
 like any other (a run whose loss is not finite ends ``diverged``).

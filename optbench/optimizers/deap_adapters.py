@@ -16,14 +16,17 @@ import contextlib
 import copy
 import random
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from optbench.errors import SpecError
-from optbench.population_bridge import PopulationBridge, PopulationSolver
 from optbench.registry import register_optimizer
 from optbench.result import Status
+from optbench.solver import PopulationSolver
+
+if TYPE_CHECKING:  # the driver that calls them: a layer above
+    from optbench.drive.population_bridge import PopulationBridge
 
 
 @contextlib.contextmanager

@@ -8,14 +8,17 @@ every individual and stops pymoo when the budget is spent.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from optbench.errors import SpecError
-from optbench.population_bridge import PopulationBridge, PopulationSolver
 from optbench.registry import register_optimizer
 from optbench.result import Status
+from optbench.solver import PopulationSolver
+
+if TYPE_CHECKING:  # the driver that calls them: a layer above
+    from optbench.drive.population_bridge import PopulationBridge
 
 
 class PymooNSGA2(PopulationSolver):

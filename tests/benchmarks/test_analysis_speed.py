@@ -10,7 +10,7 @@ from timing import best_time, report
 
 import optbench
 from optbench.analysis import ert, hitting_times, instance_costs, profile_score, targets
-from optbench.trace import PRECISIONS
+from optbench.drive.trace import PRECISIONS
 
 
 def _nist_sized(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -3,8 +3,8 @@
 import numpy as np
 from timing import best_time, report
 
-from optbench.bridge import Bridge
 from optbench.budget import Budget
+from optbench.drive.bridge import Bridge
 from optbench.registry import REGISTRY
 
 CALLS = 2000

@@ -4,12 +4,12 @@ import time
 
 from timing import report
 
-from optbench import loop
 from optbench.budget import Budget
+from optbench.drive import loop
+from optbench.drive.run_one import run_group
 from optbench.optimizer import optimizer_configs
 from optbench.plan import RunSpec
 from optbench.registry import REGISTRY
-from optbench.runner import run_group
 
 RATES = "logspace(-4,0,9)"
 SEEDS = 10

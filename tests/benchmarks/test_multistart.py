@@ -9,10 +9,10 @@ whole budget along a valley where w -> 0 and a -> infinity, which scipy_lm stops
 from timing import best_time, report
 
 from optbench.budget import Budget
+from optbench.drive.run_one import run_group
 from optbench.optimizer import optimizer_configs
 from optbench.plan import RunSpec
 from optbench.registry import REGISTRY
-from optbench.runner import run_group
 
 STARTS = 64
 TOL = 1e-8  # scipy.optimize.least_squares defaults for ftol and xtol

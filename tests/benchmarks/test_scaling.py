@@ -9,7 +9,7 @@ and population size, each beside a bare JAX reference timed in the same run. Wri
   training loss at the start, after steps 16, 32 and 64, and at the end).
 - seeds: S = 1 ... 1,024 runs of adam on ``sinusoidal``, each on its own; reference: one
   ``vmap``-ed scan of S seeds (what batching would give, at the cost of numbers that
-  depend on the batch; see the reproducibility note in ``optbench.loop``).
+  depend on the batch; see the reproducibility note in ``optbench.drive.loop``).
 - population: a generation of ``ga`` on ``sinusoidal`` and of ``nsga2`` on ``zdt1``,
   P = 100 ... 10,000; reference: one jitted evaluation of P points (the least a
   generation costs).

@@ -8,10 +8,10 @@ import optax
 from timing import best_time, report
 
 from optbench.budget import Budget
+from optbench.drive.run_one import run_group
 from optbench.optimizer import optimizer_configs
 from optbench.plan import RunSpec
 from optbench.registry import REGISTRY
-from optbench.runner import run_group
 
 SEEDS = 64
 STEPS = 2000

@@ -4,7 +4,7 @@ The chunk program runs steps in blocks of ``BLOCK`` inside a ``lax.while_loop`` 
 block a ``lax.scan``), applies the budget and stopping tests on the device, records loss
 and evaluation counts per step, and takes the problem's metrics on a schedule. A chunk
 ends after the first block at whose end the run is no longer running. Arguments and
-results carry a leading run axis of length one (see ``optbench.loop`` for why a run is
+results carry a leading run axis of length one (see ``optbench.drive.loop`` for why a run is
 never ``vmap``-ed with others).
 """
 

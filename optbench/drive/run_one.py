@@ -54,8 +54,9 @@ def driver(solver: Any) -> Driver:
 
 @functools.cache
 def _drivers() -> tuple[tuple[type, Driver], ...]:
-    from optbench import bridge, loop
-    from optbench.population_bridge import PopulationSolver, run_population
+    from optbench.drive import bridge, loop
+    from optbench.drive.population_bridge import run_population
+    from optbench.solver import PopulationSolver
 
     population = Driver(
         run=lambda problem, built, budget, seed, target: run_population(problem, built.solver, budget, seed, target),

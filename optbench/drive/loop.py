@@ -1,7 +1,7 @@
 """The shared compiled loop that drives every native solver, from the host's side.
 
 A run (a seed and float hyperparameters) runs as the compiled programs of
-``optbench.programs``, chunk by chunk; between chunks the host checks the wall-time
+``optbench.drive.programs``, chunk by chunk; between chunks the host checks the wall-time
 budget and whether the run has stopped. Compiled programs are cached per (problem,
 solver configuration, chunk length), so a repeated call, another seed or another
 learning rate does not compile again.
@@ -23,8 +23,7 @@ import numpy as np
 
 from optbench.budget import Budget
 from optbench.caches.program_cache import CompileCost, ProgramCache, combined
-from optbench.problem import Problem
-from optbench.programs import (
+from optbench.drive.programs import (
     BLOCK,
     CODES,
     Build,
@@ -34,8 +33,9 @@ from optbench.programs import (
     compile_programs,
     compile_start,
 )
+from optbench.drive.trace import StreamedTrace, native_result
+from optbench.problem import Problem
 from optbench.result import Result, Status
-from optbench.trace import StreamedTrace, native_result
 
 MAX_CHUNK = 4992  # a whole number of blocks: no separately compiled remainder
 TIMED_CHUNK = 96
@@ -48,7 +48,7 @@ _PROGRAMS = ProgramCache(64)
 
 def clear_programs() -> None:
     """Forget every compiled program held in memory (the persistent cache is untouched)."""
-    from optbench import programs
+    from optbench.drive import programs
 
     _PROGRAMS.clear()
     programs.clear()
@@ -148,7 +148,7 @@ def _arguments(problem: Problem, budget: Budget, seed: int | None, hyper: dict[s
 
 def _start(problem: Problem, seed: int | None) -> tuple[Any, Any, list[CompileCost | None]]:
     """The seed's starting point and solver key, from the shared programs of
-    ``optbench.programs``, and what compiling those cost this run; where ``seed`` is None,
+    ``optbench.drive.programs``, and what compiling those cost this run; where ``seed`` is None,
     only their shapes, executing nothing and leaving the cost to the first run."""
     import jax
 

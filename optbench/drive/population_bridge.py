@@ -10,35 +10,19 @@ generations; the initial population is step 0.
 from __future__ import annotations
 
 import time
-from abc import abstractmethod
 from typing import Any
 
 import numpy as np
 
-from optbench.bridge import Stop
 from optbench.budget import Budget
 from optbench.caches.program_cache import ProgramCache, combined
+from optbench.drive.bridge import Stop
+from optbench.drive.trace import front_of, kept_rows
 from optbench.problem import Problem
 from optbench.result import Result, Status
-from optbench.solver import HostSolver
-from optbench.trace import front_of, kept_rows
+from optbench.solver import PopulationSolver
 
 _PROGRAMS = ProgramCache(32)
-
-
-class PopulationSolver(HostSolver):
-    """A library's evolutionary algorithm, driven through a ``PopulationBridge``."""
-
-    searches_box = True
-
-    pop_size: int = 100
-
-    def solve(self, bridge: Any, x0: Any) -> tuple[Any, Status, str]:  # pragma: no cover - not used
-        raise NotImplementedError("population solvers run through run_population")
-
-    @abstractmethod
-    def evolve(self, bridge: PopulationBridge) -> tuple[Status, str]:
-        """Run the library until it stops or the bridge raises ``Stop``."""
 
 
 class PopulationBridge:

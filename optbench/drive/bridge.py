@@ -14,9 +14,9 @@ import numpy as np
 
 from optbench.budget import Budget
 from optbench.caches.program_cache import ProgramCache, combined
+from optbench.drive.trace import kept_rows
 from optbench.problem import Problem
 from optbench.result import Result, Status
-from optbench.trace import kept_rows
 
 _PROGRAMS = ProgramCache(64)
 

@@ -1,0 +1,6 @@
+"""One run: (problem, solver, budget, seed) -> Result. ``run_one`` asks the driver table
+which driver runs a solver of each kind: the compiled loop (``loop`` on the host,
+``programs`` on the device) for native solvers, the library bridge (``bridge``) and the
+population bridge (``population_bridge``) for library solvers; ``trace`` turns what they
+recorded into a run's trace. Above the solvers and the compiled-program caches; below the
+executors (``optbench.execute``), which alone run many."""
