@@ -14,7 +14,7 @@ import numpy as np
 
 from optbench.budget import Budget
 from optbench.caches.program_cache import ProgramCache, combined
-from optbench.drive.trace import kept_rows
+from optbench.drive.trace import host_result
 from optbench.problem import Problem
 from optbench.result import Result, Status
 
@@ -150,33 +150,16 @@ class Bridge:
         point = self.best[1] if x is None else np.asarray(x, dtype=np.float64)
         fun = self._measured(point)
         metrics = self.problem.metrics(self.unravel(point)) if self.problem.metrics is not None else {}
-        if not np.isfinite(fun) and status in (Status.CONVERGED, Status.MAX_STEPS, Status.MAX_EVALS):
-            status, message = Status.DIVERGED, f"loss is not finite at the end ({message})"
         rows = np.array([*self.rows, (self.nit, self.nfev, self.njev, total, fun)], dtype=float)
         rows[:, 0] = np.minimum(rows[:, 0], self.nit)  # trials of an iteration that never completed
         trace = pd.DataFrame(rows, columns=["step", "nfev", "njev", "time_s", "loss"])
         trace.insert(3, "epochs", trace["nfev"])  # a library evaluates on the full data: one pass each
-        trace["best_loss"] = np.fmin.accumulate(trace["loss"].to_numpy())
-        trace = trace.iloc[kept_rows(trace["best_loss"].to_numpy(), self.problem.f_opt)].reset_index(drop=True)
         trace = trace.astype({"step": int, "nfev": int, "njev": int})
-        hit = np.flatnonzero(rows[:, 4] <= self.measure) if self.measure is not None else []
-        return Result(
-            x=self.unravel(point),
-            fun=fun,
-            status=status,
-            message=message,
-            nit=self.nit,
-            nfev=self.nfev,
-            njev=self.njev,
-            time_s=total,
-            compile_s=self.compile_s,
-            cache_hit=self.cache_hit,
-            trace=trace,
-            nfev_to_target=float(rows[hit[0], 1]) if len(hit) else float("nan"),
-            time_to_target=float(rows[hit[0], 3]) if len(hit) else float("nan"),
-            metrics={k: float(v) for k, v in metrics.items()},
-            success=status.success and (self.measure is None or fun <= self.measure),
-        )
+        return host_result(
+            trace, status=status, message=message, fun=fun, target=self.measure, f_opt=self.problem.f_opt,
+            x=self.unravel(point), nit=self.nit, nfev=self.nfev, njev=self.njev, time_s=total,
+            compile_s=self.compile_s, cache_hit=self.cache_hit, metrics={k: float(v) for k, v in metrics.items()},
+        )  # fmt: skip
 
 
 def run_host(problem: Problem, solver: Any, budget: Budget, seed: int, target: float | None) -> Result:

@@ -17,7 +17,7 @@ import numpy as np
 from optbench.budget import Budget
 from optbench.caches.program_cache import ProgramCache, combined
 from optbench.drive.bridge import Stop
-from optbench.drive.trace import front_of, kept_rows
+from optbench.drive.trace import front_of, host_result
 from optbench.problem import Problem
 from optbench.result import Result, Status
 from optbench.solver import PopulationSolver
@@ -111,40 +111,24 @@ class PopulationBridge:
         if self.last is None:
             return Result.failed(Status.FAILED, f"the library stopped before its first population ({message})")
         x, scores = self.last
-        if not np.isfinite(self.rows[-1]["loss"]) and (status is Status.CONVERGED or status.budget_exhausted):
-            # no member ever had a finite loss (its non-finite values count as +inf)
-            status, message = Status.DIVERGED, f"loss is not finite at the end ({message})"
         trace = pd.DataFrame(self.rows)
         trace.insert(2, "njev", 0)
         trace.insert(3, "epochs", trace["nfev"].astype(float))  # each evaluation uses the full data
-        trace["best_loss"] = np.fmin.accumulate(trace["loss"].to_numpy())
-        # Measured on every generation, before the trace is thinned.
-        hit = np.flatnonzero(trace["loss"].to_numpy() <= self.measure) if self.measure is not None else []
-        hit_at = trace.iloc[hit[0]] if len(hit) else None
-        trace = trace.iloc[kept_rows(trace["best_loss"].to_numpy(), self.problem.f_opt)].reset_index(drop=True)
-        common = {
-            "status": status,
-            "message": message,
-            "nit": self.rows[-1]["step"],
-            "nfev": self.nfev,
-            "time_s": total,
-            "compile_s": self.compile_s,
-            "cache_hit": self.cache_hit,
-            "trace": trace,
-            "nfev_to_target": float(hit_at["nfev"]) if hit_at is not None else float("nan"),
-            "time_to_target": float(hit_at["time_s"]) if hit_at is not None else float("nan"),
-        }
-        fun = float(self.rows[-1]["loss"])
-        success = status.success and (self.measure is None or fun <= self.measure)
+        # A loss that is not finite at the end: no member ever had a finite one (its
+        # non-finite values count as +inf); the target is met on every generation's row.
+        common = dict(
+            status=status, message=message, fun=float(self.rows[-1]["loss"]), target=self.measure,
+            f_opt=self.problem.f_opt, nit=self.rows[-1]["step"], nfev=self.nfev, time_s=total,
+            compile_s=self.compile_s, cache_hit=self.cache_hit,
+        )  # fmt: skip
         if self.multi:
             from optbench.fronts import nondominated_ranks
 
             first = np.asarray(nondominated_ranks(scores)) == 0
             metrics = {k: v for k, v in self.rows[-1].items() if k not in ("step", "nfev", "time_s", "loss")}
-            front = front_of(scores, x, first)
-            return Result(x=None, fun=fun, front=front, metrics=metrics, success=success, **common)
+            return host_result(trace, x=None, front=front_of(scores, x, first), metrics=metrics, **common)
         best = x[int(np.argmin(scores))]
-        return Result(x=self.unravel(best), fun=fun, success=success, **common)
+        return host_result(trace, x=self.unravel(best), **common)
 
 
 def run_population(problem: Problem, solver: PopulationSolver, budget: Budget, seed: int, target: float | None):

@@ -177,6 +177,39 @@ def native_result(
     )
 
 
+def host_result(
+    trace: pd.DataFrame,
+    *,
+    status: Status,
+    message: str,
+    fun: float,
+    target: float | None,
+    f_opt: float | None,
+    **fields: Any,
+) -> Result:
+    """A library run's Result, for both library bridges: the run's recorded ``trace`` (one
+    row per evaluation or generation: step, nfev, njev, epochs, time_s, loss, ...) gets its
+    best loss, the first row at the ``target`` gives the cost to it, and the trace is thinned
+    to the rows that matter; a run that stopped with a loss that is not finite diverged;
+    success is the status's, at or below the target. ``fields``: the Result's other fields."""
+    if not np.isfinite(fun) and (status is Status.CONVERGED or status.budget_exhausted):
+        status, message = Status.DIVERGED, f"loss is not finite at the end ({message})"
+    trace["best_loss"] = np.fmin.accumulate(trace["loss"].to_numpy())
+    hit = np.flatnonzero(trace["loss"].to_numpy() <= target) if target is not None else []
+    at = trace.iloc[hit[0]] if len(hit) else None
+    trace = trace.iloc[kept_rows(trace["best_loss"].to_numpy(), f_opt)].reset_index(drop=True)
+    return Result(
+        fun=fun,
+        status=status,
+        message=message,
+        trace=trace,
+        nfev_to_target=float(at["nfev"]) if at is not None else float("nan"),
+        time_to_target=float(at["time_s"]) if at is not None else float("nan"),
+        success=status.success and (target is None or fun <= target),
+        **fields,
+    )
+
+
 def front_of(objectives: np.ndarray, params: np.ndarray, nondominated: np.ndarray) -> Front:
     """The non-dominated members of a final population, each distinct objective vector once."""
     objectives, params = np.asarray(objectives, np.float64), np.asarray(params, np.float64)
