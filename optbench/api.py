@@ -42,7 +42,7 @@ def minimize(
             none is given); ``max_epochs`` counts passes over the training data.
         max_evals_per_dim: an evaluation budget of this many times the number of parameters.
     """
-    from optbench.drive.run_one import Built, driver, judged_on_bounds, run_one
+    from optbench.drive.run_one import Built, begin, driver, judged, run_one
     from optbench.plan import RunSpec
 
     budget = budget_of(
@@ -59,7 +59,9 @@ def minimize(
         built = Built.from_object(optimizer)
         target = measured_target(budget, prob.f_opt)
         budget = budget.for_problem(prob.n_params)
-        return judged_on_bounds(prob, driver(built.solver).run(prob, built, budget, seed, target))
+        begin(prob)
+        result = driver(built.solver).run(prob, built, budget, seed, target)
+        return judged(prob, built.solver, seed, result)
     except OptbenchError:
         raise
     except Exception as err:  # as in a suite, an optimizer that raises is a failed run

@@ -28,7 +28,8 @@ class Selection:
 
         _refuse_paths(args.optimizer)
         self.db = args.db
-        REGISTRY.load_plugins(args.plugins)
+        if args.plugins:  # else nothing is imported: the views need no registry
+            REGISTRY.load_plugins(args.plugins)
         with ResultStore(args.db, create=False) as store:
             runs = store.runs()
             remembered = store.plugin_folders()
@@ -64,6 +65,8 @@ def _load_remembered(folders: dict[str, str], runs: pd.DataFrame) -> None:
     from optbench.errors import PluginError
     from optbench.registry import REGISTRY, plugin_digest
 
+    if not folders:
+        return
     unknown = {("problem", n) for n in runs["problem_name"]} | {("optimizer", n) for n in runs["optimizer_name"]}
     if all(REGISTRY.knows(kind, name) for kind, name in unknown):
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from optbench.budget import Budget
@@ -86,8 +86,7 @@ def run_one(problem: Problem, run: RunSpec) -> Result:
     """The result of one run: skipped where the pair does not fit, failed where anything
     in it raises. Its numbers never depend on which runs ran before or beside it."""
     config = run.optimizer
-    if problem.black_box is not None:
-        problem.black_box.error, problem.black_box.seconds = None, 0.0
+    begin(problem)
     try:
         reason = why_skipped(problem, config)
         if reason is not None:
@@ -95,42 +94,61 @@ def run_one(problem: Problem, run: RunSpec) -> Result:
         built = Built.from_config(config)  # a factory that rejects its arguments fails here, clearly
         budget = run.budget.for_problem(problem.n_params)
         result = driver(built.solver).run(problem, built, budget, run.seed, run.target)
-        result = noted_on_box_edge(problem, built.solver, run.seed, judged_on_bounds(problem, result))
-        if problem.black_box is not None:  # what of the run's time the function itself took
-            result.metrics = {**result.metrics, "black_box_s": problem.black_box.seconds}
-        return result
+        return judged(problem, built.solver, run.seed, result)
     except Exception as err:  # one failing run must not stop the others
         if problem.black_box is not None and problem.black_box.error is not None:
             return Result.failed(Status.FAILED, problem.black_box.error)  # its own words, not XLA's wrapping
         return Result.from_error(err)
 
 
-def judged_on_bounds(problem: Problem, result: Result) -> Result:
-    """``result`` with ``in_bounds`` set where the problem has bounds and the run a point; a
-    point outside them is never a success (a method that ignores them can end below the
-    problem's optimum in its box)."""
-    if problem.bounds is None or result.x is None:
-        return result
+def begin(problem: Problem) -> None:
+    """A run starts: a black box's bookkeeping (the first error it raised, the time spent
+    inside it) starts anew."""
+    if problem.black_box is not None:
+        problem.black_box.error, problem.black_box.seconds = None, 0.0
+
+
+def judged(problem: Problem, solver: Any, seed: int, result: Result) -> Result:
+    """The driver's result with optbench's judgement of it, built as one new Result: where
+    the problem has bounds, whether the run ended in them (a point outside is never a
+    success: a method that ignores them can end below the problem's optimum in its box);
+    where a population method searched a box on a problem without bounds, a note if its
+    answer sits on the box's edge; for a black box, the time spent inside the function."""
+    changes: dict[str, Any] = {}
+    notes = []
+    inside = _in_bounds(problem, result.x)
+    if inside is not None:
+        changes["in_bounds"] = inside
+        if not inside:
+            changes["success"] = False
+            notes.append(f"ended outside {problem.name}'s bounds")
+    if getattr(solver, "searches_box", False) and problem.bounds is None and result.x is not None:
+        notes += _box_edge(problem, seed, result.x)
+    if problem.black_box is not None:  # what of the run's time the function itself took
+        changes["metrics"] = {**result.metrics, "black_box_s": problem.black_box.seconds}
+    if notes:
+        changes["message"] = "; ".join([result.message.rstrip(".")] * bool(result.message) + notes)
+    return replace(result, **changes) if changes else result
+
+
+def _in_bounds(problem: Problem, params: Any) -> bool | None:
+    """Whether ``params`` lie in the problem's bounds; None without bounds or a point."""
+    if problem.bounds is None or params is None:
+        return None
     import numpy as np
     from jax.flatten_util import ravel_pytree
 
     from optbench.population import search_box
 
-    x = np.asarray(ravel_pytree(result.x)[0], np.float64)
+    x = np.asarray(ravel_pytree(params)[0], np.float64)
     lower, upper = (np.asarray(b, np.float64) for b in search_box(problem, x))
-    result.in_bounds = bool(np.all((lower <= x) & (x <= upper)))
-    if not result.in_bounds:
-        result.success = False
-        _add_note(result, f"ended outside {problem.name}'s bounds")
-    return result
+    return bool(np.all((lower <= x) & (x <= upper)))
 
 
-def noted_on_box_edge(problem: Problem, solver: Any, seed: int, result: Result) -> Result:
-    """``result``, its message warning where a population method's answer sits on the edge
-    of the box it searched on a problem without bounds (its ``search_box``, or the default
-    start +- (1 + |start|)): the answer may lie outside, where it never looked."""
-    if not getattr(solver, "searches_box", False) or problem.bounds is not None or result.x is None:
-        return result
+def _box_edge(problem: Problem, seed: int, params: Any) -> list[str]:
+    """A note where the answer of a population method sits on the edge of the box it
+    searched (its ``search_box``, or the default start +- (1 + |start|)): the answer may
+    lie outside, where it never looked."""
     import jax
     import numpy as np
     from jax.flatten_util import ravel_pytree
@@ -139,24 +157,18 @@ def noted_on_box_edge(problem: Problem, solver: Any, seed: int, result: Result) 
 
     start = ravel_pytree(problem.init_params(jax.random.split(jax.random.PRNGKey(seed))[0]))[0]
     lower, upper = (np.asarray(b, np.float64) for b in search_box(problem, start))
-    x = np.asarray(ravel_pytree(result.x)[0], np.float64)
+    x = np.asarray(ravel_pytree(params)[0], np.float64)
     near = 1e-3 * (upper - lower)  # clipped to the box, or within a thousandth of its width
     edge = np.flatnonzero((np.abs(x - lower) <= near) | (np.abs(upper - x) <= near))
-    if edge.size:
-        i = int(edge[0])
-        box = "its search_box" if problem.search_box is not None else "start +- (1 + |start|)"
-        _add_note(
-            result,
-            f"ended on the edge of the box it searched ({_flat_names(result.x)[i]} = {x[i]:.6g}, the box "
-            f"[{lower[i]:.6g}, {upper[i]:.6g}]: {box}); the answer may lie outside it: give the problem "
-            "bounds= or search_box=",
-        )
-    return result
-
-
-def _add_note(result: Result, note: str) -> None:
-    """``note`` added to the end of the run's message."""
-    result.message = f"{result.message.rstrip('.')}; {note}" if result.message else note
+    if not edge.size:
+        return []
+    i = int(edge[0])
+    box = "its search_box" if problem.search_box is not None else "start +- (1 + |start|)"
+    return [
+        f"ended on the edge of the box it searched ({_flat_names(params)[i]} = {x[i]:.6g}, the box "
+        f"[{lower[i]:.6g}, {upper[i]:.6g}]: {box}); the answer may lie outside it: give the problem "
+        "bounds= or search_box="
+    ]
 
 
 def _flat_names(params: Any) -> list[str]:
