@@ -97,9 +97,10 @@ def run_native(
     programs, cost = _PROGRAMS.get(*_program_key(problem, build, solver_key, budget, arguments))
     compile_s, cache_hit = combined([*costs, cost])
     measure = budget.target if target is None else target
-    result = _execute(programs, problem, budget, arguments, measure, compile_s, per_eval, solver.full_loss_each_step)
-    result.cache_hit = cache_hit
-    return result
+    return _execute(
+        programs, problem, budget, arguments, measure, per_eval, solver.full_loss_each_step,
+        compile_s=compile_s, cache_hit=cache_hit,
+    )  # fmt: skip
 
 
 def precompile(problem: Problem, build: Build, solver_key: Any, hyper: dict[str, float], budget: Budget) -> None:
@@ -178,11 +179,21 @@ def _program_key(problem: Problem, build: Build, solver_key: Any, budget: Budget
 
 
 def _execute(
-    programs, problem: Problem, budget: Budget, arguments, target, compile_s, per_eval: float, full: bool = True
+    programs,
+    problem: Problem,
+    budget: Budget,
+    arguments,
+    target,
+    per_eval: float,
+    full: bool = True,
+    *,
+    compile_s: float,
+    cache_hit: bool | None,
 ) -> Result:
     """Run chunk by chunk, checking the time budget between chunks; the trace is thinned
-    as each chunk arrives, so memory does not grow with the number of steps. For a
-    minibatch method (not ``full``), see ``_minibatch_columns``."""
+    as each chunk arrives, so memory does not grow with the number of steps; ``compile_s``
+    and ``cache_hit`` say what compiling its programs cost. For a minibatch method (not
+    ``full``), see ``_minibatch_columns``."""
     import jax
 
     init_fn, chunk_fn, final_fn = programs
@@ -231,6 +242,7 @@ def _execute(
         params=jax.tree_util.tree_map(lambda a: np.asarray(a[0]), params),
         total_time=total,
         compile_s=compile_s,
+        cache_hit=cache_hit,
         counts=(int(np.asarray(carry.nfev)[0]), int(np.asarray(carry.njev)[0])),
     )
 

@@ -144,6 +144,7 @@ def native_result(
     compile_s: float,
     counts: tuple[int, int],
     final_row: bool | None = None,
+    cache_hit: bool | None = None,
 ) -> Result:
     """A native run's Result from its streamed trace and what the final program measured.
     The final point gets a row of its own where the loop did not record it (``final_row``;
@@ -168,6 +169,7 @@ def native_result(
         njev=njev,
         time_s=total_time,
         compile_s=compile_s,
+        cache_hit=cache_hit,
         trace=trace.finish(final_metrics),
         nfev_to_target=trace.at_target[0] if trace.at_target else float("nan"),
         time_to_target=trace.at_target[1] if trace.at_target else float("nan"),
