@@ -11,6 +11,7 @@ import hashlib
 import importlib
 import importlib.util
 import inspect
+import pkgutil
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
@@ -20,18 +21,6 @@ from typing import Any
 
 from optbench.errors import OptbenchError, PluginError, SpecError, UnknownNameError, shown
 from optbench.spec import Grid, Spec, format_spec, parse_spec
-
-_OPTIMIZER_MODULES = (
-    "optbench.optimizers.first_order",
-    "optbench.optimizers.least_squares",
-    "optbench.optimizers.direct_search",
-    "optbench.optimizers.quasi_newton",
-    "optbench.optimizers.scipy_adapters",
-    "optbench.optimizers.evolutionary",
-    "optbench.optimizers.pareto",
-    "optbench.optimizers.deap_adapters",
-    "optbench.optimizers.pymoo_adapters",
-)
 
 
 @dataclass(frozen=True)
@@ -145,8 +134,11 @@ class Registry:
         if self._builtins_loaded:
             return
         self._builtins_loaded = True
-        for module in _OPTIMIZER_MODULES:
-            importlib.import_module(module)
+        # Every module of optbench/optimizers registers its family, found as problem files are.
+        import optbench.optimizers
+
+        for module in pkgutil.iter_modules(optbench.optimizers.__path__, "optbench.optimizers."):
+            importlib.import_module(module.name)
         self.load_plugins([builtin_problems_dir()], source="optbench")
 
     def load_plugins(self, dirs: Iterable[str | Path], source: str = "") -> None:
