@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from optbench.budget import budget_of
+from optbench.drive.run_spec import measured_target
 from optbench.errors import OptbenchError
 from optbench.execute import execute
+from optbench.execute.plan import pending
 from optbench.optimizer import OptimizerConfig, optimizer_configs
-from optbench.plan import measured_target, pending
 from optbench.problem import Problem
 from optbench.progress import Progress
 from optbench.registry import REGISTRY
@@ -43,7 +44,7 @@ def minimize(
         max_evals_per_dim: an evaluation budget of this many times the number of parameters.
     """
     from optbench.drive.run_one import Built, begin, driver, judged, run_one
-    from optbench.plan import RunSpec
+    from optbench.drive.run_spec import RunSpec
 
     budget = budget_of(
         max_steps=max_steps, max_evals=max_evals, max_time=max_time, target=target, max_epochs=max_epochs,

@@ -97,7 +97,7 @@ def scratch_folder(root: Path) -> Path:
     plugin folder."""
     from optbench.budget import Budget
     from optbench.execute import execute
-    from optbench.plan import plan
+    from optbench.execute.plan import plan
     from optbench.store import ResultStore
 
     root.mkdir(parents=True, exist_ok=True)

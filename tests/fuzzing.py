@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from optbench.budget import Budget
 from optbench.errors import OptbenchError
-from optbench.plan import plan
+from optbench.execute.plan import plan
 from optbench.suite import load_suite
 
 # Far above the slowest legal input (100,000 runs, the most a plan may hold, plan in 0.4 s here):

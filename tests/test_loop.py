@@ -9,8 +9,8 @@ import optbench
 from optbench.budget import Budget
 from optbench.drive import loop
 from optbench.drive.run_one import run_group
+from optbench.drive.run_spec import RunSpec
 from optbench.optimizer import optimizer_configs
-from optbench.plan import RunSpec
 from optbench.result import Status
 
 

@@ -116,7 +116,7 @@ def _count(db) -> int:
 
 def test_a_ctrl_c_that_a_library_swallows_still_stops_the_suite_and_stores_nothing_of_it(tmp_path, monkeypatch):
     from optbench.execute import runs as runner
-    from optbench.plan import plan
+    from optbench.execute.plan import plan
     from optbench.result import Result
 
     def swallowing_run_one(problem, run):
@@ -141,7 +141,7 @@ def test_a_ctrl_c_inside_a_finalizer_prints_no_traceback(tmp_path, monkeypatch):
     import gc
 
     from optbench.execute import runs as runner
-    from optbench.plan import plan
+    from optbench.execute.plan import plan
     from optbench.result import Result
 
     class Finalized:

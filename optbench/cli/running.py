@@ -15,8 +15,8 @@ def run_command(args: argparse.Namespace) -> int:
     from optbench.budget import LIMITS, budget_of
     from optbench.errors import OptbenchError
     from optbench.execute import execute
+    from optbench.execute.plan import pending
     from optbench.execute.prepare import prepare
-    from optbench.plan import pending
     from optbench.progress import Progress
     from optbench.registry import REGISTRY, plugin_digest
     from optbench.store import ResultStore

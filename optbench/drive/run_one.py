@@ -9,8 +9,8 @@ from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from optbench.budget import Budget
+from optbench.drive.run_spec import RunSpec
 from optbench.optimizer import OptimizerConfig, as_solver
-from optbench.plan import RunSpec
 from optbench.problem import Problem
 from optbench.result import Result, Status
 from optbench.solver import HostSolver

@@ -314,8 +314,8 @@ def run_job(job: Job, plugins: Iterable[str] = ()) -> Iterator[Any]:
     """The results of a job's runs, one by one, computed in this process (a worker's)."""
     from optbench.budget import Budget
     from optbench.drive.run_one import run_one
+    from optbench.drive.run_spec import RunSpec
     from optbench.optimizer import OptimizerConfig
-    from optbench.plan import RunSpec
     from optbench.registry import REGISTRY
     from optbench.result import Result
 

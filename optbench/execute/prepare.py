@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from optbench.budget import Budget
+from optbench.drive.run_spec import RunSpec
 from optbench.execute import local_pool
-from optbench.plan import RunSpec, plan
+from optbench.execute.plan import plan
 
 
 def prepare(

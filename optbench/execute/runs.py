@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from optbench.drive.run_one import run_one
-from optbench.plan import RunSpec, pending
+from optbench.drive.run_spec import RunSpec
+from optbench.execute.plan import pending
 from optbench.registry import REGISTRY
 from optbench.result import Result
 

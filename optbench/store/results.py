@@ -19,7 +19,7 @@ from optbench.store.schema import ADDED, RUNS, TRACES, columns
 if TYPE_CHECKING:
     import pandas as pd
 
-    from optbench.plan import RunSpec
+    from optbench.drive.run_spec import RunSpec
     from optbench.result import Result
 
 DEFAULT_DB = Path("results") / "optbench.sqlite"
