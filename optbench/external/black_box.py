@@ -70,9 +70,7 @@ class BlackBox:
         ``approx_derivative``: relative sqrt(eps) (forward) or eps**(1/3) (central), times
         max(1, |x_i|), with the sign of x_i, rounded to the floating-point grid."""
         x = np.asarray(x, dtype=np.float64)
-        relative = np.finfo(np.float64).eps ** (0.5 if self.fd == "forward" else 1 / 3)
-        h = relative * np.where(x >= 0, 1.0, -1.0) * np.maximum(1.0, np.abs(x))
-        h = (x + h) - x  # a step the points can represent exactly
+        h = _steps(x, central=self.fd == "central")
         steps = np.diag(h)
         if self.fd == "forward":
             values = self.values(np.vstack([x, x + steps]))
@@ -90,19 +88,21 @@ class BlackBox:
     def jacobian_cost(self, x: np.ndarray) -> int:
         """The evaluations ``jacobian(x)`` takes: n neighbours, and the point itself unless its
         residuals were the latest computed (as they are where a least-squares method asks)."""
-        known = self._last is not None and self._last[0] == np.asarray(x, dtype=np.float64).tobytes()
-        return self.n if known else self.n + 1
+        return self.n if self._known_residuals(x) is not None else self.n + 1
 
     def jacobian(self, x: np.ndarray) -> np.ndarray:
         """The forward-difference Jacobian (m, n) at ``x``, with ``value_and_grad``'s steps;
         the neighbours are evaluated together (one call of a vectorized function)."""
         x = np.asarray(x, dtype=np.float64)
-        h = np.finfo(np.float64).eps ** 0.5 * np.where(x >= 0, 1.0, -1.0) * np.maximum(1.0, np.abs(x))
-        h = (x + h) - x
-        known = self._last is not None and self._last[0] == x.tobytes()
-        rows = self._residual_rows(x + np.diag(h) if known else np.vstack([x, x + np.diag(h)]))
-        r0 = self._last[1] if known else rows[0]
-        return ((rows[-self.n :] - r0) / h[:, None]).T
+        h = _steps(x, central=False)
+        r0 = self._known_residuals(x)
+        rows = self._residual_rows(x + np.diag(h) if r0 is not None else np.vstack([x, x + np.diag(h)]))
+        return ((rows[-self.n :] - (rows[0] if r0 is None else r0)) / h[:, None]).T
+
+    def _known_residuals(self, x: np.ndarray) -> np.ndarray | None:
+        """The residuals at ``x`` if they were the latest computed, else None."""
+        known = self._last is not None and self._last[0] == np.asarray(x, dtype=np.float64).tobytes()
+        return self._last[1] if known else None
 
     def _residual_rows(self, x: np.ndarray) -> np.ndarray:
         assert self.residual_fn is not None
@@ -296,6 +296,17 @@ def black_box_problem(
         data=data,
         program_key=program_key,
     )
+
+
+def _steps(x: np.ndarray, central: bool) -> np.ndarray:
+    """scipy's finite-difference steps: relative sqrt(eps) (forward) or eps**(1/3)
+    (central), times max(1, |x_i|), with the sign of x_i, rounded to the floating-point grid."""
+    h = (
+        np.finfo(np.float64).eps ** (1 / 3 if central else 0.5)
+        * np.where(x >= 0, 1.0, -1.0)
+        * np.maximum(1.0, np.abs(x))
+    )
+    return (x + h) - x  # a step the points can represent exactly
 
 
 def _mean_square(residuals: Callable[[np.ndarray], Any], vectorized: bool) -> Callable[[np.ndarray], Any]:
