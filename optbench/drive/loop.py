@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -28,6 +28,7 @@ from optbench.drive.programs import (
     CODES,
     Build,
     Limits,
+    Programs,
     block_length,
     compile_keys,
     compile_programs,
@@ -44,6 +45,17 @@ _INT_MAX = np.iinfo(np.int32).max
 
 
 _PROGRAMS = ProgramCache(64)
+
+
+class Arguments(NamedTuple):
+    """A run's arguments to its programs: the starting point and the solver's key, each
+    with a run axis of length one (or only their shapes, for compiling), the float
+    hyperparameters (each of shape (1,)) and the budget's limits."""
+
+    params: Any
+    run_key: Any
+    hyper: dict[str, Any]
+    limits: Limits
 
 
 def clear_programs() -> None:
@@ -130,11 +142,11 @@ def _budget_short(problem: Problem, solver: Any, budget: Budget, per_eval: float
     )
 
 
-def _arguments(problem: Problem, budget: Budget, seed: int | None, hyper: dict[str, float], per_eval: float):
-    """The programs' arguments, each with a leading run axis of length one: the starting
-    point and the solver's key (for ``seed``, or only their shapes where it is None), the
-    hyperparameters and the budget's limits, the last two as numpy values; and what
-    compiling the programs that made the first two cost (see ``_start``)."""
+def _arguments(
+    problem: Problem, budget: Budget, seed: int | None, hyper: dict[str, float], per_eval: float
+) -> tuple[Arguments, list[CompileCost | None]]:
+    """The programs' arguments for ``seed`` (only the shapes of its start and key where it
+    is None), and what compiling the programs that made those two cost (see ``_start``)."""
     dtype = np.dtype(problem.dtype)
     hyper = {k: np.asarray([v], dtype) for k, v in hyper.items()}
     limits = Limits(
@@ -144,7 +156,7 @@ def _arguments(problem: Problem, budget: Budget, seed: int | None, hyper: dict[s
         np.int32(_epoch_evals(budget, per_eval)),
     )
     params, run_key, costs = _start(problem, seed)
-    return (params, run_key, hyper, limits), costs
+    return Arguments(params, run_key, hyper, limits), costs
 
 
 def _start(problem: Problem, seed: int | None) -> tuple[Any, Any, list[CompileCost | None]]:
@@ -167,22 +179,22 @@ def _start(problem: Problem, seed: int | None) -> tuple[Any, Any, list[CompileCo
     return params, run_key, [keys_cost, start_cost]
 
 
-def _program_key(problem: Problem, build: Build, solver_key: Any, budget: Budget, arguments):
+def _program_key(problem: Problem, build: Build, solver_key: Any, budget: Budget, arguments: Arguments):
     """The key of a run's compiled programs in memory, and how to make them."""
     length = chunk_length(budget)
-    params, run_key, hyper, limits = arguments
+    a = arguments
 
-    def make():
-        return compile_programs(problem, build, length, params, run_key, hyper, problem.data, limits)
+    def make() -> Programs:
+        return compile_programs(problem, build, length, a.params, a.run_key, a.hyper, problem.data, a.limits)
 
-    return (problem.program_identity, solver_key, length, tuple(sorted(hyper))), make
+    return (problem.program_identity, solver_key, length, tuple(sorted(a.hyper))), make
 
 
 def _execute(
-    programs,
+    programs: Programs,
     problem: Problem,
     budget: Budget,
-    arguments,
+    arguments: Arguments,
     target,
     per_eval: float,
     full: bool = True,
@@ -196,25 +208,25 @@ def _execute(
     ``full``), see ``_minibatch_columns``."""
     import jax
 
-    init_fn, chunk_fn, final_fn = programs
-    params, run_key, hyper, limits = arguments
+    hyper, limits = arguments.hyper, arguments.limits
     data, length = problem.data, chunk_length(budget)
     block = block_length(length)
     trace = StreamedTrace(problem.f_opt, target, per_eval)
     started = time.perf_counter()
-    carry = init_fn(params, run_key, hyper, data)
+    carry = programs.init(arguments.params, arguments.run_key, hyper, data)
     full_losses = {} if full else {0: float(np.asarray(carry.start_loss)[0])}  # by trace row
     chunk_start, first_step, timed_out = 0.0, 0, False
     while True:
-        carry, record, steps, metrics = chunk_fn(carry, hyper, data, limits, np.int32(first_step // block))
-        (loss, nfev, njev, running, indicators), metrics = jax.device_get((record, metrics))
-        taken = int(steps)
+        out = programs.chunk(carry, hyper, data, limits, np.int32(first_step // block))
+        carry, (records, metrics) = out.carry, jax.device_get((out.records, out.metrics))
+        taken = int(out.steps)
         elapsed = time.perf_counter() - started
         # Times inside a chunk are interpolated between its measured start and end.
         times = chunk_start + (elapsed - chunk_start) * (np.arange(taken) + 1) / max(taken, 1)
-        rows = running[:taken, 0]
-        columns = {"loss": loss[:taken, 0], "nfev": nfev[:taken, 0], "njev": njev[:taken, 0], "time_s": times}
-        columns.update({k: v[:taken, 0] for k, v in indicators.items()})
+        rows = records.running[:taken, 0]
+        columns = {name: getattr(records, name)[:taken, 0] for name in ("loss", "nfev", "njev")}
+        columns["time_s"] = times
+        columns.update({k: v[:taken, 0] for k, v in records.indicators.items()})
         taken_metrics = _metrics_taken(first_step, block, metrics)
         if not full:
             _minibatch_columns(columns, taken_metrics, full_losses, first_step)
@@ -226,7 +238,7 @@ def _execute(
         if budget.max_time is not None and elapsed >= budget.max_time:
             timed_out = True
             break
-    params, final_loss, final_metrics, final_indicators, front = jax.device_get(final_fn(carry.state, hyper, data))
+    final = jax.device_get(programs.final(carry.state, hyper, data))
     total = time.perf_counter() - started
     code = int(np.asarray(carry.code)[0])
     status = CODES.get(code, Status.MAX_TIME if timed_out else Status.MAX_STEPS)
@@ -235,11 +247,11 @@ def _execute(
         status=status,
         # A minibatch method meets a target at the end of a block, after its last step.
         final_row=None if full or status is not Status.TARGET_REACHED else True,
-        final_loss=float(np.asarray(final_loss)[0]),
-        final_metrics={k: float(np.asarray(v)[0]) for k, v in final_metrics.items()},
-        final_indicators={k: float(np.asarray(v)[0]) for k, v in final_indicators.items()},
-        front=None if front is None else tuple(np.asarray(a)[0] for a in front),
-        params=jax.tree_util.tree_map(lambda a: np.asarray(a[0]), params),
+        final_loss=float(np.asarray(final.loss)[0]),
+        final_metrics={k: float(np.asarray(v)[0]) for k, v in final.metrics.items()},
+        final_indicators={k: float(np.asarray(v)[0]) for k, v in final.indicators.items()},
+        front=None if final.front is None else tuple(np.asarray(a)[0] for a in final.front),
+        params=jax.tree_util.tree_map(lambda a: np.asarray(a[0]), final.params),
         total_time=total,
         compile_s=compile_s,
         cache_hit=cache_hit,

@@ -43,7 +43,9 @@ CODES = {
 _CODE_OF = {status: code for code, status in CODES.items()}
 
 
-class _Carry(NamedTuple):
+class Carry(NamedTuple):
+    """What a run carries from step to step on the device."""
+
     state: Any
     step: Any
     nfev: Any
@@ -54,10 +56,52 @@ class _Carry(NamedTuple):
 
 
 class Limits(NamedTuple):
+    """The budget's bounds, as the device tests them."""
+
     max_steps: Any
     max_evals: Any
     target: Any
     max_epoch_evals: Any  # the epoch budget as evaluations (each is a fixed share of an epoch)
+
+
+class StepRecord(NamedTuple):
+    """What the chunk program records of each step, each (steps, run, ...): the loss at the
+    step's start, the counters at which it was known, whether the run was running, and
+    the solver's indicators of the state at the step's start."""
+
+    loss: Any
+    nfev: Any
+    njev: Any
+    running: Any
+    indicators: Any
+
+
+class ChunkOutput(NamedTuple):
+    """What a chunk program returns: the carry, its steps' records, how many steps it took
+    and the problem's metrics (blocks, run) at the ends of the blocks that took them."""
+
+    carry: Carry
+    records: StepRecord
+    steps: Any
+    metrics: dict[str, Any]
+
+
+class FinalOutput(NamedTuple):
+    """What the final program returns of a run's last state, each with its run axis."""
+
+    params: Any
+    loss: Any
+    metrics: dict[str, Any]
+    indicators: dict[str, Any]
+    front: Any  # a Pareto method's front (points, objectives), else None
+
+
+class Programs(NamedTuple):
+    """A run shape's compiled programs."""
+
+    init: Any  # (params, run_key, hyper, data) -> Carry
+    chunk: Any  # (carry, hyper, data, limits, first_block) -> ChunkOutput
+    final: Any  # (state, hyper, data) -> FinalOutput
 
 
 Build = Callable[[dict[str, Any]], NativeSolver]
@@ -113,9 +157,9 @@ def compile_programs(
         # Measured by the harness once, not counted: the scale against which a loss "explodes".
         start = harness_loss(solver, state, data).astype(problem.dtype)
         ceiling = jnp.where(jnp.isfinite(start), EXPLODE_FACTOR * (1.0 + jnp.abs(start)), jnp.inf)
-        return _Carry(state, zero, zero, zero, ceiling.astype(problem.dtype), zero, start)
+        return Carry(state, zero, zero, zero, ceiling.astype(problem.dtype), zero, start)
 
-    def step_one(carry: _Carry, h, data, limits: Limits):
+    def step_one(carry: Carry, h, data, limits: Limits):
         return _advance(build(h), problem, data, carry, limits, full_each_step)
 
     def metrics_one(state, h):
@@ -169,20 +213,19 @@ def compile_programs(
         start = (jnp.zeros((), jnp.int32), carry, empty, unmeasured)
         done, carry, rows, measured = jax.lax.while_loop(more, body, start)
         rows = tree(lambda r: r.reshape(-1, *r.shape[2:]), rows)
-        return carry, rows, done * block_size, measured
+        return ChunkOutput(carry, rows, done * block_size, measured)
 
     def final_one(state, h, data):
         solver = build(h)
-        x = solver.params(state)
         metrics = metrics_one(state, h) if scores_points else {}
-        end = (harness_loss(solver, state, data), metrics, solver.indicators(problem, state))
-        return x, *end, solver.front(state)
+        loss, indicators = harness_loss(solver, state, data), solver.indicators(problem, state)
+        return FinalOutput(solver.params(state), loss, metrics, indicators, solver.front(state))
 
     init_fn = jax.jit(_one_run(init_one, (0, 0, 0, None)))
     carry = jax.eval_shape(init_fn, params, run_key, hyper, data)
     chunk_fn = _compiled(jax.jit(chunk).lower(carry, hyper, data, limits, np.int32(0)))
     final_fn = _compiled(jax.jit(_one_run(final_one, (0, 0, None))).lower(carry.state, hyper, data), _once())
-    return _compiled(init_fn.lower(params, run_key, hyper, data), _once()), chunk_fn, final_fn
+    return Programs(_compiled(init_fn.lower(params, run_key, hyper, data), _once()), chunk_fn, final_fn)
 
 
 def clear() -> None:
@@ -252,7 +295,7 @@ def _record_shapes(build: Build, problem: Problem, state: Any, h: Any, block_siz
     indicators = jax.eval_shape(_one_run(lambda s, h: build(h).indicators(problem, s), (0, 0)), state, h)
     scalar = lambda dtype: jax.ShapeDtypeStruct((block_size, 1), dtype)
     stacked = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct((block_size, *a.shape), a.dtype), indicators)
-    return scalar(problem.dtype), scalar(np.int32), scalar(np.int32), scalar(np.bool_), stacked
+    return StepRecord(scalar(problem.dtype), scalar(np.int32), scalar(np.int32), scalar(np.bool_), stacked)
 
 
 def _normal(info: StepInfo, dtype: str) -> StepInfo:
@@ -283,7 +326,7 @@ def _no_step(problem: Problem, state: Any) -> tuple[Any, StepInfo]:
     return state, _normal(StepInfo(0, 0, 0, False), problem.dtype)
 
 
-def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, limits: Limits, full: bool = True):
+def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: Carry, limits: Limits, full: bool = True):
     """One step of one run, with the budget and stopping tests applied on the device.
     Records the loss at the step's start (a minibatch's, where not ``full``), the counters
     at which that loss was known (``StepInfo.known_nfev``), whether the run was running,
@@ -322,7 +365,7 @@ def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, l
     code = jnp.select(list(tests.values()), [_CODE_OF[s] for s in tests], 0)
     advance = running & ~stays
     state = jax.tree_util.tree_map(lambda new, old: jnp.where(advance, new, old), new_state, carry.state)
-    out = _Carry(
+    out = Carry(
         state=state,
         step=jnp.where(advance, carry.step + 1, carry.step),
         nfev=jnp.where(running, nfev, carry.nfev),
@@ -331,5 +374,5 @@ def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: _Carry, l
         code=jnp.where(running, code, carry.code),
         start_loss=carry.start_loss,
     )
-    row = (carry.nfev + info.known_nfev, carry.njev + info.known_njev)
-    return out, (loss, *row, running, solver.indicators(problem, carry.state))
+    nfev_known, njev_known = carry.nfev + info.known_nfev, carry.njev + info.known_njev
+    return out, StepRecord(loss, nfev_known, njev_known, running, solver.indicators(problem, carry.state))
