@@ -13,7 +13,12 @@ hypervolume; Coello & Reyes Sierra (2004) for IGD; Ishibuchi et al. (2015) for I
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from optbench.errors import OptbenchError
+
+if TYPE_CHECKING:
+    from optbench.problem import Problem
 
 
 def _finite(objectives: Any) -> Any:
@@ -131,3 +136,33 @@ def igd_and_igd_plus(objectives: Any, front: Any) -> tuple[Any, Any]:
         plain = plain + difference**2
         plus = plus + jnp.maximum(difference, 0.0) ** 2
     return jnp.mean(jnp.sqrt(jnp.min(plain, axis=1))), jnp.mean(jnp.sqrt(jnp.min(plus, axis=1)))
+
+
+def front_indicators(problem: Problem, objectives: Any, first: Any = None) -> dict[str, Any]:
+    """Hypervolume against the problem's reference point (two objectives), and IGD and
+    IGD+ against its known front where there is one, of the non-dominated points among
+    ``objectives`` (P, m); ``first`` marks them when the caller knows (else they are
+    sorted out here). Pure JAX: it runs inside the compiled loop too."""
+    import jax.numpy as jnp
+
+    f = jnp.asarray(objectives)
+    front = problem.true_front
+    out = {"hypervolume": hypervolume_2d(f, jnp.asarray(problem.reference_point, f.dtype))}
+    if front is not None:
+        # A dominated point can lie nearer a point of the true front than the points that
+        # dominate it; only the population's own front is scored, as for a final front.
+        first = nondominated_ranks(f) == 0 if first is None else first
+        kept = jnp.where(first[:, None], f, jnp.inf)
+        out["igd"], out["igd_plus"] = igd_and_igd_plus(kept, jnp.asarray(front, f.dtype))
+    return out
+
+
+def check_two_objectives(problem: Problem, n_objectives: int) -> None:
+    """Hypervolume (the loss of a Pareto run) is computed for two objectives."""
+    if n_objectives != 2:
+        raise OptbenchError(
+            f"{problem.name} has {n_objectives} objectives; optbench's hypervolume, the loss of a "
+            "Pareto run, is computed for two"
+        )
+    if len(problem.reference_point) != 2:
+        raise OptbenchError(f"{problem.name}: reference_point needs one value per objective (2)")

@@ -47,7 +47,7 @@ class Problem:
             flagged (``in_bounds`` False) and never a success.
         search_box: ``(lower, upper)`` for an unconstrained problem: where population
             methods sample and search (no constraint; a fit may end outside it). Without
-            either, a box around the start (``optbench.population.search_box``).
+            either, a box around the start (``optbench.flat_problem.search_box``).
         metrics: ``metrics(params) -> dict[str, scalar]``, extra scores recorded in the trace.
         f_opt: the known (or certified) optimal loss; x_opt: a minimizer. For a
             multi-objective problem, minus the hypervolume of the true front.

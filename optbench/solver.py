@@ -6,33 +6,11 @@ device and applies the budget, so a solver only says how to take one step.
 
 from __future__ import annotations
 
-import weakref
 from abc import ABC, abstractmethod
 from typing import Any, NamedTuple
 
-import numpy as np
-
 from optbench.problem import Problem
 from optbench.result import Status
-
-
-def unravel_for(problem: Problem) -> Any:
-    """The map from a flat parameter vector back to the problem's own pytree, for solvers
-    that work on flat vectors (least squares, quasi-Newton, simplex). Made once per
-    problem: solvers ask for it in every function they trace."""
-    unravel = _UNRAVELS.get(problem)
-    if unravel is None:
-        import jax
-        from jax.flatten_util import ravel_pytree
-
-        with jax.ensure_compile_time_eval():  # concrete, even when first asked inside a trace
-            shapes = jax.eval_shape(problem.init_params, jax.random.PRNGKey(0))
-            unravel = ravel_pytree(jax.tree_util.tree_map(lambda s: np.zeros(s.shape, s.dtype), shapes))[1]
-        _UNRAVELS[problem] = unravel
-    return unravel
-
-
-_UNRAVELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class StepInfo(NamedTuple):
@@ -78,7 +56,7 @@ class NativeSolver(ABC):
     """
 
     full_loss_each_step: bool = True
-    searches_box: bool = False  # a population method: it samples and searches a box (see optbench.population)
+    searches_box: bool = False  # a population method: it searches a box (optbench.flat_problem.search_box)
 
     @abstractmethod
     def init(self, problem: Problem, data: Any, params: Any, key: Any) -> Any:

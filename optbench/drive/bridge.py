@@ -15,6 +15,7 @@ import numpy as np
 from optbench.budget import Budget
 from optbench.caches.program_cache import ProgramCache, combined
 from optbench.drive.trace import host_result
+from optbench.flat_problem import flat_start, search_box, unravel_for, vector_function
 from optbench.problem import Problem
 from optbench.result import Result, Status
 
@@ -33,16 +34,10 @@ class Bridge:
     """A problem seen as numpy functions of a flat vector, with counters and a trace."""
 
     def __init__(self, problem: Problem, budget: Budget, target: float | None, seed: int, needs: tuple[str, ...]):
-        import jax
-        from jax.flatten_util import ravel_pytree
-
-        init_key = jax.random.split(jax.random.PRNGKey(seed))[0]
-        x0, self.unravel = ravel_pytree(problem.init_params(init_key))
+        x0, self.unravel = flat_start(problem, seed), unravel_for(problem)
         self.x0 = np.asarray(x0, dtype=np.float64)
         self.bounds = None  # the problem's box as flat (lower, upper), for libraries that keep to it
         if problem.bounds is not None:
-            from optbench.population import search_box
-
             self.bounds = tuple(np.asarray(b, np.float64) for b in search_box(problem, x0))
         self.problem, self.budget, self.measure = problem, budget, target
         self.nfev = self.njev = self.nit = 0
@@ -191,22 +186,7 @@ def _function_key(problem: Problem, kind: str):
     def make() -> Any:
         import jax
 
-        from optbench.solver import unravel_for
-
-        unravel, data = unravel_for(problem), problem.data
-
-        def value(v):
-            return problem.value(unravel(v), data)
-
-        def residuals(v):
-            return problem.residuals(unravel(v), data)
-
-        fn = {
-            "value": value,
-            "value_and_grad": jax.value_and_grad(value),
-            "residuals": residuals,
-            "jacobian": jax.jacfwd(residuals),
-        }[kind]
+        fn = vector_function(problem, problem.data, kind)
         return jax.jit(fn).lower(jax.ShapeDtypeStruct((problem.n_params,), np.float64)).compile()
 
     return (problem.program_identity, kind), make

@@ -18,6 +18,8 @@ from optbench.budget import Budget
 from optbench.caches.program_cache import ProgramCache, combined
 from optbench.drive.bridge import Stop
 from optbench.drive.trace import front_of, host_result
+from optbench.flat_problem import flat_start, loss_values, objective_vectors, search_box, unravel_for
+from optbench.fronts import check_two_objectives, front_indicators, nondominated_ranks
 from optbench.problem import Problem
 from optbench.result import Result, Status
 from optbench.solver import PopulationSolver
@@ -29,13 +31,7 @@ class PopulationBridge:
     """A problem seen as batched numpy functions of a population of flat vectors."""
 
     def __init__(self, problem: Problem, budget: Budget, target: float | None, seed: int, pop_size: int):
-        import jax
-        from jax.flatten_util import ravel_pytree
-
-        from optbench.population import search_box
-
-        init_key = jax.random.split(jax.random.PRNGKey(seed))[0]
-        x0, self.unravel = ravel_pytree(problem.init_params(init_key))
+        x0, self.unravel = flat_start(problem, seed), unravel_for(problem)
         lower, upper = search_box(problem, x0)
         self.lower, self.upper = np.asarray(lower, np.float64), np.asarray(upper, np.float64)
         self.problem, self.budget, self.measure, self.seed = problem, budget, target, seed
@@ -52,8 +48,6 @@ class PopulationBridge:
 
     def _compile(self) -> tuple[Any, Any]:
         import jax
-
-        from optbench.population import check_two_objectives, front_indicators, loss_values, objective_vectors
 
         shape = jax.ShapeDtypeStruct((self.pop_size, self.n), self.problem.dtype)
         if not self.multi:
@@ -122,8 +116,6 @@ class PopulationBridge:
             compile_s=self.compile_s, cache_hit=self.cache_hit,
         )  # fmt: skip
         if self.multi:
-            from optbench.fronts import nondominated_ranks
-
             first = np.asarray(nondominated_ranks(scores)) == 0
             metrics = {k: v for k, v in self.rows[-1].items() if k not in ("step", "nfev", "time_s", "loss")}
             return host_result(trace, x=None, front=front_of(scores, x, first), metrics=metrics, **common)

@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 
 from optbench.budget import Budget
 from optbench.drive.run_spec import RunSpec
+from optbench.flat_problem import flat_start, flatten, search_box
 from optbench.optimizer import OptimizerConfig, as_solver
 from optbench.problem import Problem
 from optbench.result import Result, Status
@@ -136,11 +137,8 @@ def _in_bounds(problem: Problem, params: Any) -> bool | None:
     if problem.bounds is None or params is None:
         return None
     import numpy as np
-    from jax.flatten_util import ravel_pytree
 
-    from optbench.population import search_box
-
-    x = np.asarray(ravel_pytree(params)[0], np.float64)
+    x = np.asarray(flatten(params), np.float64)
     lower, upper = (np.asarray(b, np.float64) for b in search_box(problem, x))
     return bool(np.all((lower <= x) & (x <= upper)))
 
@@ -149,15 +147,10 @@ def _box_edge(problem: Problem, seed: int, params: Any) -> list[str]:
     """A note where the answer of a population method sits on the edge of the box it
     searched (its ``search_box``, or the default start +- (1 + |start|)): the answer may
     lie outside, where it never looked."""
-    import jax
     import numpy as np
-    from jax.flatten_util import ravel_pytree
 
-    from optbench.population import search_box
-
-    start = ravel_pytree(problem.init_params(jax.random.split(jax.random.PRNGKey(seed))[0]))[0]
-    lower, upper = (np.asarray(b, np.float64) for b in search_box(problem, start))
-    x = np.asarray(ravel_pytree(params)[0], np.float64)
+    lower, upper = (np.asarray(b, np.float64) for b in search_box(problem, flat_start(problem, seed)))
+    x = np.asarray(flatten(params), np.float64)
     near = 1e-3 * (upper - lower)  # clipped to the box, or within a thousandth of its width
     edge = np.flatnonzero((np.abs(x - lower) <= near) | (np.abs(upper - x) <= near))
     if not edge.size:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from optbench.flat_problem import flatten, unravel_for, vector_function
 from optbench.problem import Problem
 from optbench.registry import register_optimizer
-from optbench.solver import NativeSolver, StepInfo, unravel_for
+from optbench.solver import NativeSolver, StepInfo
 
 
 class _State(NamedTuple):
@@ -16,11 +17,6 @@ class _State(NamedTuple):
     converged: Any
     pending_nfev: Any  # the n + 1 evaluations of the first simplex, counted with step 0
     start_value: Any  # the loss at the start, evaluation 1: step 0 reports it, as the trace's first row
-
-
-def _flat_value(problem: Problem, data: Any):
-    unravel = unravel_for(problem)
-    return (lambda v: problem.value(unravel(v), data)), unravel
 
 
 class NelderMead(NativeSolver):
@@ -39,10 +35,9 @@ class NelderMead(NativeSolver):
     def init(self, problem: Problem, data: Any, params: Any, key: Any) -> _State:
         import jax
         import jax.numpy as jnp
-        from jax.flatten_util import ravel_pytree
 
-        value, unravel = _flat_value(problem, data)
-        x0, _ = ravel_pytree(params)
+        value, unravel = vector_function(problem, data, "value"), unravel_for(problem)
+        x0 = flatten(params)
         n = x0.shape[0]
         moved = jnp.where(x0 != 0, 1.05 * x0, 0.00025)
         simplex = jnp.concatenate([x0[None], jnp.where(jnp.eye(n, dtype=bool), moved[None], x0[None])])
@@ -54,7 +49,7 @@ class NelderMead(NativeSolver):
         import jax
         import jax.numpy as jnp
 
-        value, unravel = _flat_value(problem, data)
+        value, unravel = vector_function(problem, data, "value"), unravel_for(problem)
         simplex, values = state.simplex, state.values
         n = simplex.shape[1]
         best, worst = simplex[0], simplex[-1]

@@ -5,7 +5,7 @@ Selection by tournament, simulated binary or blend crossover, polynomial or Gaus
 mutation, and elitism (the best parents replace the worst children). Every individual
 evaluated counts as one function evaluation, the initial population included. The
 initial population is drawn uniformly from the problem's bounds, or from the default box
-of ``optbench.population.search_box`` around the starting point.
+of ``optbench.flat_problem.search_box`` around the starting point.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from optbench.errors import SpecError
+from optbench.flat_problem import flatten, loss_values, search_box, unravel_for
 from optbench.optimizers import variation
-from optbench.population import loss_values, search_box
 from optbench.problem import Problem
 from optbench.registry import register_optimizer
-from optbench.solver import NativeSolver, StepInfo, unravel_for
+from optbench.solver import NativeSolver, StepInfo
 
 
 class GAState(NamedTuple):
@@ -60,9 +60,8 @@ class GeneticAlgorithm(NativeSolver):
     def init(self, problem: Problem, data: Any, params: Any, key: Any) -> GAState:
         import jax
         import jax.numpy as jnp
-        from jax.flatten_util import ravel_pytree
 
-        start = ravel_pytree(params)[0]
+        start = flatten(params)
         lower, upper = search_box(problem, start)
         sample_key, key = jax.random.split(key)
         population = variation.uniform_population(sample_key, self.pop_size, lower, upper)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from optbench.flat_problem import flatten, unravel_for, vector_function
 from optbench.problem import Problem
 from optbench.registry import register_optimizer
-from optbench.solver import NativeSolver, StepInfo, unravel_for
+from optbench.solver import NativeSolver, StepInfo
 
 FTOL = 1e-14
 
@@ -21,12 +22,6 @@ class _State(NamedTuple):
     small_step: Any  # the last step or radius was below the tolerance: x is converged
     pending_nfev: Any  # evaluations made in init, counted with the first step
     pending_njev: Any
-
-
-def flat_residuals(problem: Problem, data: Any):
-    """The residual function of flat parameter vectors, and the map back to the pytree."""
-    unravel = unravel_for(problem)
-    return (lambda v: problem.residuals(unravel(v), data)), unravel
 
 
 class LevenbergMarquardt(NativeSolver):
@@ -49,10 +44,9 @@ class LevenbergMarquardt(NativeSolver):
     def init(self, problem: Problem, data: Any, params: Any, key: Any) -> _State:
         import jax
         import jax.numpy as jnp
-        from jax.flatten_util import ravel_pytree
 
-        residuals, _ = flat_residuals(problem, data)
-        x, _ = ravel_pytree(params)
+        residuals = vector_function(problem, data, "residuals")
+        x = flatten(params)
         r, jac = residuals(x), jax.jacfwd(residuals)(x)
         scale = _scale(jnp.zeros_like(x), jac)
         size = jnp.linalg.norm(scale * x)
@@ -64,7 +58,7 @@ class LevenbergMarquardt(NativeSolver):
         import jax
         import jax.numpy as jnp
 
-        residuals, unravel = flat_residuals(problem, data)
+        residuals, unravel = vector_function(problem, data, "residuals"), unravel_for(problem)
         x, r, jac, scale = state.x, state.r, state.jac, state.scale
         cost = jnp.sum(r**2)
         converged = state.small_step | (jnp.max(jnp.abs(jac.T @ r)) <= self.gtol) | (cost == 0)

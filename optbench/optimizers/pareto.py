@@ -14,9 +14,10 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from optbench import fronts
+from optbench.flat_problem import flatten, objective_vectors, search_box
+from optbench.fronts import check_two_objectives, front_indicators
 from optbench.optimizers import variation
 from optbench.optimizers.evolutionary import check_operators, mutation_rate
-from optbench.population import check_two_objectives, front_indicators, objective_vectors, search_box
 from optbench.problem import Problem
 from optbench.registry import register_optimizer
 from optbench.solver import NativeSolver, StepInfo
@@ -57,9 +58,8 @@ class NSGA2(NativeSolver):
     def init(self, problem: Problem, data: Any, params: Any, key: Any) -> NSGA2State:
         import jax
         import jax.numpy as jnp
-        from jax.flatten_util import ravel_pytree
 
-        lower, upper = search_box(problem, ravel_pytree(params)[0])
+        lower, upper = search_box(problem, flatten(params))
         sample_key, key = jax.random.split(key)
         population = variation.uniform_population(sample_key, self.pop_size, lower, upper)
         objectives = objective_vectors(problem)(population)

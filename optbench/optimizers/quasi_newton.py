@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from optbench.errors import SpecError
+from optbench.flat_problem import flatten, unravel_for, vector_function
 from optbench.problem import Problem
 from optbench.registry import register_optimizer
-from optbench.solver import NativeSolver, StepInfo, unravel_for
+from optbench.solver import NativeSolver, StepInfo
 
 C1, C2 = 1e-4, 0.9  # sufficient decrease and curvature constants (Nocedal & Wright, sec. 3.1)
 LINE_SEARCH_STEPS = 40
@@ -25,13 +26,6 @@ class _State(NamedTuple):
     memory: Any  # BFGS: the inverse Hessian (n, n); L-BFGS: (S, Y, rho, count)
     converged: Any
     pending: Any  # the first evaluation, made in init, counted with step 0
-
-
-def _flat(problem: Problem, data: Any):
-    import jax
-
-    unravel = unravel_for(problem)
-    return jax.value_and_grad(lambda v: problem.value(unravel(v), data)), unravel
 
 
 class QuasiNewton(NativeSolver):
@@ -52,10 +46,9 @@ class QuasiNewton(NativeSolver):
 
     def init(self, problem: Problem, data: Any, params: Any, key: Any) -> _State:
         import jax.numpy as jnp
-        from jax.flatten_util import ravel_pytree
 
-        value_and_grad, _ = _flat(problem, data)
-        x, _ = ravel_pytree(params)
+        value_and_grad = vector_function(problem, data, "value_and_grad")
+        x = flatten(params)
         f, g = value_and_grad(x)
         return _State(params, x, f, g, self._fresh(x), jnp.asarray(False), jnp.ones((), jnp.int32))
 
@@ -81,7 +74,7 @@ class QuasiNewton(NativeSolver):
         import jax
         import jax.numpy as jnp
 
-        value_and_grad, unravel = _flat(problem, data)
+        value_and_grad, unravel = vector_function(problem, data, "value_and_grad"), unravel_for(problem)
         x, f, g = state.x, state.f, state.g
         converged = state.converged | (jnp.max(jnp.abs(g)) <= self.gtol)
         direction = -self._apply(state.memory, g)

@@ -143,7 +143,7 @@ def _population():
 
 
 def unravel(problem):
-    from optbench.solver import unravel_for
+    from optbench.flat_problem import unravel_for
 
     return unravel_for(problem)
 
