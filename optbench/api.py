@@ -11,7 +11,7 @@ from optbench.drive.run_spec import measured_target
 from optbench.errors import OptbenchError
 from optbench.execute import execute
 from optbench.execute.plan import pending
-from optbench.optimizer import OptimizerConfig, optimizer_configs
+from optbench.optimizer_config import OptimizerConfig, optimizer_configs
 from optbench.problem import Problem
 from optbench.progress import Progress
 from optbench.registry import REGISTRY

@@ -10,7 +10,7 @@ from optbench.budget import Budget
 from optbench.drive import loop
 from optbench.drive.run_one import run_group
 from optbench.drive.run_spec import RunSpec
-from optbench.optimizer import optimizer_configs
+from optbench.optimizer_config import optimizer_configs
 from optbench.result import Status
 
 
@@ -58,7 +58,7 @@ def test_an_optimizer_that_raises_fails_with_its_message():
     def broken(learning_rate: float = 0.1):
         raise RuntimeError("no such thing")
 
-    from optbench.optimizer import OptimizerConfig
+    from optbench.optimizer_config import OptimizerConfig
     from optbench.registry import Entry
 
     config = OptimizerConfig(Entry("optimizer", "broken", broken, frozenset({"grad"})), {"learning_rate": 0.1})

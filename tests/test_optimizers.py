@@ -7,7 +7,7 @@ import optax
 import pytest
 
 import optbench
-from optbench.optimizer import optimizer_configs
+from optbench.optimizer_config import optimizer_configs
 from optbench.optimizers.first_order import FirstOrder, minibatch
 from optbench.registry import REGISTRY
 from optbench.result import Status

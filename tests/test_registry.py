@@ -6,7 +6,7 @@ from helpers import plugin_dir
 
 import optbench
 from optbench.errors import PluginError, SpecError, UnknownNameError
-from optbench.optimizer import optimizer_configs
+from optbench.optimizer_config import optimizer_configs
 from optbench.registry import REGISTRY, Entry
 
 

@@ -52,12 +52,7 @@ class Bridge:
         # Compiled before the clock starts; compile_s is 0 where every function was reused
         # from an earlier run, as for native runs.
         if problem.black_box is not None:  # a Python function: called directly, nothing to compile
-            compiled = {"value": (problem.black_box.value, None)}
-            if problem.black_box.fd is not None:
-                compiled["value_and_grad"] = (problem.black_box.value_and_grad, None)
-            if problem.black_box.residual_fn is not None:
-                compiled["residuals"] = (problem.black_box.residuals, None)
-                compiled["jacobian"] = (problem.black_box.jacobian, None)
+            compiled = {kind: (fn, None) for kind, fn in problem.black_box.functions().items()}
         else:
             compiled = {kind: _PROGRAMS.get(*_function_key(problem, kind)) for kind in {"value", *needs}}
         self._value = compiled["value"][0]

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from optbench.budget import Budget
 from optbench.drive.run_spec import RunSpec
 from optbench.flat_problem import flat_start, flatten, search_box
-from optbench.optimizer import OptimizerConfig, as_solver
+from optbench.optimizer_config import OptimizerConfig, as_solver
 from optbench.problem import Problem
 from optbench.result import Result, Status
 from optbench.solver import HostSolver

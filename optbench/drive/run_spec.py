@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from optbench.budget import Budget
-from optbench.optimizer import OptimizerConfig
+from optbench.optimizer_config import OptimizerConfig
 
 TARGET_RTOL = 1e-6
 

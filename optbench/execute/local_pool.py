@@ -315,7 +315,7 @@ def run_job(job: Job, plugins: Iterable[str] = ()) -> Iterator[Any]:
     from optbench.budget import Budget
     from optbench.drive.run_one import run_one
     from optbench.drive.run_spec import RunSpec
-    from optbench.optimizer import OptimizerConfig
+    from optbench.optimizer_config import OptimizerConfig
     from optbench.registry import REGISTRY
     from optbench.result import Result
 

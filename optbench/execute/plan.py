@@ -10,7 +10,7 @@ from typing import Any
 from optbench.budget import MAX_RUNS, MAX_SEED, Budget
 from optbench.drive.run_spec import RunSpec, run_ids
 from optbench.errors import OptbenchError
-from optbench.optimizer import OptimizerConfig, optimizer_configs
+from optbench.optimizer_config import OptimizerConfig, optimizer_configs
 from optbench.problem import Problem
 from optbench.registry import REGISTRY
 from optbench.spec import parse_spec

@@ -151,6 +151,17 @@ class BlackBox:
         """The scalar value at one flat point (library solvers)."""
         return float(self.values(x[None])[0])
 
+    def functions(self) -> dict[str, Callable[[np.ndarray], Any]]:
+        """The functions of one flat point a library solver may call, by the names of
+        ``optbench.flat_problem.vector_function``: the value, and the finite-difference
+        gradient and the residuals and their Jacobian where the function offers them."""
+        offered = {"value": self.value}
+        if self.fd is not None:
+            offered["value_and_grad"] = self.value_and_grad
+        if self.residual_fn is not None:
+            offered.update(residuals=self.residuals, jacobian=self.jacobian)
+        return offered
+
     def traced(self, dtype: str, shared: bool = False) -> tuple[Callable[..., Any], np.ndarray | None]:
         """The function as JAX sees it, ``(x (n,), batch=None) -> value``, through a host
         callback, which ``vmap`` turns into one call on (k, n) when vectorized, k calls

@@ -8,7 +8,7 @@ from optbench.budget import Budget
 from optbench.drive import loop
 from optbench.drive.run_one import run_group
 from optbench.drive.run_spec import RunSpec
-from optbench.optimizer import optimizer_configs
+from optbench.optimizer_config import optimizer_configs
 from optbench.registry import REGISTRY
 
 RATES = "logspace(-4,0,9)"

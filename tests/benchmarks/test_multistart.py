@@ -11,7 +11,7 @@ from timing import best_time, report
 from optbench.budget import Budget
 from optbench.drive.run_one import run_group
 from optbench.drive.run_spec import RunSpec
-from optbench.optimizer import optimizer_configs
+from optbench.optimizer_config import optimizer_configs
 from optbench.registry import REGISTRY
 
 STARTS = 64
