@@ -6,11 +6,17 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import jax
+import numpy as np
+import pandas as pd
+
 from optbench.budget import budget_of
-from optbench.drive.run_spec import measured_target
+from optbench.drive.run_one import Built, begin, driver, judged, run_one
+from optbench.drive.run_spec import RunSpec, measured_target
 from optbench.errors import OptbenchError
 from optbench.execute import execute
 from optbench.execute.plan import pending
+from optbench.execute.prepare import prepare
 from optbench.optimizer_config import OptimizerConfig, optimizer_configs
 from optbench.problem import Problem
 from optbench.progress import Progress
@@ -43,9 +49,6 @@ def minimize(
             none is given); ``max_epochs`` counts passes over the training data.
         max_evals_per_dim: an evaluation budget of this many times the number of parameters.
     """
-    from optbench.drive.run_one import Built, begin, driver, judged, run_one
-    from optbench.drive.run_spec import RunSpec
-
     budget = budget_of(
         max_steps=max_steps, max_evals=max_evals, max_time=max_time, target=target, max_epochs=max_epochs,
         max_evals_per_dim=max_evals_per_dim,
@@ -101,8 +104,6 @@ def run(
     works there too). ``progress``: a bar (tqdm's) with the time left, in a notebook or
     where stderr is a terminal.
     """
-    from optbench.execute.prepare import prepare
-
     plugins = list(plugins)
     REGISTRY.load_plugins(plugins)
     problems = [problems] if isinstance(problems, str) else list(problems)
@@ -139,10 +140,6 @@ def population_history(problem: str | Problem, optimizer: str, generations: int,
     loss (``f``) or objectives (``f1, f2, ...``). The steps are the method's own, run one
     generation at a time outside the benchmark loop: nothing is stored or counted, and
     the random draws are not those of a stored run with the same seed."""
-    import jax
-    import numpy as np
-    import pandas as pd
-
     prob = REGISTRY.problem(problem) if isinstance(problem, str) else problem
     config = _single(optimizer)
     solver = config.build(config.floats)

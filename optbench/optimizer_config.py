@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import optax
+
 from optbench.errors import OptbenchError
+from optbench.optimizers.first_order import FirstOrder
 from optbench.registry import REGISTRY, Entry
 from optbench.solver import HostSolver, NativeSolver
 from optbench.spec import Spec, format_spec, parse_spec
@@ -57,10 +60,6 @@ def optimizer_configs(spec: str | Spec) -> list[OptimizerConfig]:
 
 def as_solver(made: Any, name: str) -> NativeSolver:
     """Turn what a factory returned into a native solver."""
-    import optax
-
-    from optbench.optimizers.first_order import FirstOrder
-
     if isinstance(made, (NativeSolver, HostSolver)):
         return made
     if isinstance(made, optax.GradientTransformation):

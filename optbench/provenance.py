@@ -9,6 +9,8 @@ import socket
 from importlib import metadata
 from typing import Any
 
+import jax
+
 PACKAGES = ("optbench", "jax", "jaxlib", "numpy", "scipy", "optax", "pandas", "deap", "pymoo")
 
 
@@ -17,8 +19,6 @@ def provenance() -> dict[str, Any]:
     """The host, the JAX device (its kind: ``cpu`` with the processor's model, or the GPU
     model), whether JAX's float64 mode is on, and the versions of the packages a run's
     numbers depend on (JSON). Computed once per process."""
-    import jax
-
     device = jax.devices()[0]
     kind = device.device_kind
     if device.platform == "cpu":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -80,8 +81,6 @@ class Result:
     best_fun: float = float("nan")  # the lowest loss the run saw; set from the trace when not given
 
     def __post_init__(self) -> None:
-        import math
-
         if self.success is None:
             self.success = self.status.success
         if math.isnan(self.best_fun):

@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from optbench import __version__
+from optbench.analysis.targets import finished, run_slices
 from optbench.errors import OptbenchError
 from optbench.external.bbob import parse_name
 from optbench.spec import file_name
@@ -36,9 +38,6 @@ PRECISION = 1e-8  # COCO's final target, recorded in the index
 
 def write_coco(runs: pd.DataFrame, traces: pd.DataFrame, folder: Path) -> list[Path]:
     """Write the finished runs on BBOB problems into ``folder``; returns the files written."""
-    from optbench import __version__
-    from optbench.analysis.targets import finished, run_slices
-
     runs, traces = finished(runs, traces)
     ids = {spec: parse_name(spec) for spec in runs["problem"].unique()}
     runs = runs[runs["problem"].map(lambda spec: ids[spec] is not None) & runs["f_opt"].notna()]

@@ -19,8 +19,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from optbench.analysis.targets import finished, run_slices
 from optbench.errors import OptbenchError
 from optbench.spec import file_name
+from optbench.store.connection import output_refusal
 
 FORMATS = ("csv", "parquet", "ioh", "coco")
 
@@ -56,8 +58,6 @@ def export(
 
 def _check_target(target: Path, db: str | None) -> None:
     """An export file may replace an earlier export's, never a folder or a database."""
-    from optbench.store.connection import output_refusal
-
     refusal = output_refusal(target, db)
     if refusal is not None:
         raise OptbenchError(f"cannot export: {str(target)!r} {refusal}; give another --output folder")
@@ -87,8 +87,6 @@ def _coco(runs: pd.DataFrame, traces: pd.DataFrame, fronts: pd.DataFrame, folder
 
 
 def _ioh(runs: pd.DataFrame, traces: pd.DataFrame, fronts: pd.DataFrame, folder: Path, fmt: str) -> list[Path]:
-    from optbench.analysis.targets import finished, run_slices
-
     runs, traces = finished(runs, traces)
     if runs.empty:
         raise OptbenchError("no finished runs with a trace to export (every run was skipped or failed)")

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from optbench.errors import OptbenchError
+from optbench.errors import OptbenchError as Error
+from optbench.registry import REGISTRY
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
@@ -17,8 +20,6 @@ def front_plot(runs: pd.DataFrame, fronts: pd.DataFrame, problem: str, true_fron
     """A matplotlib figure of the final front of each optimizer configuration run on
     ``problem`` (two objectives): for each, the run whose hypervolume is the median over
     its seeds; the true front, when given, as a line."""
-    import matplotlib.pyplot as plt
-
     mine = runs[(runs["problem"] == problem) & runs["run_id"].isin(fronts["run_id"].unique())]
     if mine.empty:
         raise OptbenchError(f"no stored Pareto fronts of {problem!r}; run a Pareto method (nsga2) on it first")
@@ -55,9 +56,6 @@ def _median_run(group: pd.DataFrame) -> Any:
 
 def known_front(problem: str) -> np.ndarray | None:
     """The true front of a registered problem spec, or None where unknown or unbuildable."""
-    from optbench.errors import OptbenchError as Error
-    from optbench.registry import REGISTRY
-
     try:
         return REGISTRY.problem(problem).true_front
     except Error:

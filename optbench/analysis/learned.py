@@ -12,12 +12,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import jax
+import jax.numpy as jnp
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from optbench.analysis.selection import ensure_configs
 from optbench.analysis.styles import distinct_styles
+from optbench.analysis.tick_labels import plain_powers
 from optbench.errors import OptbenchError
+from optbench.registry import REGISTRY
 
 FAILED = ("skipped", "failed")
 
@@ -40,8 +45,6 @@ def median_runs(runs: pd.DataFrame, problem: str) -> pd.DataFrame:
 def restore_params(problem: Any, stored: Any) -> Any:
     """A run's stored final parameters (JSON, nested like the pytree: dicts by key, lists
     and tuples by position) in the problem's own structure and dtype."""
-    import jax
-
     if not isinstance(stored, str):
         raise OptbenchError(f"a run of {problem.spec!r} has no stored parameters (runs with very many are not kept)")
     value = json.loads(stored)
@@ -62,8 +65,6 @@ def restore_params(problem: Any, stored: Any) -> Any:
 
 
 def _problem(spec: str, needs: str) -> Any:
-    from optbench.registry import REGISTRY
-
     try:
         problem = REGISTRY.problem(spec)
     except OptbenchError as err:
@@ -76,8 +77,6 @@ def _problem(spec: str, needs: str) -> Any:
 def fit_figure(runs: pd.DataFrame, problem: str) -> Any:
     """A curve-fitting problem's data with the model fitted by each configuration (its
     median-loss seed), one curve each, and the known optimum's curve where there is one."""
-    import matplotlib.pyplot as plt
-
     fits = median_runs(runs, problem)
     prob = _problem(problem, "fit plots draw a curve fit's predict(params, x) over its 1-D data")
     x, y = (np.asarray(a, dtype=float) for a in prob.data)
@@ -102,9 +101,6 @@ def fit_figure(runs: pd.DataFrame, problem: str) -> Any:
 
 
 def _predict(problem: Any, params: Any, x: np.ndarray) -> np.ndarray:
-    import jax
-    import jax.numpy as jnp
-
     params = jax.tree_util.tree_map(lambda a: jnp.asarray(a, problem.dtype), params)
     return np.asarray(problem.predict(params, jnp.asarray(x, problem.dtype)), dtype=float)
 
@@ -114,8 +110,6 @@ def boundary_figure(runs: pd.DataFrame, traces: pd.DataFrame | None, problem: st
     (logit 0) and the predicted probability learned by each configuration (its
     median-loss seed), one panel each; a panel's title gives the run's test accuracy
     where it was recorded."""
-    import matplotlib.pyplot as plt
-
     fits = median_runs(runs, problem)
     prob = _problem(problem, "boundary plots draw a 2-D classifier's predict(params, x)")
     features, labels = (np.asarray(a, dtype=float) for a in prob.data)
@@ -181,10 +175,6 @@ def sensitivity_figure(
     marked with a cross at the top of the plot: the standard learning-rate sensitivity
     picture. The distance shows a rate too small to get there, where the final loss of a
     noisy fit hides it under the noise floor."""
-    import matplotlib.pyplot as plt
-
-    from optbench.analysis.tick_labels import plain_powers
-
     mine = runs[(runs["problem"] == problem) & ~runs["status"].isin(FAILED)].copy()
     values = [json.loads(p).get(hue) for p in mine["params"]]
     mine["value"] = [float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else np.nan for v in values]
@@ -244,8 +234,6 @@ def population_figure(
     one panel per generation, individuals coloured by their loss (or first objective),
     in the plane of the parameters ``x`` and ``y``; ``best``, a point (x, y) such as the
     known optimum, is marked in every panel."""
-    import matplotlib.pyplot as plt
-
     available = sorted(set(history["generation"]))
     if generations is None:
         last = available[-1]

@@ -7,12 +7,17 @@ import json
 import warnings
 from typing import Any
 
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import ListedColormap, LogNorm, Normalize
 
 from optbench.analysis.selection import ensure_configs
 from optbench.analysis.styles import distinct_styles, panels
 from optbench.analysis.targets import COST_LABELS, cost_column, finished, run_slices
+from optbench.analysis.tick_labels import plain_powers
 from optbench.errors import OptbenchError
 
 LINESTYLES = ("-", "--", ":", "-.")
@@ -50,10 +55,6 @@ def convergence(
     With ``metric`` (a recorded trace column such as ``test_accuracy``) that metric is
     drawn instead of the loss, as recorded: on a linear axis for accuracies and values
     that are not all positive, else on a log axis."""
-    import matplotlib.pyplot as plt
-
-    from optbench.analysis.tick_labels import plain_powers
-
     column, xlabel = cost_column(x), COST_LABELS[x]
     runs = ensure_configs(runs)
     mine = runs[(runs["problem"] == problem) & ~runs["status"].isin(["skipped", "failed"])]
@@ -169,10 +170,6 @@ def _styles(runs: pd.DataFrame, hue: str) -> tuple[dict[str, tuple[str, dict[str
     """Config -> (label, line style) for the configurations that have ``hue``: a colour per
     value along a colour scale (logarithmic for positive values), a line style per budget;
     and the scale, for its colour bar."""
-    import matplotlib
-    from matplotlib.cm import ScalarMappable
-    from matplotlib.colors import ListedColormap, LogNorm, Normalize
-
     configs = runs.drop_duplicates("config")
     values = {row.config: json.loads(row.params).get(hue) for row in configs.itertuples()}
     values = {k: v for k, v in values.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}

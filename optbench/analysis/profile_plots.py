@@ -3,8 +3,10 @@ data profiles, and the best loss at budgets."""
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -19,15 +21,11 @@ from optbench.errors import OptbenchError
 
 
 def _figure(width: float = 7.5, height: float = 4.8) -> tuple[Any, Any]:
-    import matplotlib.pyplot as plt
-
     return plt.subplots(figsize=(width, height), layout="constrained")
 
 
 def _left_out(fig: Any, comparison: Comparison) -> None:
     """Below a pooled figure, what it left out so every curve stands on the same problems."""
-    import textwrap
-
     note = comparison.common[2]
     if note:
         fig.text(0.01, 0.0, textwrap.fill(note, 130), fontsize="x-small", va="bottom", ha="left")
@@ -125,8 +123,6 @@ def data_profile_figure(comparison: Comparison) -> Any:
 def fixed_budget_figure(runs: pd.DataFrame, traces: pd.DataFrame, problem: str, cost: str = "evals") -> Any:
     """Box plots of the best loss (gap to the optimum where known) each config had reached
     at a few budgets on ``problem``: one panel per budget, one box per config."""
-    import matplotlib.pyplot as plt
-
     mine = runs[runs["problem"] == problem]
     table = best_at_budgets(mine, traces, None, cost)
     if table.empty:

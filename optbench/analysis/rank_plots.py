@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import matplotlib.pyplot as plt
+
 from optbench.analysis.stats import cliques, critical_difference
 from optbench.analysis.views import Comparison
 from optbench.errors import OptbenchError
@@ -14,8 +16,6 @@ def cd_figure(comparison: Comparison) -> Any:
     """Average ranks of the median final loss (1 is best), the critical difference at the
     comparison's alpha, and bars over groups whose ranks differ by less than it. Needs 2 or
     more configurations ranked over 2 or more problems."""
-    import matplotlib.pyplot as plt
-
     parts = comparison.stats()
     table, friedman = parts["ranks"], parts["friedman"].iloc[0]
     if len(table) < 2 or table["problems"].max() < 2:

@@ -13,11 +13,17 @@ import math
 from importlib import resources
 from typing import Any
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from optbench.analysis import views
+from optbench.analysis import profile_plots, views
 from optbench.analysis.formatting import number
+from optbench.analysis.front_plots import front_plot, known_front
+from optbench.analysis.plots import convergence, default_axis
+from optbench.analysis.selection import ensure_configs
+from optbench.analysis.tables import SUCCESS_RULE, nist_summary, summary
+from optbench.analysis.verdict import verdict
 
 TEXT_COLUMNS = {"problem", "optimizer", "budget", "statuses", "measure", "optimizer_a", "optimizer_b", "better",
                 "target", "message", "status", "kind"}  # fmt: skip
@@ -33,8 +39,6 @@ def report_html(
     """The self-contained HTML report of ``runs`` (as ``optbench.load_results`` or
     ``optbench.run`` return them) and their ``traces``; ``fronts`` are the stored Pareto
     fronts, if any; ``source`` says where the runs came from. ``optbench report`` writes it."""
-    from optbench.analysis.selection import ensure_configs
-
     runs, options = ensure_configs(runs), options or views.Options()
     origin = html.escape(f" from {source}" if source else "")
     sections = [
@@ -109,9 +113,6 @@ def _setup(runs: pd.DataFrame) -> str:
 
 def _verdict(comparison: views.Comparison) -> str:
     """The computed verdict, then the headline figure; the detail follows in the sections below."""
-    from optbench.analysis import profile_plots
-    from optbench.analysis.verdict import verdict
-
     items = "".join(f"<li>{html.escape(line)}</li>" for line in verdict(comparison))
     return f'<ul class="verdict">{items}</ul>' + figure(
         profile_plots.ecdf_figure(comparison),
@@ -133,8 +134,6 @@ SUMMARY_COLUMNS = (
 
 
 def _summary(runs: pd.DataFrame) -> str:
-    from optbench.analysis.tables import SUCCESS_RULE, nist_summary, summary
-
     out = table(summary(runs)) + f'<p class="note">{html.escape(SUMMARY_COLUMNS)}. {html.escape(SUCCESS_RULE)}.</p>'
     nist = nist_summary(runs)
     if not nist.empty:
@@ -143,8 +142,6 @@ def _summary(runs: pd.DataFrame) -> str:
 
 
 def _fixed_target(comparison: views.Comparison) -> str:
-    from optbench.analysis import profile_plots
-
     options = comparison.options
     notes = f"{comparison.common[2]} {comparison.reference_note()}".strip()
     parts = [f'<p class="note">Cost axis: {options.cost}. {html.escape(notes)} The runtime ECDF is in the verdict.</p>']
@@ -223,8 +220,6 @@ def _stats(comparison: views.Comparison) -> str:
 
 
 def _convergence(comparison: views.Comparison) -> str:
-    from optbench.analysis.plots import convergence, default_axis
-
     runs, traces = comparison.runs, comparison.traces
     x = default_axis(runs)
     parts = []
@@ -234,8 +229,6 @@ def _convergence(comparison: views.Comparison) -> str:
 
 
 def _fronts(runs: pd.DataFrame, fronts: pd.DataFrame) -> str:
-    from optbench.analysis.front_plots import front_plot, known_front
-
     problems = dict.fromkeys(runs.loc[runs["run_id"].isin(fronts["run_id"].unique()), "problem"])
     return "\n".join(
         figure(front_plot(runs, fronts, p, known_front(p)), f"front-{i}", f"{p}: final fronts.")
@@ -271,8 +264,6 @@ def collapsed(title: str, content: str) -> str:
 
 def figure(fig: Any, key: str, caption: str) -> str:
     """A matplotlib figure as inline SVG, its legend entries tied to their lines."""
-    import matplotlib.pyplot as plt
-
     _tag_series(fig, key)
     buffer = io.StringIO()
     with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": key}):

@@ -15,6 +15,8 @@ from typing import Any
 import pandas as pd
 
 from optbench.errors import OptbenchError
+from optbench.registry import REGISTRY
+from optbench.spec import Grid, format_spec, parse_spec
 
 _BUDGET_WORDS = {
     "max_steps": "{} steps",
@@ -51,8 +53,6 @@ def filter_runs(
 def exact_problem(runs: pd.DataFrame, problems: Iterable[str]) -> str | None:
     """The stored problem spec that one of the ``problems`` filters names exactly (its
     canonical form, defaults dropped), if exactly one does."""
-    from optbench.spec import Grid, format_spec, parse_spec
-
     stored = set(runs["problem"])
     named = set()
     for text in problems:
@@ -105,8 +105,6 @@ _MISSING = object()
 
 
 def _any_match(texts: list[str], names: pd.Series, params: list[dict[str, Any]], kind: str) -> pd.Series:
-    from optbench.spec import Grid, parse_spec
-
     found = pd.Series(False, index=names.index)
     for text in texts:
         spec = parse_spec(text)
@@ -143,8 +141,6 @@ def _same(stored: Any, wanted: Any) -> bool:
 
 def _problem_params(runs: pd.DataFrame) -> list[dict[str, Any]]:
     """The parameters each run's problem spec names (its non-default ones)."""
-    from optbench.spec import parse_spec
-
     parsed = {spec: parse_spec(spec).params for spec in set(runs["problem"])}
     return [parsed[spec] for spec in runs["problem"]]
 
@@ -152,8 +148,6 @@ def _problem_params(runs: pd.DataFrame) -> list[dict[str, Any]]:
 def _defaults(kind: str, name: str) -> dict[str, Any]:
     """A registered factory's defaults; none for a name that is not registered here (a
     plugin not loaded), so only parameters stored with the runs can match."""
-    from optbench.registry import REGISTRY
-
     try:
         return REGISTRY.get(kind, name).defaults
     except OptbenchError:

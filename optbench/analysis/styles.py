@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from optbench.errors import OptbenchError
+from optbench.registry import REGISTRY
+
 COLORS = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
@@ -29,9 +32,6 @@ def distinct_styles(names: Sequence[str]) -> dict[str, dict[str, Any]]:
 def family_of(optimizer_name: str) -> str:
     """An optimizer's family as registered (``first_order``, ``scipy``, ...); ``other``
     for one this process does not know (a plugin not loaded)."""
-    from optbench.errors import OptbenchError
-    from optbench.registry import REGISTRY
-
     try:
         return REGISTRY.get("optimizer", optimizer_name).family or "other"
     except OptbenchError:

@@ -8,8 +8,9 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from optbench.analysis.selection import ensure_configs
+from optbench.analysis.selection import ensure_configs, with_configs
 from optbench.registry import natural_key
+from optbench.store import DERIVED_COLUMNS, RUN_COLUMNS
 
 SUCCESS_RULE = (
     "target: the budget's target loss when given, else f_opt + 1e-6*|f_opt| + 1e-12 where the optimum is known.\n"
@@ -26,8 +27,6 @@ def summary(runs: pd.DataFrame, by: Iterable[str] = ()) -> pd.DataFrame:
 
     Runs pool only when they share the problem, the optimizer configuration and the
     budget (see ``with_configs``; ``by`` adds provenance columns to that key)."""
-    from optbench.analysis.selection import with_configs
-
     runs = with_configs(runs, by) if by else ensure_configs(runs)
     metrics = metric_columns(runs)
     rows = []
@@ -72,8 +71,6 @@ def summary(runs: pd.DataFrame, by: Iterable[str] = ()) -> pd.DataFrame:
 
 def metric_columns(runs: pd.DataFrame) -> list[str]:
     """The problem metrics stored with the runs (final test accuracy, LRE, ...)."""
-    from optbench.store import DERIVED_COLUMNS, RUN_COLUMNS
-
     return [c for c in runs.columns if c not in RUN_COLUMNS and c not in DERIVED_COLUMNS]
 
 

@@ -3,6 +3,7 @@ as fit, with a caption saying what the numbers mean."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,7 @@ import pandas as pd
 
 from optbench.analysis import views
 from optbench.analysis.formatting import Column, col, count, format_table, number, seconds
+from optbench.analysis.tables import SUCCESS_RULE, nist_summary, summary
 from optbench.analysis.targets import level_label
 from optbench.errors import OptbenchError
 
@@ -139,8 +141,6 @@ def _short_level(kind: str, level: float) -> str:
 
 def summary_text(runs: pd.DataFrame, fmt: str = "markdown", nist_only: bool = False) -> str:
     """The summary table; in a terminal, with the success rule and the NIST StRD summary."""
-    from optbench.analysis.tables import SUCCESS_RULE, nist_summary, summary
-
     nist = nist_summary(runs)
     if nist_only:
         if nist.empty:
@@ -227,6 +227,4 @@ def _stats_text(comparison: views.Comparison, fmt: str) -> str:
 
 
 def _wrap(text: str) -> str:
-    import textwrap
-
     return "".join(textwrap.fill(line, 118) + "\n" for line in text.splitlines() if line)

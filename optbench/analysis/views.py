@@ -4,7 +4,9 @@ the analysis functions from one ``Comparison``, which computes the hitting times
 from __future__ import annotations
 
 import functools
+import itertools
 from dataclasses import dataclass
+from math import comb
 
 import numpy as np
 import pandas as pd
@@ -242,9 +244,6 @@ def power_note(tests: pd.DataFrame, alpha: float) -> str:
     never advised more seeds. Where too few independent runs make a significant difference
     impossible, say so: with n and m runs the smallest two-sided Mann-Whitney p-value is
     2 / C(n + m, n), and Holm's correction over k pairs asks for p <= alpha / k of the smallest."""
-    import itertools
-    from math import comb
-
     if tests.empty:
         return ""
     sides = pd.concat(

@@ -10,7 +10,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import jax
 import numpy as np
+import pandas as pd
 
 from optbench.budget import Budget
 from optbench.caches.program_cache import ProgramCache, combined
@@ -134,8 +136,6 @@ class Bridge:
 
     def result(self, status: Status, message: str, x: np.ndarray | None) -> Result:
         """The run as a Result: ``x`` is the library's answer, else the best point seen."""
-        import pandas as pd
-
         total = time.perf_counter() - self.started
         point = self.best[1] if x is None else np.asarray(x, dtype=np.float64)
         fun = self._measured(point)
@@ -179,8 +179,6 @@ def _function_key(problem: Problem, kind: str):
     every run on the problem, and how to make it."""
 
     def make() -> Any:
-        import jax
-
         fn = vector_function(problem, problem.data, kind)
         return jax.jit(fn).lower(jax.ShapeDtypeStruct((problem.n_params,), np.float64)).compile()
 

@@ -19,10 +19,12 @@ import math
 import time
 from typing import Any, NamedTuple
 
+import jax
 import numpy as np
 
 from optbench.budget import Budget
 from optbench.caches.program_cache import CompileCost, ProgramCache, combined
+from optbench.drive import programs
 from optbench.drive.programs import (
     BLOCK,
     CODES,
@@ -60,8 +62,6 @@ class Arguments(NamedTuple):
 
 def clear_programs() -> None:
     """Forget every compiled program held in memory (the persistent cache is untouched)."""
-    from optbench.drive import programs
-
     _PROGRAMS.clear()
     programs.clear()
 
@@ -163,7 +163,6 @@ def _start(problem: Problem, seed: int | None) -> tuple[Any, Any, list[CompileCo
     """The seed's starting point and solver key, from the shared programs of
     ``optbench.drive.programs``, and what compiling those cost this run; where ``seed`` is None,
     only their shapes, executing nothing and leaving the cost to the first run."""
-    import jax
 
     def program(key: Any, make: Any) -> tuple[Any, CompileCost | None]:
         return (_PROGRAMS.prefetch(key, make), None) if seed is None else _PROGRAMS.get(key, make)
@@ -206,8 +205,6 @@ def _execute(
     as each chunk arrives, so memory does not grow with the number of steps; ``compile_s``
     and ``cache_hit`` say what compiling its programs cost. For a minibatch method (not
     ``full``), see ``_minibatch_columns``."""
-    import jax
-
     hyper, limits = arguments.hyper, arguments.limits
     data, length = problem.data, chunk_length(budget)
     block = block_length(length)

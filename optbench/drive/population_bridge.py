@@ -12,7 +12,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import jax
 import numpy as np
+import pandas as pd
 
 from optbench.budget import Budget
 from optbench.caches.program_cache import ProgramCache, combined
@@ -47,8 +49,6 @@ class PopulationBridge:
         self.started = time.perf_counter()
 
     def _compile(self) -> tuple[Any, Any]:
-        import jax
-
         shape = jax.ShapeDtypeStruct((self.pop_size, self.n), self.problem.dtype)
         if not self.multi:
             if self.problem.black_box is not None:
@@ -99,8 +99,6 @@ class PopulationBridge:
         self.nit += 1
 
     def result(self, status: Status, message: str) -> Result:
-        import pandas as pd
-
         total = time.perf_counter() - self.started
         if self.last is None:
             return Result.failed(Status.FAILED, f"the library stopped before its first population ({message})")

@@ -14,6 +14,8 @@ import hashlib
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from optbench.budget import STOP_ORDER
@@ -111,7 +113,6 @@ def compile_keys() -> Any:
     """The program from a seed, (1,) uint32, to the seed's two keys, each with a run axis
     of length one: one to draw the starting point, one for the solver. The same for every
     problem and solver, so its random-number code is compiled once per process."""
-    import jax
 
     def keys(seed):
         init_key, run_key = jax.random.split(jax.random.PRNGKey(seed))
@@ -123,8 +124,6 @@ def compile_keys() -> Any:
 def compile_start(problem: Problem, key: Any) -> Any:
     """The program from a key (shaped as ``key``) to the problem's starting point drawn
     with it, with a run axis of length one; one per problem, whatever the solver."""
-    import jax
-
     return _compiled(jax.jit(_one_run(problem.init_params, (0,))).lower(key), _once())
 
 
@@ -134,9 +133,6 @@ def compile_programs(
     """Lower and compile the init, chunk and final programs for one run's shape. The
     starting point and the data are arguments, so problems that differ only in them
     (NIST's two starts) have the same programs."""
-    import jax
-    import jax.numpy as jnp
-
     # A Pareto method's answer is a front, not a point the problem's metrics could score.
     scores_points = problem.metrics is not None and problem.loss is not None
     block_size = block_length(length)
@@ -240,8 +236,6 @@ def _compiled(lowered: Any, options: dict[str, Any] | None = None) -> Any:
     The module's text holds its constants (data a problem closes over, too), so two
     different programs never share; a program that calls back to Python never shares, as
     the module names its callback by a number, not by the function it calls."""
-    import jax
-
     module = lowered.as_text(debug_info=False)  # without source locations, which name the caller's lines
     if "callback" in module:  # host callbacks (a black box, jax.debug) are the problem's own
         return lowered.compile(options)
@@ -269,15 +263,12 @@ def record_metrics(block: Any) -> Any:
 
 
 def _once() -> dict[str, Any] | None:
-    import jax
-
     return _ONCE_ON_CPU if jax.default_backend() == "cpu" else None
 
 
 def _one_run(fn: Callable, in_axes: tuple) -> Callable:
     """``fn`` of one run, on arguments and results with a run axis of length one (the
     arguments whose axis is 0). Real control flow: a solver evaluates only what it asks for."""
-    import jax
 
     def single(*args):
         args = [jax.tree_util.tree_map(lambda a: a[0], a) if axis == 0 else a for a, axis in zip(args, in_axes)]
@@ -290,8 +281,6 @@ def _record_shapes(build: Build, problem: Problem, state: Any, h: Any, block_siz
     """The shapes of a block's records, as ``_advance`` makes them (loss, counters, whether
     running, the solver's indicators), each (block_size, 1, ...): found without tracing the
     step a second time, which was a third of the time spent tracing a chunk."""
-    import jax
-
     indicators = jax.eval_shape(_one_run(lambda s, h: build(h).indicators(problem, s), (0, 0)), state, h)
     scalar = lambda dtype: jax.ShapeDtypeStruct((block_size, 1), dtype)
     stacked = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct((block_size, *a.shape), a.dtype), indicators)
@@ -301,8 +290,6 @@ def _record_shapes(build: Build, problem: Problem, state: Any, h: Any, block_siz
 def _normal(info: StepInfo, dtype: str) -> StepInfo:
     """A solver's report in fixed dtypes, so the scan carry keeps its types (a Python int
     or an int64 from ``jnp.where`` would otherwise change the counters' type)."""
-    import jax.numpy as jnp
-
     known_nfev = info.nfev if info.known_nfev is None else info.known_nfev
     known_njev = info.njev if info.known_njev is None else info.known_njev
     return StepInfo(
@@ -332,9 +319,6 @@ def _advance(solver: NativeSolver, problem: Problem, data: Any, carry: Carry, li
     at which that loss was known (``StepInfo.known_nfev``), whether the run was running,
     and the solver's indicators of the state at the step's start. A minibatch loss does
     not decide whether a target is reached."""
-    import jax
-    import jax.numpy as jnp
-
     running = carry.code == 0
     evals_left = jnp.minimum(limits.max_evals, limits.max_epoch_evals) - carry.nfev
     if problem.black_box is None:  # computed and discarded once stopped: cheaper than a branch

@@ -8,13 +8,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
+import jax
+import numpy as np
+
 from optbench.budget import Budget
+from optbench.drive import bridge, loop
+from optbench.drive.population_bridge import run_population
 from optbench.drive.run_spec import RunSpec
 from optbench.flat_problem import flat_start, flatten, search_box
 from optbench.optimizer_config import OptimizerConfig, as_solver
 from optbench.problem import Problem
 from optbench.result import Result, Status
-from optbench.solver import HostSolver
+from optbench.solver import HostSolver, PopulationSolver
 
 
 @dataclass(frozen=True)
@@ -55,10 +60,6 @@ def driver(solver: Any) -> Driver:
 
 @functools.cache
 def _drivers() -> tuple[tuple[type, Driver], ...]:
-    from optbench.drive import bridge, loop
-    from optbench.drive.population_bridge import run_population
-    from optbench.solver import PopulationSolver
-
     population = Driver(
         run=lambda problem, built, budget, seed, target: run_population(problem, built.solver, budget, seed, target),
         precompile=lambda problem, built, budget: None,  # per population size, when the library asks
@@ -136,7 +137,6 @@ def _in_bounds(problem: Problem, params: Any) -> bool | None:
     """Whether ``params`` lie in the problem's bounds; None without bounds or a point."""
     if problem.bounds is None or params is None:
         return None
-    import numpy as np
 
     x = np.asarray(flatten(params), np.float64)
     lower, upper = (np.asarray(b, np.float64) for b in search_box(problem, x))
@@ -147,8 +147,6 @@ def _box_edge(problem: Problem, seed: int, params: Any) -> list[str]:
     """A note where the answer of a population method sits on the edge of the box it
     searched (its ``search_box``, or the default start +- (1 + |start|)): the answer may
     lie outside, where it never looked."""
-    import numpy as np
-
     lower, upper = (np.asarray(b, np.float64) for b in search_box(problem, flat_start(problem, seed)))
     x = np.asarray(flatten(params), np.float64)
     near = 1e-3 * (upper - lower)  # clipped to the box, or within a thousandth of its width
@@ -167,9 +165,6 @@ def _box_edge(problem: Problem, seed: int, params: Any) -> list[str]:
 def _flat_names(params: Any) -> list[str]:
     """The name of each entry of a pytree's flat vector, in ``ravel_pytree`` order: ``a``,
     ``w[3]`` (a flat array's entry), ``x[1]`` for a bare vector."""
-    import jax
-    import numpy as np
-
     names = []
     for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]:
         base = "".join(str(getattr(k, "key", getattr(k, "idx", k))) for k in path) or "x"

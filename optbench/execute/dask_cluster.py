@@ -22,6 +22,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from optbench.errors import OptbenchError, shown
+from optbench.execute.local_pool import jobs, run_job, run_job_watched, worker_environment
+from optbench.result import Result, Status
 
 # What --dask takes: ``local``, or a scheduler's TCP address (``tcp://`` may be left out).
 # TLS needs certificates, which only a ``distributed.Client`` made in Python can carry.
@@ -63,8 +65,6 @@ def connect(address: str, workers: int) -> contextlib.AbstractContextManager[Any
 
 @contextlib.contextmanager
 def _local(cluster_type: Any, client_type: Any, workers: int) -> Iterator[Any]:
-    from optbench.execute.local_pool import worker_environment
-
     env = worker_environment()
     with (
         cluster_type(
@@ -83,9 +83,6 @@ def run_groups(
     which it kills (and replaces) when a run takes longer: a Dask task itself cannot be
     stopped from outside."""
     from distributed import as_completed
-
-    from optbench.execute.local_pool import jobs
-    from optbench.result import Result, Status
 
     plugins = [str(p) for p in plugins]
     tasks: dict[Any, list[Any]] = {}  # groups that use the same compiled programs are one task
@@ -110,8 +107,6 @@ def run_groups(
 
 def _run_jobs(jobs: list[Any], plugins: list[str], run_timeout: float | None) -> list[list[Any]]:
     """In a Dask worker: the results of each job's runs."""
-    from optbench.execute.local_pool import run_job, run_job_watched
-
     if run_timeout is not None:
         return [run_job_watched(job, plugins, run_timeout) for job in jobs]
     return [list(run_job(job, plugins)) for job in jobs]

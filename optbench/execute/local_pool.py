@@ -24,6 +24,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -32,7 +33,14 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+from optbench.budget import Budget
+from optbench.drive.run_one import run_one
+from optbench.drive.run_spec import RunSpec
 from optbench.errors import OptbenchError
+from optbench.execute.precompile import default_threads
+from optbench.optimizer_config import OptimizerConfig
+from optbench.registry import REGISTRY
+from optbench.result import Result, Status
 
 # XLA on one thread per worker: a pool of one worker per core must not oversubscribe it.
 ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
@@ -71,8 +79,6 @@ class Job:
 
 
 def default_workers() -> int:
-    from optbench.execute.precompile import default_threads
-
     return default_threads()
 
 
@@ -133,8 +139,6 @@ def run_job_watched(job: Job, plugins: list[str], run_timeout: float) -> list[An
     kept between calls: a run past ``run_timeout`` seconds has that process killed (and
     a new one started) and fails with the timeout. For executors whose tasks cannot be
     stopped from outside, such as a Dask worker's."""
-    import threading
-
     key = (threading.get_ident(), tuple(plugins))
     pool = _WATCHERS.get(key)
     if pool is None:
@@ -148,8 +152,6 @@ _WATCHERS: dict[tuple[int, tuple[str, ...]], _Pool] = {}
 def _drive(pool: _Pool, queue: deque, run_timeout: float | None) -> Iterator[tuple[Job, int, Any]]:
     """Run the ``queue`` of jobs in ``pool``, yielding ``(job, index in the job, result)``
     for every run as it finishes."""
-    from optbench.result import Result, Status
-
     while queue or pool.busy():
         pool.assign(queue)
         for worker, message in pool.messages(run_timeout):
@@ -185,8 +187,6 @@ def _population(config: Any) -> int:
 
 
 def _job(key: int, first: int, members: list[Any]) -> Job:
-    from optbench.registry import REGISTRY
-
     run = members[0]
     try:
         computation = REGISTRY.problem(run.problem).program_key or run.problem  # built while planning
@@ -312,13 +312,6 @@ def _death(exitcode: int | None) -> str:
 
 def run_job(job: Job, plugins: Iterable[str] = ()) -> Iterator[Any]:
     """The results of a job's runs, one by one, computed in this process (a worker's)."""
-    from optbench.budget import Budget
-    from optbench.drive.run_one import run_one
-    from optbench.drive.run_spec import RunSpec
-    from optbench.optimizer_config import OptimizerConfig
-    from optbench.registry import REGISTRY
-    from optbench.result import Result
-
     REGISTRY.load_plugins(plugins)  # once per process: loaded files are remembered
     try:
         problem = REGISTRY.problem(job.problem)
@@ -339,8 +332,6 @@ def serve(fd: int, plugins: list[str]) -> None:
     result as it finishes; it exits within a second of its parent's death."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
     _exit_with_parent()
-    from optbench.registry import REGISTRY
-    from optbench.result import Result
 
     conn = Connection(fd)
     REGISTRY.load_plugins(plugins)
@@ -362,8 +353,6 @@ def serve(fd: int, plugins: list[str]) -> None:
 def _exit_with_parent(every_s: float = 0.5) -> None:
     """End this process as soon as its parent is gone (a SIGKILL gives the parent no chance
     to stop it): without this, a worker computed on until its run ended, hours for a long one."""
-    import threading
-
     parent = os.getppid()
 
     def watch() -> None:

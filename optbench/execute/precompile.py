@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
+from optbench.drive.run_one import Built, driver, why_skipped
+
 WINDOW = 8  # groups compiled together before they run
 
 
@@ -58,8 +60,6 @@ def _quietly(fn: Callable, *args: Any) -> Any:
 def compile_group(problem: Any, config: Any, budget: Any) -> None:
     """Compile what runs of ``config`` on ``problem`` under ``budget`` will call, executing
     nothing on the device."""
-    from optbench.drive.run_one import Built, driver, why_skipped
-
     if why_skipped(problem, config) is not None:
         return
     built = Built.from_config(config)

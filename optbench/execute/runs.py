@@ -12,6 +12,7 @@ from typing import Any
 
 from optbench.drive.run_one import run_one
 from optbench.drive.run_spec import RunSpec
+from optbench.execute import local_pool, precompile
 from optbench.execute.plan import pending
 from optbench.registry import REGISTRY
 from optbench.result import Result
@@ -47,7 +48,6 @@ def execute(
     for run in todo:
         grouped.setdefault(run.group, []).append(run)
     groups = list(grouped.values())
-    from optbench.execute import local_pool
 
     if client is not None:
         from optbench.execute import dask_cluster
@@ -74,8 +74,6 @@ def execute(
 
 def _in_process(groups: list[list[RunSpec]], compile_threads: int | None) -> Iterator[tuple[RunSpec, Result]]:
     """Each run of the groups and its result, run in this process one after another."""
-    from optbench.execute import precompile
-
     threads = precompile.default_threads() if compile_threads is None else compile_threads
     for members in precompile.windows(groups, _compile_group, threads):
         problem = REGISTRY.problem(members[0].problem)
@@ -86,8 +84,6 @@ def _in_process(groups: list[list[RunSpec]], compile_threads: int | None) -> Ite
 def _compile_group(members: list[RunSpec]) -> Callable[[], None]:
     """What compiles the programs a group's runs will use; its problem is built here, on
     the calling thread (the registry is not shared between threads)."""
-    from optbench.execute import precompile
-
     run = members[0]
     problem = REGISTRY.problem(run.problem)
     return lambda: precompile.compile_group(problem, run.optimizer, run.budget.for_problem(problem.n_params))

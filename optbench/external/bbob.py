@@ -18,6 +18,7 @@ import numpy as np
 
 from optbench.errors import OptbenchError
 from optbench.problem import Problem
+from optbench.spec import parse_spec
 
 PACKAGE = "coco-experiment"
 MISSING = f"needs COCO's cocoex, which is not installed: pip install {PACKAGE} (or pip install 'optbench[suites]')"
@@ -59,8 +60,6 @@ def available() -> bool:
 
 def parse_name(spec: str) -> tuple[int, int, int] | None:
     """(function, dim, instance) of a ``bbob_f<k>[...]`` spec, None for another problem."""
-    from optbench.spec import parse_spec
-
     parsed = parse_spec(spec)
     if not parsed.name.startswith("bbob_f") or not parsed.name[6:].isdigit():
         return None

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import jax
 import numpy as np
 
 from optbench.errors import OptbenchError
@@ -168,8 +169,6 @@ class BlackBox:
         otherwise; and the problem's data. ``shared``: the data is a (1,) int32 index that
         says which black box the host calls, passed to compiled programs as the problem's
         data, so one compiled program serves every black box of the same shape."""
-        import jax
-
         which = None
         if shared:
             which = np.array([len(_BY_INDEX)], np.int32)
@@ -338,8 +337,6 @@ def uniform_start(lower: np.ndarray, upper: np.ndarray) -> Callable[[Any], Any]:
     """A starting point drawn uniformly in the box from each seed's key."""
 
     def draw(key: Any) -> Any:
-        import jax
-
         return jax.random.uniform(key, lower.shape, minval=lower, maxval=upper, dtype=lower.dtype)
 
     return draw

@@ -23,6 +23,7 @@ import importlib
 import importlib.util
 import sys
 import types
+from importlib.metadata import version
 from typing import Any
 
 import numpy as np
@@ -112,6 +113,4 @@ def cutest_problem(entry: dict[str, Any]) -> Problem:
 
 
 def _version() -> str:
-    from importlib.metadata import version
-
     return version(PACKAGE)

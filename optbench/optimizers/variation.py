@@ -12,6 +12,7 @@ blend crossover (BLX-alpha).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 CROSSOVERS = ("sbx", "blend")
@@ -20,8 +21,6 @@ MUTATIONS = ("polynomial", "gaussian")
 
 def draw_words(key: Any, **shapes: tuple[int, ...]) -> dict[str, Any]:
     """Random uint32 words of each named shape, from one call to the generator."""
-    import math
-
     import jax
     import jax.numpy as jnp
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from optbench import __version__
 from optbench.errors import OptbenchError
 from optbench.result import TRACE_COLUMNS
 from optbench.store.connection import open_for_reading, open_for_writing, retrying
@@ -214,7 +215,6 @@ def load_fronts(path: str | Path = DEFAULT_DB) -> pd.DataFrame:
 
 def _rows(run: RunSpec, result: Result) -> tuple[dict[str, Any], list[tuple], list[tuple]]:
     """A run's row, its trace rows and its front rows, as stored."""
-    from optbench import __version__
     from optbench.provenance import provenance
 
     where = provenance()
