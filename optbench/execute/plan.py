@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from optbench.budget import MAX_RUNS, MAX_SEED, Budget
 from optbench.drive.run_spec import RunSpec, run_ids
@@ -98,9 +98,16 @@ def _n_params(problem: Problem) -> int | None:
         return None
 
 
-def pending(runs: list[RunSpec], store: Any, retry_failed: bool = False) -> tuple[list[RunSpec], set[str]]:
+class Pending(NamedTuple):
+    """The runs still to run, and the ids among them whose stored result a new one replaces."""
+
+    todo: list[RunSpec]
+    replaced: set[str]
+
+
+def pending(runs: list[RunSpec], store: Any, retry_failed: bool = False) -> Pending:
     """The runs the store does not hold yet (and, with ``retry_failed``, those it holds as
-    failed), and the ids among them that a new result replaces."""
+    failed, which their new results replace)."""
     stored = store.run_ids()
     failed = store.run_ids("failed") if retry_failed else set()
-    return [run for run in runs if run.run_id not in stored or run.run_id in failed], failed
+    return Pending([run for run in runs if run.run_id not in stored or run.run_id in failed], failed)

@@ -13,7 +13,7 @@ from typing import Any
 from optbench.drive.run_one import run_one
 from optbench.drive.run_spec import RunSpec
 from optbench.execute import local_pool, precompile
-from optbench.execute.plan import pending
+from optbench.execute.plan import Pending, pending
 from optbench.registry import REGISTRY
 from optbench.result import Result
 
@@ -29,6 +29,7 @@ def execute(
     run_timeout: float | None = None,
     on_group: Callable[[RunSpec, list[Result]], None] = lambda run, results: None,
     client: Any = None,
+    todo: Pending | None = None,
 ) -> list[RunSpec]:
     """Run what the store does not hold yet, grouped per compiled program; store each run
     in its own transaction as soon as it finishes. With ``retry_failed``, runs stored as
@@ -42,8 +43,9 @@ def execute(
     task on its cluster (see ``optbench.execute.dask_cluster``). Either way this process alone writes
     to the store. ``on_done(1)`` follows every stored run, ``on_group(run, results)`` the
     last of a group's runs. Returns the runs it ran. The executor's options are checked
-    before, with the plan (``optbench.execute.prepare``)."""
-    todo, replaced = pending(runs, store, retry_failed)
+    before, with the plan (``optbench.execute.prepare``). ``todo``: what the store lacks, where
+    the caller has read it already (``pending(runs, store, retry_failed)``)."""
+    todo, replaced = pending(runs, store, retry_failed) if todo is None else todo
     grouped: dict[tuple[Any, ...], list[RunSpec]] = {}
     for run in todo:
         grouped.setdefault(run.group, []).append(run)
