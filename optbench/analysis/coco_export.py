@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from optbench import __version__
+import optbench  # its __version__, read when a run is stamped
 from optbench.analysis.targets import finished, run_slices
 from optbench.errors import OptbenchError
 from optbench.external.bbob import parse_name
@@ -68,9 +68,9 @@ def write_coco(runs: pd.DataFrame, traces: pd.DataFrame, folder: Path) -> list[P
                     entries.append(f"{run.instance}:{int(evals.max())}|{losses[-1] - run.f_opt:.1e}")
             info.append(
                 f"suite = 'bbob', funcId = {function}, DIM = {dim}, Precision = {PRECISION:.3e}, "
-                f"algId = '{_quoted(config)}', coco_version = 'optbench {__version__}', logger = 'bbob', "
+                f"algId = '{_quoted(config)}', coco_version = 'optbench {optbench.__version__}', logger = 'bbob', "
                 f"data_format = 'bbob-new2'\n"
-                f"% optbench {__version__}, budget {algorithm['budget_label'].iloc[0]}\n"
+                f"% optbench {optbench.__version__}, budget {algorithm['budget_label'].iloc[0]}\n"
                 f"{data}.dat, {', '.join(entries)}\n"
             )
             written += [base / f"{data}.dat", base / f"{data}.tdat"]

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from optbench import __version__
+import optbench  # its __version__, read when a run is stamped
 from optbench.budget import Budget
 from optbench.optimizer_config import OptimizerConfig
 
@@ -57,7 +57,7 @@ def run_ids(problem: str, optimizer: OptimizerConfig, budget: Budget, seeds: lis
         "params": optimizer.params,
         "seed": -1,
         "budget": budget.as_dict(),
-        "version": __version__,
+        "version": optbench.__version__,
     }
     before, after = json.dumps(canonical, sort_keys=True, default=str).split('"seed": -1', 1)
     return [hashlib.sha256(f'{before}"seed": {seed}{after}'.encode()).hexdigest()[:16] for seed in seeds]

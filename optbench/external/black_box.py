@@ -32,7 +32,7 @@ from optbench.problem import Problem
 
 
 class BlackBoxError(Exception):
-    """The function raised: its run fails with the message (see ``runner.run_one``)."""
+    """The function raised: its run fails with the message (see ``optbench.drive.run_one``)."""
 
 
 def _quiet(record: logging.LogRecord) -> bool:

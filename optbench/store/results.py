@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from optbench import __version__
+import optbench  # its __version__, read when a run is stamped
 from optbench.errors import OptbenchError
 from optbench.result import TRACE_COLUMNS
 from optbench.store.connection import open_for_reading, open_for_writing, retrying
@@ -247,7 +247,7 @@ def _rows(run: RunSpec, result: Result) -> tuple[dict[str, Any], list[tuple], li
         "batch_size": 1,  # the column of databases that batched runs; every run is its own program now
         "x": x,
         "metrics": json.dumps(result.metrics) if result.metrics else None,
-        "version": __version__,
+        "version": optbench.__version__,
         "created": time.time(),
         "n_params": run.n_params,
         "host": where["host"],
