@@ -116,12 +116,12 @@ def run(
     runs, workers = prepare(problems, optimizers, seeds, budget, suite, workers=workers, run_timeout=run_timeout,
                             cluster=cluster, cap_workers=False)  # fmt: skip
     with ResultStore(":memory:" if db is None else db) as store:
-        todo = pending(runs, store, retry_failed)
-        bar = Progress(len(todo.todo), show=progress)
+        work = pending(runs, store, retry_failed)
+        bar = Progress(len(work.todo), show=progress)
         try:
             execute(
                 runs, store, bar.update, retry_failed=retry_failed, workers=workers, plugins=plugins,
-                run_timeout=run_timeout, client=client, todo=todo,
+                run_timeout=run_timeout, client=client, work=work,
             )  # fmt: skip
         finally:
             bar.close()

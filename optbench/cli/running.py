@@ -46,11 +46,11 @@ def run_command(args: argparse.Namespace) -> int:
     with _cluster(args) as client, ResultStore(args.db) as store:
         if args.plugins:  # so that readers find them again without --plugins
             store.remember_plugins({str(Path(d).resolve()): plugin_digest(d) for d in args.plugins})
-        todo = pending(runs, store, args.retry_failed)
-        again = f" ({len(todo.replaced & {r.run_id for r in todo.todo})} failed before)" if args.retry_failed else ""
-        stored = len(runs) - len(todo.todo)
-        print(f"{len(runs)} runs planned, {stored} already stored, {len(todo.todo)} to run{again}", file=sys.stderr)
-        progress = Progress(len(todo.todo), show=not args.no_progress)
+        work = pending(runs, store, args.retry_failed)
+        again = f" ({len(work.replaced & {r.run_id for r in work.todo})} failed before)" if args.retry_failed else ""
+        stored = len(runs) - len(work.todo)
+        print(f"{len(runs)} runs planned, {stored} already stored, {len(work.todo)} to run{again}", file=sys.stderr)
+        progress = Progress(len(work.todo), show=not args.no_progress)
         started = time.perf_counter()
         on_group = lambda run, results: progress.group_done(
             run.problem, run.optimizer.label, [r.status.value for r in results]
@@ -59,7 +59,7 @@ def run_command(args: argparse.Namespace) -> int:
             execute(
                 runs, store, progress.update, args.retry_failed,
                 workers=args.workers, plugins=args.plugins, run_timeout=args.run_timeout,
-                on_group=on_group, client=client, todo=todo,
+                on_group=on_group, client=client, work=work,
             )  # fmt: skip
         finally:
             progress.close()
@@ -69,7 +69,7 @@ def run_command(args: argparse.Namespace) -> int:
 
     print(summary_text(finished), end="")
     print(not_run_summary(finished), end="", file=sys.stderr)
-    ran = finished[finished["run_id"].isin({r.run_id for r in todo})]
+    ran = finished[finished["run_id"].isin({r.run_id for r in work.todo})]
     if len(ran):
         print(time_summary(ran, wall, args.workers), file=sys.stderr)
         print(callback_notes(ran), end="", file=sys.stderr)

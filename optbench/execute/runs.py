@@ -29,7 +29,7 @@ def execute(
     run_timeout: float | None = None,
     on_group: Callable[[RunSpec, list[Result]], None] = lambda run, results: None,
     client: Any = None,
-    todo: Pending | None = None,
+    work: Pending | None = None,
 ) -> list[RunSpec]:
     """Run what the store does not hold yet, grouped per compiled program; store each run
     in its own transaction as soon as it finishes. With ``retry_failed``, runs stored as
@@ -43,9 +43,9 @@ def execute(
     task on its cluster (see ``optbench.execute.dask_cluster``). Either way this process alone writes
     to the store. ``on_done(1)`` follows every stored run, ``on_group(run, results)`` the
     last of a group's runs. Returns the runs it ran. The executor's options are checked
-    before, with the plan (``optbench.execute.prepare``). ``todo``: what the store lacks, where
+    before, with the plan (``optbench.execute.prepare``). ``work``: what the store lacks, where
     the caller has read it already (``pending(runs, store, retry_failed)``)."""
-    todo, replaced = pending(runs, store, retry_failed) if todo is None else todo
+    todo, replaced = pending(runs, store, retry_failed) if work is None else work
     grouped: dict[tuple[Any, ...], list[RunSpec]] = {}
     for run in todo:
         grouped.setdefault(run.group, []).append(run)
