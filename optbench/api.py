@@ -64,7 +64,7 @@ def minimize(
         target = measured_target(budget, prob.f_opt)
         budget = budget.for_problem(prob.n_params)
         begin(prob)
-        result = driver(built.solver).run(prob, built, budget, seed, target)
+        result = driver(built.solver).run(prob, [built], budget, [(seed, target)])[0]
         return judged(prob, built.solver, seed, result)
     except OptbenchError:
         raise

@@ -79,6 +79,7 @@ class Result:
     success: bool = None  # type: ignore[assignment]  # set from the status when not given
     in_bounds: bool | None = None  # whether x is in the problem's bounds; None: no bounds, or no x
     best_fun: float = float("nan")  # the lowest loss the run saw; set from the trace when not given
+    lanes: int = 1  # the lane width of its programs: runs per execution (padding included)
 
     def __post_init__(self) -> None:
         if self.success is None:

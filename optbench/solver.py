@@ -56,6 +56,7 @@ class NativeSolver(ABC):
     """
 
     full_loss_each_step: bool = True
+    lanes: bool = True  # False: its runs cannot keep their own numbers as lanes of a vmap, so each runs alone
     searches_box: bool = False  # a population method: it searches a box (optbench.flat_problem.search_box)
 
     @abstractmethod

@@ -1,5 +1,6 @@
 """Budgets, stopping, failures and reproducibility of the shared loop."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -79,7 +80,8 @@ def test_a_learning_rate_grid_and_its_seeds_compile_once():
     loop.clear_programs()
     runs, _ = optbench.run("linear[n=64]", "adam[learning_rate=[0.3,0.1,0.03,0.01]]", seeds=3, max_steps=100)
     assert len(runs) == 12 and (runs["compile_s"] > 0).sum() == 1  # the first run compiled, the others reused
-    assert (runs["batch_size"] == 1).all()  # each run its own execution of the one program
+    lanes = 64 if jax.default_backend() == "gpu" else loop.LANES_ON_CPU
+    assert (runs["batch_size"] == lanes).all()  # lanes of one execution of the one program (issue 26)
     assert runs.groupby("optimizer")["fun"].nunique().eq(3).all()  # same rate, three seeds, three results
     runs2, _ = optbench.run("linear[n=64]", "adam[learning_rate=[0.2,0.05,0.02,0.5]]", seeds=3, max_steps=100)
     assert (runs2["compile_s"] == 0).all()

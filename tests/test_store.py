@@ -119,15 +119,15 @@ def test_a_ctrl_c_that_a_library_swallows_still_stops_the_suite_and_stores_nothi
     from optbench.execute.plan import plan
     from optbench.result import Result
 
-    def swallowing_run_one(problem, run):
+    def swallowing_run_group(problem, runs):
         try:
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.1)
         except BaseException:  # as a library that turns the interrupt into its own error might
             pass
-        return Result.from_error(RuntimeError("interrupted inside the library"))
+        return [Result.from_error(RuntimeError("interrupted inside the library")) for _ in runs]
 
-    monkeypatch.setattr(runner, "run_one", swallowing_run_one)
+    monkeypatch.setattr(runner, "run_group", swallowing_run_group)
     store = ResultStore(tmp_path / "r.sqlite")
     before = signal.getsignal(signal.SIGINT)  # SIG_IGN where the tests run in the background
     with pytest.raises(KeyboardInterrupt):
@@ -149,13 +149,13 @@ def test_a_ctrl_c_inside_a_finalizer_prints_no_traceback(tmp_path, monkeypatch):
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.1)  # the interrupt lands inside __del__, where Python cannot raise it
 
-    def run_one(problem, run):
+    def run_group(problem, runs):
         Finalized()
         gc.collect()
-        return Result.from_error(RuntimeError("should not be stored"))
+        return [Result.from_error(RuntimeError("should not be stored")) for _ in runs]
 
     printed = []  # what Python would print as "Exception ignored in ...", with a traceback
-    monkeypatch.setattr(runner, "run_one", run_one)
+    monkeypatch.setattr(runner, "run_group", run_group)
     monkeypatch.setattr(sys, "unraisablehook", printed.append)
     store = ResultStore(tmp_path / "r.sqlite")
     with pytest.raises(KeyboardInterrupt):

@@ -1,22 +1,24 @@
 """The shared compiled loop that drives every native solver, from the host's side.
 
-A run (a seed and float hyperparameters) runs as the compiled programs of
-``optbench.drive.programs``, chunk by chunk; between chunks the host checks the wall-time
-budget and whether the run has stopped. Compiled programs are cached per (problem,
-solver configuration, chunk length), so a repeated call, another seed or another
-learning rate does not compile again.
+Runs that share their programs (a seed and float hyperparameters apart) run as lanes of
+one execution of the compiled programs of ``optbench.drive.programs``, chunk by chunk;
+between chunks the host checks the wall-time budget and whether every lane has stopped.
+Compiled programs are cached per (problem, solver configuration, chunk length, lane
+width), so a repeated call, another seed or another learning rate does not compile again.
 
-Every run is a program execution of its own, never a member of a ``vmap``-ed batch:
-under ``vmap`` the arithmetic changes (batched kernels round differently) and a
-``lax.cond`` computes both branches, so a seed's numbers would depend on which runs
-shared its batch. Batching 64 seeds of adam was 1.9x faster on a 2-core CPU; identical
-numbers for the same run, whatever ran beside it, are worth more (see issue 11).
+A lane's numbers do not depend on what the other lanes hold or on which lane it sits in
+(a stopped lane's state and counters are frozen while the others go on), but they may
+depend on the number of lanes: under ``vmap`` batched kernels may round differently. So
+the width is fixed per program (``lane_width``), never by how many runs there are: a
+lone run is padded to the width, and has the numbers it has in a suite.
 """
 
 from __future__ import annotations
 
 import math
 import time
+import weakref
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 import jax
@@ -45,14 +47,26 @@ TIMED_CHUNK = 96
 
 _INT_MAX = np.iinfo(np.int32).max
 
+# Lanes per execution (see ``lane_width``). On this project's 2-core CPU, 4 lanes against
+# a run alone (compile apart, best of 3): a lone run padded to 4 lanes took 0.76-1.55x
+# its time alone (adam on sinusoidal, quadratic[n=500] and xor; lm on misra1a; bfgs on
+# Rosenbrock), a full batch 0.32-0.48x per run; 8 lanes saved little more (0.29-0.45x)
+# for twice the padding (1.0-3.2x). Population and minibatch methods gained little
+# (ga with 100 individuals 0.79x per run, sgd on logistic_2d 0.82x) for a lone run at
+# 2.35x and 2.86x: on a CPU they run alone. On a GPU a lane costs almost nothing.
+LANES_ON_CPU = 4
+LANES_ON_GPU = 64
+LANE_SIZE_LIMIT = 2**20  # parameters x data numbers, past which a run has its execution alone
+
 
 _PROGRAMS = ProgramCache(64)
+_CALLS_BACK: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class Arguments(NamedTuple):
-    """A run's arguments to its programs: the starting point and the solver's key, each
-    with a run axis of length one (or only their shapes, for compiling), the float
-    hyperparameters (each of shape (1,)) and the budget's limits."""
+    """A batch's arguments to its programs, each with a lane axis first but the limits: the
+    starting points and the solvers' keys (or only their shapes, for compiling), the float
+    hyperparameters (each of shape (width,)) and the budget's limits."""
 
     params: Any
     run_key: Any
@@ -80,6 +94,52 @@ def chunk_length(budget: Budget) -> int:
     return steps if steps < BLOCK else BLOCK * math.ceil(steps / BLOCK)
 
 
+class Lane(NamedTuple):
+    """One run of a batch: its float hyperparameters, its seed, and the loss at which its
+    evaluations and time to target are measured (None: the budget's target)."""
+
+    hyper: dict[str, float]
+    seed: int
+    target: float | None = None
+
+
+def lane_width(problem: Problem, solver: Any) -> int:
+    """How many runs share one execution of a program, as lanes of a ``vmap``: a property
+    of the program (the device, the problem, the solver), never of how many runs there are,
+    so that a run has the same numbers alone as in a suite. One where lanes cannot keep a
+    run's own numbers or do not pay: a black box, or any problem that calls back to Python
+    (``calls_back``), a solver that says so (``NativeSolver.lanes``), and on a CPU, problems whose
+    step is large enough to use the machine alone and population and minibatch methods
+    (measured: see ``LANES_ON_CPU``)."""
+    if problem.black_box is not None or not getattr(solver, "lanes", True) or calls_back(problem):
+        return 1
+    if jax.default_backend() == "gpu":
+        return LANES_ON_GPU
+    data = sum(np.size(leaf) for leaf in jax.tree_util.tree_leaves(problem.data))
+    if problem.n_params * max(1, data) > LANE_SIZE_LIMIT:
+        return 1
+    if getattr(solver, "searches_box", False) or not solver.full_loss_each_step:
+        return 1  # a population, or a minibatch, already fills the CPU's vector units
+    return LANES_ON_CPU
+
+
+def calls_back(problem: Problem) -> bool:
+    """Whether the problem's functions call back to Python (``jax.debug.callback``,
+    ``pure_callback``): under ``vmap`` a callback runs for every lane and for both branches
+    of every ``cond``, so such a problem's runs execute alone, every call a real one."""
+    known = _CALLS_BACK.get(problem)
+    if known is None:
+        shapes = jax.eval_shape(problem.init_params, jax.random.PRNGKey(0))
+        functions = [
+            *([lambda p: problem.value(p, problem.data)] if problem.loss is not None else []),
+            *([lambda p: problem.residuals(p, problem.data)] if problem.residuals is not None else []),
+            *([problem.objectives] if problem.objectives is not None else []),
+        ]
+        known = any("callback" in str(jax.make_jaxpr(function)(shapes)) for function in functions)
+        _CALLS_BACK[problem] = known
+    return known
+
+
 def run_native(
     problem: Problem,
     build: Build,
@@ -89,37 +149,50 @@ def run_native(
     budget: Budget,
     target: float | None = None,
 ) -> Result:
-    """Run one native solver run through the compiled programs of its shape.
+    """One native run, in the same program, with the same lane width, as a batch's run."""
+    return run_lanes(problem, build, solver_key, [Lane(hyper, seed, target)], budget)[0]
+
+
+def run_lanes(problem: Problem, build: Build, solver_key: Any, runs: list[Lane], budget: Budget) -> list[Result]:
+    """Native runs that share their programs (they differ only in seed and float
+    hyperparameters), ``lane_width`` at a time as lanes of one execution; the last batch is
+    padded with copies of its first run, whose results are dropped.
 
     ``build(hyper)`` makes the solver from a dict of (possibly traced) float
     hyperparameters; ``solver_key`` identifies everything else about it for the cache.
-    ``target`` is the loss at which evaluations and time to target are measured (the
-    budget's target stops the run; this one only measures).
+    A lane's ``target`` is the loss at which evaluations and time to target are measured
+    (the budget's target stops the run; this one only measures).
     """
     # On the calling thread. Running two programs on two threads was 1.6x faster for
     # first-order methods, but XLA's CPU runtime deadlocked with two concurrent executions
     # of the Levenberg-Marquardt program; see the note on issue 3 before trying again.
     # (Compiling on other threads meanwhile is safe: ``precompile``.)
-    solver = build(hyper)
+    solver = build(runs[0].hyper)
     per_eval = solver.epochs_per_evaluation(problem)
     short = _budget_short(problem, solver, budget, per_eval)
     if short is not None:
-        return Result.failed(Status.SKIPPED, short)
-    arguments, costs = _arguments(problem, budget, seed, hyper, per_eval)
-    programs, cost = _PROGRAMS.get(*_program_key(problem, build, solver_key, budget, arguments))
-    compile_s, cache_hit = combined([*costs, cost])
-    measure = budget.target if target is None else target
-    return _execute(
-        programs, problem, budget, arguments, measure, per_eval, solver.full_loss_each_step,
-        compile_s=compile_s, cache_hit=cache_hit,
-    )  # fmt: skip
+        return [Result.failed(Status.SKIPPED, short) for _ in runs]
+    width = lane_width(problem, solver)
+    results: list[Result] = []
+    for first in range(0, len(runs), width):
+        batch = runs[first : first + width]
+        arguments, costs = _arguments(problem, budget, batch, width, per_eval)
+        programs, cost = _PROGRAMS.get(*_program_key(problem, build, solver_key, budget, arguments))
+        compile_s, cache_hit = combined([*costs, cost])
+        measures = [budget.target if lane.target is None else lane.target for lane in batch]
+        results += _execute(
+            programs, problem, budget, arguments, measures, per_eval, solver.full_loss_each_step,
+            compile_s=compile_s, cache_hit=cache_hit,
+        )  # fmt: skip
+    return results
 
 
 def precompile(problem: Problem, build: Build, solver_key: Any, hyper: dict[str, float], budget: Budget) -> None:
     """Compile the programs that runs of this shape use, executing nothing: safe on a
     background thread while another run executes."""
-    per_eval = build(hyper).epochs_per_evaluation(problem)
-    arguments, _ = _arguments(problem, budget, None, hyper, per_eval)
+    solver = build(hyper)
+    per_eval = solver.epochs_per_evaluation(problem)
+    arguments, _ = _arguments(problem, budget, [Lane(hyper, 0)], lane_width(problem, solver), per_eval, shapes=True)
     _PROGRAMS.prefetch(*_program_key(problem, build, solver_key, budget, arguments))
 
 
@@ -143,38 +216,41 @@ def _budget_short(problem: Problem, solver: Any, budget: Budget, per_eval: float
 
 
 def _arguments(
-    problem: Problem, budget: Budget, seed: int | None, hyper: dict[str, float], per_eval: float
+    problem: Problem, budget: Budget, batch: list[Lane], width: int, per_eval: float, shapes: bool = False
 ) -> tuple[Arguments, list[CompileCost | None]]:
-    """The programs' arguments for ``seed`` (only the shapes of its start and key where it
-    is None), and what compiling the programs that made those two cost (see ``_start``)."""
+    """The programs' arguments for a batch of runs, padded to ``width`` lanes with copies of
+    its first run (only the shapes of the starts and keys where ``shapes``), and what
+    compiling the programs that made those two cost (see ``_start``)."""
     dtype = np.dtype(problem.dtype)
-    hyper = {k: np.asarray([v], dtype) for k, v in hyper.items()}
+    padded = batch + [batch[0]] * (width - len(batch))
+    hyper = {k: np.asarray([lane.hyper[k] for lane in padded], dtype) for k in batch[0].hyper}
     limits = Limits(
         np.int32(budget.max_steps or _INT_MAX),
         np.int32(budget.max_evals or _INT_MAX),
         dtype.type(-np.inf if budget.target is None else budget.target),
         np.int32(_epoch_evals(budget, per_eval)),
     )
-    params, run_key, costs = _start(problem, seed)
+    seeds = None if shapes else np.asarray([lane.seed for lane in padded], np.uint32)
+    params, run_key, costs = _start(problem, seeds, width)
     return Arguments(params, run_key, hyper, limits), costs
 
 
-def _start(problem: Problem, seed: int | None) -> tuple[Any, Any, list[CompileCost | None]]:
-    """The seed's starting point and solver key, from the shared programs of
-    ``optbench.drive.programs``, and what compiling those cost this run; where ``seed`` is None,
-    only their shapes, executing nothing and leaving the cost to the first run."""
+def _start(problem: Problem, seeds: np.ndarray | None, width: int) -> tuple[Any, Any, list[CompileCost | None]]:
+    """The lanes' starting points and solver keys, from the shared programs of
+    ``optbench.drive.programs``, and what compiling those cost this batch; where ``seeds``
+    is None, only their shapes, executing nothing and leaving the cost to the first batch."""
 
     def program(key: Any, make: Any) -> tuple[Any, CompileCost | None]:
-        return (_PROGRAMS.prefetch(key, make), None) if seed is None else _PROGRAMS.get(key, make)
+        return (_PROGRAMS.prefetch(key, make), None) if seeds is None else _PROGRAMS.get(key, make)
 
-    (keys, keys_cost), start_cost = program(("keys",), compile_keys), None
-    init_key, run_key = keys.out_info if seed is None else keys(np.asarray([seed], np.uint32))
+    (keys, keys_cost), start_cost = program(("keys", width), lambda: compile_keys(width)), None
+    init_key, run_key = keys.out_info if seeds is None else keys(seeds)
     if callable(problem.init):
         key = (problem.program_identity, "start", init_key.shape)  # how starts are drawn: shared with the key
         start, start_cost = program(key, lambda: compile_start(problem, init_key))
-        params = start.out_info if seed is None else start(init_key)
+        params = start.out_info if seeds is None else start(init_key)
     else:
-        params = jax.tree_util.tree_map(lambda a: np.asarray(a, problem.dtype)[None], problem.init)
+        params = jax.tree_util.tree_map(lambda a: np.repeat(np.asarray(a, problem.dtype)[None], width, 0), problem.init)
     return params, run_key, [keys_cost, start_cost]
 
 
@@ -186,7 +262,8 @@ def _program_key(problem: Problem, build: Build, solver_key: Any, budget: Budget
     def make() -> Programs:
         return compile_programs(problem, build, length, a.params, a.run_key, a.hyper, problem.data, a.limits)
 
-    return (problem.program_identity, solver_key, length, tuple(sorted(a.hyper))), make
+    width = a.run_key.shape[0]
+    return (problem.program_identity, solver_key, length, tuple(sorted(a.hyper)), width), make
 
 
 def _execute(
@@ -194,66 +271,75 @@ def _execute(
     problem: Problem,
     budget: Budget,
     arguments: Arguments,
-    target,
+    targets: list[float | None],
     per_eval: float,
     full: bool = True,
     *,
     compile_s: float,
     cache_hit: bool | None,
-) -> Result:
-    """Run chunk by chunk, checking the time budget between chunks; the trace is thinned
-    as each chunk arrives, so memory does not grow with the number of steps; ``compile_s``
-    and ``cache_hit`` say what compiling its programs cost. For a minibatch method (not
-    ``full``), see ``_minibatch_columns``."""
+) -> list[Result]:
+    """Run a batch chunk by chunk, checking the time budget between chunks, until its last
+    lane stops; each lane's trace is thinned as each chunk arrives, so memory does not grow
+    with the number of steps. ``targets`` holds one measuring target per run: lanes past
+    them are padding. A lane's time is its share of the batch's: the batch's wall time over
+    its runs; the time budget holds for that share. The
+    first run's ``compile_s`` and ``cache_hit`` say what compiling the programs cost, the
+    others reused them. For a minibatch method (not ``full``), see ``_minibatch_columns``."""
     hyper, limits = arguments.hyper, arguments.limits
     data, length = problem.data, chunk_length(budget)
-    block = block_length(length)
-    trace = StreamedTrace(problem.f_opt, target, per_eval)
+    block, n = block_length(length), len(targets)
+    traces = [StreamedTrace(problem.f_opt, target, per_eval) for target in targets]
     started = time.perf_counter()
     carry = programs.init(arguments.params, arguments.run_key, hyper, data)
-    full_losses = {} if full else {0: float(np.asarray(carry.start_loss)[0])}  # by trace row
+    start_loss = np.asarray(carry.start_loss)
+    full_losses = [{} if full else {0: float(start_loss[lane])} for lane in range(n)]  # by trace row
     chunk_start, first_step, timed_out = 0.0, 0, False
     while True:
         out = programs.chunk(carry, hyper, data, limits, np.int32(first_step // block))
         carry, (records, metrics) = out.carry, jax.device_get((out.records, out.metrics))
         taken = int(out.steps)
-        elapsed = time.perf_counter() - started
+        elapsed = (time.perf_counter() - started) / n  # each run's share
         # Times inside a chunk are interpolated between its measured start and end.
         times = chunk_start + (elapsed - chunk_start) * (np.arange(taken) + 1) / max(taken, 1)
-        rows = records.running[:taken, 0]
-        columns = {name: getattr(records, name)[:taken, 0] for name in ("loss", "nfev", "njev")}
-        columns["time_s"] = times
-        columns.update({k: v[:taken, 0] for k, v in records.indicators.items()})
-        taken_metrics = _metrics_taken(first_step, block, metrics)
-        if not full:
-            _minibatch_columns(columns, taken_metrics, full_losses, first_step)
-        trace.add({k: v[rows] for k, v in columns.items()}, taken_metrics)
+        for lane, trace in enumerate(traces):
+            rows = records.running[:taken, lane]
+            columns = {name: getattr(records, name)[:taken, lane] for name in ("loss", "nfev", "njev")}
+            columns["time_s"] = times
+            columns.update({k: v[:taken, lane] for k, v in records.indicators.items()})
+            taken_metrics = _metrics_taken(first_step, block, metrics, lane)
+            if not full:
+                _minibatch_columns(columns, taken_metrics, full_losses[lane], first_step)
+            trace.add({k: v[rows] for k, v in columns.items()}, taken_metrics)
         first_step += length  # every chunk before the next one ran in full
         chunk_start = elapsed
-        if (np.asarray(carry.code) != 0).all():
+        if (np.asarray(carry.code)[:n] != 0).all():
             break
         if budget.max_time is not None and elapsed >= budget.max_time:
             timed_out = True
             break
     final = jax.device_get(programs.final(carry.state, hyper, data))
-    total = time.perf_counter() - started
-    code = int(np.asarray(carry.code)[0])
-    status = CODES.get(code, Status.MAX_TIME if timed_out else Status.MAX_STEPS)
-    return native_result(
-        trace,
-        status=status,
-        # A minibatch method meets a target at the end of a block, after its last step.
-        final_row=None if full or status is not Status.TARGET_REACHED else True,
-        final_loss=float(np.asarray(final.loss)[0]),
-        final_metrics={k: float(np.asarray(v)[0]) for k, v in final.metrics.items()},
-        final_indicators={k: float(np.asarray(v)[0]) for k, v in final.indicators.items()},
-        front=None if final.front is None else tuple(np.asarray(a)[0] for a in final.front),
-        params=jax.tree_util.tree_map(lambda a: np.asarray(a[0]), final.params),
-        total_time=total,
-        compile_s=compile_s,
-        cache_hit=cache_hit,
-        counts=(int(np.asarray(carry.nfev)[0]), int(np.asarray(carry.njev)[0])),
-    )
+    wall = time.perf_counter() - started
+    codes, nfev, njev = (np.asarray(counter) for counter in (carry.code, carry.nfev, carry.njev))
+    results = []
+    for lane, trace in enumerate(traces):
+        status = CODES.get(int(codes[lane]), Status.MAX_TIME if timed_out else Status.MAX_STEPS)
+        result = native_result(
+            trace,
+            status=status,
+            # A minibatch method meets a target at the end of a block, after its last step.
+            final_row=None if full or status is not Status.TARGET_REACHED else True,
+            final_loss=float(np.asarray(final.loss)[lane]),
+            final_metrics={k: float(np.asarray(v)[lane]) for k, v in final.metrics.items()},
+            final_indicators={k: float(np.asarray(v)[lane]) for k, v in final.indicators.items()},
+            front=None if final.front is None else tuple(np.asarray(a)[lane] for a in final.front),
+            params=jax.tree_util.tree_map(lambda a, i=lane: np.asarray(a[i]), final.params),
+            total_time=wall / n,
+            compile_s=compile_s if lane == 0 else 0.0,
+            cache_hit=cache_hit if lane == 0 else None,
+            counts=(int(nfev[lane]), int(njev[lane])),
+        )
+        results.append(replace(result, lanes=len(np.asarray(codes))))
+    return results
 
 
 def _minibatch_columns(columns: dict, taken_metrics: dict, full_losses: dict, first_step: int) -> None:
@@ -270,11 +356,13 @@ def _minibatch_columns(columns: dict, taken_metrics: dict, full_losses: dict, fi
         columns["loss"][row - first_step] = full_losses.pop(row)
 
 
-def _metrics_taken(first_step: int, block: int, metrics: dict[str, np.ndarray]) -> dict[int, dict[str, float]]:
+def _metrics_taken(
+    first_step: int, block: int, metrics: dict[str, np.ndarray], lane: int
+) -> dict[int, dict[str, float]]:
     """The problem's metrics taken during a chunk, by the trace row they belong to: those
     taken at the end of the chunk's block i belong to row (step) ``first_step + (i + 1) * block``."""
     if not metrics:
         return {}
-    values = {name: np.asarray(v)[:, 0] for name, v in metrics.items()}
+    values = {name: np.asarray(v)[:, lane] for name, v in metrics.items()}
     taken = np.flatnonzero(~np.isnan(next(iter(values.values()))))
     return {int(first_step + (i + 1) * block): {name: float(v[i]) for name, v in values.items()} for i in taken}

@@ -109,22 +109,22 @@ class Programs(NamedTuple):
 Build = Callable[[dict[str, Any]], NativeSolver]
 
 
-def compile_keys() -> Any:
-    """The program from a seed, (1,) uint32, to the seed's two keys, each with a run axis
-    of length one: one to draw the starting point, one for the solver. The same for every
-    problem and solver, so its random-number code is compiled once per process."""
+def compile_keys(width: int) -> Any:
+    """The program from ``width`` seeds, (width,) uint32, to each seed's two keys, with a
+    lane axis: one to draw the starting point, one for the solver. The same for every
+    problem and solver, so its random-number code is compiled once per process and width."""
 
     def keys(seed):
         init_key, run_key = jax.random.split(jax.random.PRNGKey(seed))
         return init_key, run_key
 
-    return _compiled(jax.jit(_one_run(keys, (0,))).lower(np.zeros(1, np.uint32)), _once())
+    return _compiled(jax.jit(lanes(keys, (0,), width)).lower(np.zeros(width, np.uint32)), _once())
 
 
 def compile_start(problem: Problem, key: Any) -> Any:
-    """The program from a key (shaped as ``key``) to the problem's starting point drawn
-    with it, with a run axis of length one; one per problem, whatever the solver."""
-    return _compiled(jax.jit(_one_run(problem.init_params, (0,))).lower(key), _once())
+    """The program from keys (shaped as ``key``: a lane axis first) to the problem's
+    starting points drawn with them; one per problem and width, whatever the solver."""
+    return _compiled(jax.jit(lanes(problem.init_params, (0,), key.shape[0])).lower(key), _once())
 
 
 def compile_programs(
@@ -132,7 +132,9 @@ def compile_programs(
 ):
     """Lower and compile the init, chunk and final programs for one run's shape. The
     starting point and the data are arguments, so problems that differ only in them
-    (NIST's two starts) have the same programs."""
+    (NIST's two starts) have the same programs. The lanes' width is the run key's first
+    dimension."""
+    width = run_key.shape[0]
     # A Pareto method's answer is a front, not a point the problem's metrics could score.
     scores_points = problem.metrics is not None and problem.loss is not None
     block_size = block_length(length)
@@ -175,11 +177,11 @@ def compile_programs(
         records (steps, run), how many steps were taken, and the problem's metrics
         (blocks, run) at the ends of the blocks ``record_metrics`` picks (NaN elsewhere);
         rows after a run stopped are marked not running."""
-        step = _one_run(step_one, (0, 0, None, None))
-        measure = _one_run(measured_one, (0, 0, None))
+        step = lanes(step_one, (0, 0, None, None), width)
+        measure = lanes(measured_one, (0, 0, None), width)
         blocks = length // block_size
 
-        record = _record_shapes(build, problem, carry.state, h, block_size)
+        record = _record_shapes(build, problem, carry.state, h, block_size, width)
         tree = jax.tree_util.tree_map
 
         def block(c):
@@ -217,10 +219,10 @@ def compile_programs(
         loss, indicators = harness_loss(solver, state, data), solver.indicators(problem, state)
         return FinalOutput(solver.params(state), loss, metrics, indicators, solver.front(state))
 
-    init_fn = jax.jit(_one_run(init_one, (0, 0, 0, None)))
+    init_fn = jax.jit(lanes(init_one, (0, 0, 0, None), width))
     carry = jax.eval_shape(init_fn, params, run_key, hyper, data)
     chunk_fn = _compiled(jax.jit(chunk).lower(carry, hyper, data, limits, np.int32(0)))
-    final_fn = _compiled(jax.jit(_one_run(final_one, (0, 0, None))).lower(carry.state, hyper, data), _once())
+    final_fn = _compiled(jax.jit(lanes(final_one, (0, 0, None), width)).lower(carry.state, hyper, data), _once())
     return Programs(_compiled(init_fn.lower(params, run_key, hyper, data), _once()), chunk_fn, final_fn)
 
 
@@ -266,9 +268,14 @@ def _once() -> dict[str, Any] | None:
     return _ONCE_ON_CPU if jax.default_backend() == "cpu" else None
 
 
-def _one_run(fn: Callable, in_axes: tuple) -> Callable:
-    """``fn`` of one run, on arguments and results with a run axis of length one (the
-    arguments whose axis is 0). Real control flow: a solver evaluates only what it asks for."""
+def lanes(fn: Callable, in_axes: tuple, width: int) -> Callable:
+    """``fn`` of one run, on arguments and results with a lane axis of length ``width``
+    (the arguments whose axis is 0; the others are shared): ``jax.vmap`` over the lanes,
+    or for a single lane ``fn`` itself, with real control flow (under ``vmap`` a
+    ``lax.cond`` computes both branches). A lane's numbers depend on the width, never on
+    what the other lanes hold: the width is a property of the program, not of the batch."""
+    if width > 1:
+        return jax.vmap(fn, in_axes=in_axes)
 
     def single(*args):
         args = [jax.tree_util.tree_map(lambda a: a[0], a) if axis == 0 else a for a, axis in zip(args, in_axes)]
@@ -277,12 +284,12 @@ def _one_run(fn: Callable, in_axes: tuple) -> Callable:
     return single
 
 
-def _record_shapes(build: Build, problem: Problem, state: Any, h: Any, block_size: int) -> Any:
+def _record_shapes(build: Build, problem: Problem, state: Any, h: Any, block_size: int, width: int) -> Any:
     """The shapes of a block's records, as ``_advance`` makes them (loss, counters, whether
-    running, the solver's indicators), each (block_size, 1, ...): found without tracing the
-    step a second time, which was a third of the time spent tracing a chunk."""
-    indicators = jax.eval_shape(_one_run(lambda s, h: build(h).indicators(problem, s), (0, 0)), state, h)
-    scalar = lambda dtype: jax.ShapeDtypeStruct((block_size, 1), dtype)
+    running, the solver's indicators), each (block_size, width, ...): found without tracing
+    the step a second time, which was a third of the time spent tracing a chunk."""
+    indicators = jax.eval_shape(lanes(lambda s, h: build(h).indicators(problem, s), (0, 0), width), state, h)
+    scalar = lambda dtype: jax.ShapeDtypeStruct((block_size, width), dtype)
     stacked = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct((block_size, *a.shape), a.dtype), indicators)
     return StepRecord(scalar(problem.dtype), scalar(np.int32), scalar(np.int32), scalar(np.bool_), stacked)
 

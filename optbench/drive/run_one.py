@@ -44,34 +44,50 @@ class Built:
 
 
 class Driver(NamedTuple):
-    """How solvers of one kind run: ``run(problem, built, budget, seed, target)``, and what
-    compiles their programs ahead, executing nothing (``precompile(problem, built, budget)``)."""
+    """How solvers of one kind run: ``run(problem, built, budget, runs)``, the results of
+    runs that share their programs (``runs``: the (seed, measuring target) of each, and
+    ``built``, their solvers, seeds and float hyperparameters apart), and what compiles
+    their programs ahead, executing nothing (``precompile(problem, built, budget)``)."""
 
-    run: Callable[[Problem, Built, Budget, int, float | None], Result]
+    run: Callable[[Problem, list[Built], Budget, list[tuple[int, float | None]]], list[Result]]
     precompile: Callable[[Problem, Built, Budget], None]
 
 
 def driver(solver: Any) -> Driver:
     """The driver of a solver's kind, the one table every caller asks: a library's
     population method through the population bridge, any other library solver through the
-    library bridge, a native solver in the compiled loop."""
+    library bridge, a native solver in the compiled loop, as lanes of one execution."""
     return next(chosen for kind, chosen in _drivers() if isinstance(solver, kind))
+
+
+def _one_by_one(run: Callable[[Problem, Built, Budget, int, float | None], Result]):
+    """A driver's ``run`` for solvers that run alone: each run after the other."""
+    return lambda problem, builts, budget, runs: [
+        run(problem, built, budget, seed, target) for built, (seed, target) in zip(builts, runs)
+    ]
+
+
+def _in_lanes(problem: Problem, builts: list[Built], budget: Budget, runs: list[tuple[int, float | None]]):
+    lanes = [loop.Lane(built.floats, seed, target) for built, (seed, target) in zip(builts, runs)]
+    return loop.run_lanes(problem, builts[0].build, builts[0].key, lanes, budget)
 
 
 @functools.cache
 def _drivers() -> tuple[tuple[type, Driver], ...]:
     population = Driver(
-        run=lambda problem, built, budget, seed, target: run_population(problem, built.solver, budget, seed, target),
+        run=_one_by_one(lambda problem, built, budget, seed, target: run_population(
+            problem, built.solver, budget, seed, target
+        )),
         precompile=lambda problem, built, budget: None,  # per population size, when the library asks
-    )
+    )  # fmt: skip
     library = Driver(
-        run=lambda problem, built, budget, seed, target: bridge.run_host(problem, built.solver, budget, seed, target),
+        run=_one_by_one(lambda problem, built, budget, seed, target: bridge.run_host(
+            problem, built.solver, budget, seed, target
+        )),
         precompile=lambda problem, built, budget: bridge.precompile(problem, built.solver.needs),
-    )
+    )  # fmt: skip
     native = Driver(
-        run=lambda problem, built, budget, seed, target: loop.run_native(
-            problem, built.build, built.key, built.floats, seed, budget, target
-        ),
+        run=_in_lanes,
         precompile=lambda problem, built, budget: loop.precompile(
             problem, built.build, built.key, built.floats, budget
         ),
@@ -79,28 +95,65 @@ def _drivers() -> tuple[tuple[type, Driver], ...]:
     return ((PopulationSolver, population), (HostSolver, library), (object, native))
 
 
-def run_group(problem: Problem, runs: list[RunSpec]) -> list[Result]:
-    """The results of several runs of one problem, each run on its own (see ``run_one``)."""
-    return [run_one(problem, run) for run in runs]
-
-
 def run_one(problem: Problem, run: RunSpec) -> Result:
     """The result of one run: skipped where the pair does not fit, failed where anything
     in it raises. Its numbers never depend on which runs ran before or beside it."""
-    config = run.optimizer
+    return run_group(problem, [run])[0]
+
+
+def run_group(problem: Problem, runs: list[RunSpec]) -> list[Result]:
+    """The results of runs of one problem, in order: each skipped where its pair does not
+    fit, failed where anything in it raises. Runs of one group of the plan (the same
+    program: seeds and float hyperparameters apart) run together, native ones as lanes of
+    one execution; a black box's runs one by one, each with its own bookkeeping. A run's
+    numbers never depend on which runs ran before or beside it."""
+    results: dict[int, Result] = {}
+    together: dict[Any, list[tuple[int, RunSpec, Built]]] = {}
+    for i, run in enumerate(runs):
+        begin(problem)
+        try:
+            reason = why_skipped(problem, run.optimizer)
+            if reason is not None:
+                results[i] = Result.failed(Status.SKIPPED, reason)
+                continue
+            built = Built.from_config(run.optimizer)  # a factory that rejects its arguments fails here, clearly
+        except Exception as err:
+            results[i] = Result.from_error(err)
+            continue
+        key = (i,) if problem.black_box is not None else run.group
+        together.setdefault(key, []).append((i, run, built))
+    for members in together.values():
+        for i, result in zip([i for i, _, _ in members], _run_together(problem, members)):
+            results[i] = result
+    return [results[i] for i in range(len(runs))]
+
+
+def batches(problem: Problem, runs: list[RunSpec]) -> list[list[RunSpec]]:
+    """The runs of one group of the plan as they execute: as many together as the lanes of
+    their native solver's programs (``loop.lane_width``), else one by one."""
+    width = 1
+    try:
+        solver = runs[0].optimizer.build(runs[0].optimizer.floats)
+        if driver(solver).run is _in_lanes:
+            width = loop.lane_width(problem, solver)
+    except Exception:  # the runs fail, one by one, with the error
+        pass
+    return [runs[first : first + width] for first in range(0, len(runs), width)]
+
+
+def _run_together(problem: Problem, members: list[tuple[int, RunSpec, Built]]) -> list[Result]:
+    """Runs that share their programs, through their kind's driver; if it raises, each of
+    them fails with the error (one failing group must not stop the others)."""
+    first, builts = members[0][1], [built for _, _, built in members]
     begin(problem)
     try:
-        reason = why_skipped(problem, config)
-        if reason is not None:
-            return Result.failed(Status.SKIPPED, reason)
-        built = Built.from_config(config)  # a factory that rejects its arguments fails here, clearly
-        budget = run.budget.for_problem(problem.n_params)
-        result = driver(built.solver).run(problem, built, budget, run.seed, run.target)
-        return judged(problem, built.solver, run.seed, result)
-    except Exception as err:  # one failing run must not stop the others
+        budget = first.budget.for_problem(problem.n_params)
+        ran = driver(builts[0].solver).run(problem, builts, budget, [(run.seed, run.target) for _, run, _ in members])
+        return [judged(problem, built.solver, run.seed, result) for (_, run, built), result in zip(members, ran)]
+    except Exception as err:
         if problem.black_box is not None and problem.black_box.error is not None:
-            return Result.failed(Status.FAILED, problem.black_box.error)  # its own words, not XLA's wrapping
-        return Result.from_error(err)
+            return [Result.failed(Status.FAILED, problem.black_box.error)]  # its own words, not XLA's wrapping
+        return [Result.from_error(err) for _ in members]
 
 
 def begin(problem: Problem) -> None:

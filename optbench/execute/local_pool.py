@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from optbench.budget import Budget
-from optbench.drive.run_one import run_one
+from optbench.drive.run_one import batches, run_group
 from optbench.drive.run_spec import RunSpec
 from optbench.errors import OptbenchError
 from optbench.execute.precompile import default_threads
@@ -321,10 +321,13 @@ def run_job(job: Job, plugins: Iterable[str] = ()) -> Iterator[Any]:
         for _ in job.runs:
             yield Result.from_error(err)
         return
-    for seed, params in job.runs:
-        config = OptimizerConfig(entry, params)
-        run = RunSpec(problem.spec, config, seed, budget, job.suite, f_opt=problem.f_opt, dtype=problem.dtype)
-        yield run_one(problem, run)
+    runs = [
+        RunSpec(problem.spec, OptimizerConfig(entry, params), seed, budget, job.suite, f_opt=problem.f_opt,
+                dtype=problem.dtype)
+        for seed, params in job.runs
+    ]  # fmt: skip
+    for batch in batches(problem, runs):
+        yield from run_group(problem, batch)
 
 
 def serve(fd: int, plugins: list[str]) -> None:

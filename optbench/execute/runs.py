@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from optbench.drive.run_one import run_one
+from optbench.drive.run_one import batches, run_group
 from optbench.drive.run_spec import RunSpec
 from optbench.execute import local_pool, precompile
 from optbench.execute.plan import Pending, pending
@@ -79,8 +79,8 @@ def _in_process(groups: list[list[RunSpec]], compile_threads: int | None) -> Ite
     threads = precompile.default_threads() if compile_threads is None else compile_threads
     for members in precompile.windows(groups, _compile_group, threads):
         problem = REGISTRY.problem(members[0].problem)
-        for run in members:
-            yield run, run_one(problem, run)
+        for batch in batches(problem, members):
+            yield from zip(batch, run_group(problem, batch))
 
 
 def _compile_group(members: list[RunSpec]) -> Callable[[], None]:

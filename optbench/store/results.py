@@ -244,7 +244,7 @@ def _rows(run: RunSpec, result: Result) -> tuple[dict[str, Any], list[tuple], li
         "target": _real(run.target),
         "nfev_to_target": _real(result.nfev_to_target),
         "time_to_target": _real(result.time_to_target),
-        "batch_size": 1,  # the column of databases that batched runs; every run is its own program now
+        "batch_size": result.lanes,
         "x": x,
         "metrics": json.dumps(result.metrics) if result.metrics else None,
         "version": optbench.__version__,

@@ -38,7 +38,7 @@ RUNS = {
     "target": "REAL",
     "nfev_to_target": "REAL",
     "time_to_target": "REAL",
-    "batch_size": "INTEGER NOT NULL",  # runs per program execution: 1 since runs stopped sharing programs
+    "batch_size": "INTEGER NOT NULL",  # runs per program execution: the lane width of its programs
     "x": "TEXT",
     "metrics": "TEXT",  # JSON; a loaded runs table has one column per metric instead
     "version": "TEXT NOT NULL",

@@ -1,0 +1,126 @@
+"""Lanes: runs that share a compiled program execute side by side as lanes of one ``vmap``,
+and each lane keeps the numbers it has alone: whatever its companions hold (other seeds,
+other learning rates), in whichever lane it sits, padded or full, and whichever of them
+stop first, for whatever reason."""
+
+import jax
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import optbench
+from optbench.drive import loop
+from optbench.drive.run_one import Built
+from optbench.optimizer_config import optimizer_configs
+from optbench.registry import REGISTRY
+
+# (problem, optimizer grid, budget): one per family of native solvers that runs in lanes.
+CASES = [
+    ("sinusoidal[n=100]", "adam[learning_rate=[0.01,0.1]]", {"max_steps": 300}),
+    ("nist_misra1a", "lm", {"max_steps": 200}),
+    ("linear", "gauss_newton", {"max_steps": 20}),
+    ("cutest_rosenbr", "bfgs", {"max_steps": 200}),
+    ("quadratic", "lbfgs[memory=5]", {"max_steps": 200}),
+    ("quadratic", "nelder_mead", {"max_evals": 400}),
+    ("logistic_2d", "momentum[learning_rate=[0.1,1.0]]", {"max_steps": 200}),
+]
+
+
+def _numbers(result):
+    """Everything a run's numbers are: how it ended, its counts, loss, point and trace (its
+    times apart)."""
+    x = None if result.x is None else np.concatenate([np.ravel(a) for a in jax.tree_util.tree_leaves(result.x)])
+    trace = result.trace.drop(columns=["time_s"])
+    return result.status, result.nit, result.nfev, result.njev, float(result.fun).hex(), x, trace
+
+
+def _assert_same(a, b):
+    assert a[:5] == b[:5]
+    np.testing.assert_array_equal(a[5], b[5])
+    assert a[6].equals(b[6]), (a[6], b[6])
+
+
+def _case(index):
+    problem_spec, optimizer_spec, budget = CASES[index]
+    problem = REGISTRY.problem(problem_spec)
+    configs = optimizer_configs(optimizer_spec)
+    return problem, configs, Built.from_config(configs[0]), optbench.Budget(**budget)
+
+
+def _run(problem, built, budget, lanes):
+    return loop.run_lanes(problem, built.build, built.key, lanes, budget)
+
+
+@pytest.mark.parametrize("index", range(len(CASES)), ids=[f"{c[1]} on {c[0]}" for c in CASES])
+def test_each_family_runs_in_lanes_of_a_fixed_width(index):
+    problem, _, built, _ = _case(index)
+    assert loop.lane_width(problem, built.solver) == (64 if jax.default_backend() == "gpu" else loop.LANES_ON_CPU)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    index=st.integers(0, len(CASES) - 1),
+    seed=st.integers(0, 2**31 - 1),
+    companions=st.lists(st.tuples(st.integers(0, 2**31 - 1), st.integers(0, 1)), max_size=loop.LANES_ON_CPU - 1),
+    position=st.integers(0, loop.LANES_ON_CPU - 1),
+    grid_point=st.integers(0, 1),
+)
+def test_a_lane_has_the_numbers_of_its_run_alone_whatever_its_companions_and_place(
+    index, seed, companions, position, grid_point
+):
+    problem, configs, built, budget = _case(index)
+    mine = loop.Lane(configs[grid_point % len(configs)].floats, seed)
+    others = [loop.Lane(configs[g % len(configs)].floats, s) for s, g in companions]
+    position = min(position, len(others))
+    batch = [*others[:position], mine, *others[position:]]
+    alone = _run(problem, built, budget, [mine])[0]
+    together = _run(problem, built, budget, batch)
+    _assert_same(_numbers(together[position]), _numbers(alone))
+    assert all(r.lanes == loop.LANES_ON_CPU for r in together) or jax.default_backend() == "gpu"
+
+
+def test_lanes_that_stop_for_different_reasons_keep_their_own_counts_and_traces():
+    # gd on the quadratic fit: a tiny step runs out of steps, a good one reaches the
+    # target, a huge one diverges; each lane's numbers are its run's alone.
+    problem = REGISTRY.problem("quadratic")
+    configs = optimizer_configs("gd[learning_rate=[1e-4,0.3,50.0]]")
+    built = Built.from_config(configs[0])
+    budget = optbench.Budget(max_steps=400, target=0.24)
+    lanes = [loop.Lane(config.floats, 0) for config in configs]
+    together = _run(problem, built, budget, lanes)
+    assert [r.status.value for r in together] == ["max_steps", "target_reached", "diverged"]
+    assert len({r.nit for r in together}) == 3  # they stopped at three different steps
+    assert len({len(r.trace) for r in together}) == 3
+    for lane, result in zip(lanes, together):
+        _assert_same(_numbers(result), _numbers(_run(problem, built, budget, [lane])[0]))
+
+
+def test_a_lone_minimize_has_the_numbers_of_the_same_run_in_a_suite():
+    alone = optbench.minimize("sinusoidal[n=100]", "adam", seed=3, max_steps=200)
+    runs, traces = optbench.run("sinusoidal[n=100]", "adam", seeds=6, max_steps=200)
+    row = runs[runs["seed"] == 3].iloc[0]
+    assert float(row["fun"]).hex() == float(alone.fun).hex() and row["nfev"] == alone.nfev
+    stored = traces[traces["run_id"] == row["run_id"]]["loss"].to_numpy()
+    np.testing.assert_array_equal(stored, alone.trace["loss"].to_numpy())
+
+
+def test_the_width_is_stored_with_each_run_and_runs_alone_say_one():
+    runs, _ = optbench.run(["quadratic"], ["adam", "ga[pop_size=20]", "scipy_bfgs"], seeds=2, max_steps=20)
+    width = dict(zip(runs["optimizer"], runs["batch_size"]))
+    lanes = 64 if jax.default_backend() == "gpu" else loop.LANES_ON_CPU
+    assert width["adam"] == lanes
+    assert width["scipy_bfgs"] == 1  # a library's loop: one run at a time
+    assert width["ga[pop_size=20]"] == (lanes if jax.default_backend() == "gpu" else 1)
+
+
+def test_a_problem_that_calls_back_to_python_runs_alone():
+    # Under vmap its callback would run for every lane and for both branches of a cond.
+    calls = []
+    bowl = optbench.Problem(
+        "bowl_calls_back", lambda x: (jax.debug.callback(calls.append, x), jax.numpy.sum(x**2))[1], init=np.ones(3)
+    )
+    plain = optbench.Problem("bowl", lambda x: jax.numpy.sum(x**2), init=np.ones(3))
+    adam = Built.from_config(optimizer_configs("adam")[0]).solver
+    assert loop.lane_width(bowl, adam) == 1
+    assert loop.lane_width(plain, adam) == (64 if jax.default_backend() == "gpu" else loop.LANES_ON_CPU)
