@@ -3,9 +3,8 @@
 The chunk program runs steps in blocks of ``BLOCK`` inside a ``lax.while_loop`` (each
 block a ``lax.scan``), applies the budget and stopping tests on the device, records loss
 and evaluation counts per step, and takes the problem's metrics on a schedule. A chunk
-ends after the first block at whose end the run is no longer running. Arguments and
-results carry a leading run axis of length one (see ``optbench.drive.loop`` for why a run is
-never ``vmap``-ed with others).
+ends after the first block at whose end no lane is still running. Arguments and results
+carry a leading lane axis: the runs of a batch (see ``optbench.drive.loop.lane_width``).
 """
 
 from __future__ import annotations
@@ -67,7 +66,7 @@ class Limits(NamedTuple):
 
 
 class StepRecord(NamedTuple):
-    """What the chunk program records of each step, each (steps, run, ...): the loss at the
+    """What the chunk program records of each step, each (steps, lane, ...): the loss at the
     step's start, the counters at which it was known, whether the run was running, and
     the solver's indicators of the state at the step's start."""
 
@@ -80,7 +79,7 @@ class StepRecord(NamedTuple):
 
 class ChunkOutput(NamedTuple):
     """What a chunk program returns: the carry, its steps' records, how many steps it took
-    and the problem's metrics (blocks, run) at the ends of the blocks that took them."""
+    and the problem's metrics (blocks, lane) at the ends of the blocks that took them."""
 
     carry: Carry
     records: StepRecord
@@ -89,7 +88,7 @@ class ChunkOutput(NamedTuple):
 
 
 class FinalOutput(NamedTuple):
-    """What the final program returns of a run's last state, each with its run axis."""
+    """What the final program returns of the lanes' last states, each with its lane axis."""
 
     params: Any
     loss: Any
@@ -173,10 +172,10 @@ def compile_programs(
 
     def chunk(carry, h, data, limits, first_block):
         """``length`` steps (whole blocks of ``BLOCK``), ending after the first block at
-        whose end the run is no longer running, so a stopped run costs little. Returns the
-        records (steps, run), how many steps were taken, and the problem's metrics
-        (blocks, run) at the ends of the blocks ``record_metrics`` picks (NaN elsewhere);
-        rows after a run stopped are marked not running."""
+        whose end no lane is still running, so a stopped batch costs little. Returns the
+        records (steps, lane), how many steps were taken, and the problem's metrics
+        (blocks, lane) at the ends of the blocks ``record_metrics`` picks (NaN elsewhere);
+        rows after a lane stopped are marked not running."""
         step = lanes(step_one, (0, 0, None, None), width)
         measure = lanes(measured_one, (0, 0, None), width)
         blocks = length // block_size
