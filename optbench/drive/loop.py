@@ -48,9 +48,10 @@ TIMED_CHUNK = 96
 _INT_MAX = np.iinfo(np.int32).max
 
 # Lanes per execution (see ``lane_width``). On this project's 2-core CPU, 4 lanes against
-# a run alone (compile apart, best of 3): a lone run padded to 4 lanes took 0.76-1.55x
-# its time alone (adam on sinusoidal, quadratic[n=500] and xor; lm on misra1a; bfgs on
-# Rosenbrock), a full batch 0.32-0.48x per run; 8 lanes saved little more (0.29-0.45x)
+# a run alone (compile apart, best of 3, +-25% between repeats): a lone run padded to 4
+# lanes took 0.76-2.0x its time alone (adam on sinusoidal, linear[n=200], linear[n=1000],
+# quadratic[n=500] and xor; lm on misra1a; bfgs on Rosenbrock), a full batch 0.32-0.56x
+# per run; 8 lanes saved little more (0.29-0.45x)
 # for twice the padding (1.0-3.2x). Population and minibatch methods gained little
 # (ga with 100 individuals 0.79x per run, sgd on logistic_2d 0.82x) for a lone run at
 # 2.35x and 2.86x: on a CPU they run alone. On a GPU a lane costs almost nothing.
