@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 import time
 import weakref
-from dataclasses import replace
 from typing import Any, NamedTuple
 
 import jax
@@ -139,19 +138,6 @@ def calls_back(problem: Problem) -> bool:
         known = any("callback" in str(jax.make_jaxpr(function)(shapes)) for function in functions)
         _CALLS_BACK[problem] = known
     return known
-
-
-def run_native(
-    problem: Problem,
-    build: Build,
-    solver_key: Any,
-    hyper: dict[str, float],
-    seed: int,
-    budget: Budget,
-    target: float | None = None,
-) -> Result:
-    """One native run, in the same program, with the same lane width, as a batch's run."""
-    return run_lanes(problem, build, solver_key, [Lane(hyper, seed, target)], budget)[0]
 
 
 def run_lanes(problem: Problem, build: Build, solver_key: Any, runs: list[Lane], budget: Budget) -> list[Result]:
@@ -324,7 +310,7 @@ def _execute(
     results = []
     for lane, trace in enumerate(traces):
         status = CODES.get(int(codes[lane]), Status.MAX_TIME if timed_out else Status.MAX_STEPS)
-        result = native_result(
+        results.append(native_result(
             trace,
             status=status,
             # A minibatch method meets a target at the end of a block, after its last step.
@@ -338,8 +324,8 @@ def _execute(
             compile_s=compile_s if lane == 0 else 0.0,
             cache_hit=cache_hit if lane == 0 else None,
             counts=(int(nfev[lane]), int(njev[lane])),
-        )
-        results.append(replace(result, lanes=len(np.asarray(codes))))
+            lanes=len(codes),
+        ))  # fmt: skip
     return results
 
 

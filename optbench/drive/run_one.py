@@ -47,10 +47,12 @@ class Driver(NamedTuple):
     """How solvers of one kind run: ``run(problem, built, budget, runs)``, the results of
     runs that share their programs (``runs``: the (seed, measuring target) of each, and
     ``built``, their solvers, seeds and float hyperparameters apart), and what compiles
-    their programs ahead, executing nothing (``precompile(problem, built, budget)``)."""
+    their programs ahead, executing nothing (``precompile(problem, built, budget)``), and how
+    many runs execute together (``width(problem, built)``: the lanes of a native program)."""
 
     run: Callable[[Problem, list[Built], Budget, list[tuple[int, float | None]]], list[Result]]
     precompile: Callable[[Problem, Built, Budget], None]
+    width: Callable[[Problem, Built], int] = lambda problem, built: 1
 
 
 def driver(solver: Any) -> Driver:
@@ -91,6 +93,7 @@ def _drivers() -> tuple[tuple[type, Driver], ...]:
         precompile=lambda problem, built, budget: loop.precompile(
             problem, built.build, built.key, built.floats, budget
         ),
+        width=lambda problem, built: loop.lane_width(problem, built.solver),
     )
     return ((PopulationSolver, population), (HostSolver, library), (object, native))
 
@@ -104,9 +107,10 @@ def run_one(problem: Problem, run: RunSpec) -> Result:
 def run_group(problem: Problem, runs: list[RunSpec]) -> list[Result]:
     """The results of runs of one problem, in order: each skipped where its pair does not
     fit, failed where anything in it raises. Runs of one group of the plan (the same
-    program: seeds and float hyperparameters apart) run together, native ones as lanes of
-    one execution; a black box's runs one by one, each with its own bookkeeping. A run's
-    numbers never depend on which runs ran before or beside it."""
+    program: seeds and float hyperparameters apart) run together as their driver's width
+    allows: native ones as lanes of one execution, the others (a black box's too, each with
+    its own bookkeeping) one by one. A run's numbers never depend on which runs ran before
+    or beside it."""
     results: dict[int, Result] = {}
     together: dict[Any, list[tuple[int, RunSpec, Built]]] = {}
     for i, run in enumerate(runs):
@@ -120,30 +124,32 @@ def run_group(problem: Problem, runs: list[RunSpec]) -> list[Result]:
         except Exception as err:
             results[i] = Result.from_error(err)
             continue
-        key = (i,) if problem.black_box is not None else run.group
-        together.setdefault(key, []).append((i, run, built))
+        together.setdefault(run.group, []).append((i, run, built))
     for members in together.values():
-        for i, result in zip([i for i, _, _ in members], _run_together(problem, members)):
-            results[i] = result
+        built = members[0][2]
+        width = driver(built.solver).width(problem, built)
+        for first in range(0, len(members), width):
+            batch = members[first : first + width]
+            for (i, _, _), result in zip(batch, _run_together(problem, batch)):
+                results[i] = result
     return [results[i] for i in range(len(runs))]
 
 
 def batches(problem: Problem, runs: list[RunSpec]) -> list[list[RunSpec]]:
     """The runs of one group of the plan as they execute: as many together as the lanes of
-    their native solver's programs (``loop.lane_width``), else one by one."""
-    width = 1
+    their native solver's programs (``Driver.width``), else one by one."""
     try:
-        solver = runs[0].optimizer.build(runs[0].optimizer.floats)
-        if driver(solver).run is _in_lanes:
-            width = loop.lane_width(problem, solver)
+        built = Built.from_config(runs[0].optimizer)
+        width = driver(built.solver).width(problem, built)
     except Exception:  # the runs fail, one by one, with the error
-        pass
+        width = 1
     return [runs[first : first + width] for first in range(0, len(runs), width)]
 
 
 def _run_together(problem: Problem, members: list[tuple[int, RunSpec, Built]]) -> list[Result]:
-    """Runs that share their programs, through their kind's driver; if it raises, each of
-    them fails with the error (one failing group must not stop the others)."""
+    """Runs that execute together (at most their driver's width), through their kind's
+    driver; if it raises, each of them fails with the error (one failing batch must not
+    stop the others)."""
     first, builts = members[0][1], [built for _, _, built in members]
     begin(problem)
     try:

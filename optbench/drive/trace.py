@@ -145,12 +145,14 @@ def native_result(
     counts: tuple[int, int],
     final_row: bool | None = None,
     cache_hit: bool | None = None,
+    lanes: int = 1,
 ) -> Result:
     """A native run's Result from its streamed trace and what the final program measured.
     The final point gets a row of its own where the loop did not record it (``final_row``;
     by default, unless the run stopped on the point it started its last step from).
     ``counts`` are the run's evaluations (nfev, njev): a row has the counts at which its
-    loss was known, and the last step may evaluate past them."""
+    loss was known, and the last step may evaluate past them. ``lanes``: the lane width of
+    the programs it ran in."""
     nfev, njev = counts
     if final_row is None:
         final_row = status not in _STAYS
@@ -170,6 +172,7 @@ def native_result(
         time_s=total_time,
         compile_s=compile_s,
         cache_hit=cache_hit,
+        lanes=lanes,
         trace=trace.finish(final_metrics),
         nfev_to_target=trace.at_target[0] if trace.at_target else float("nan"),
         time_to_target=trace.at_target[1] if trace.at_target else float("nan"),
