@@ -126,8 +126,7 @@ def run_group(problem: Problem, runs: list[RunSpec]) -> list[Result]:
             continue
         together.setdefault(run.group, []).append((i, run, built))
     for members in together.values():
-        built = members[0][2]
-        width = driver(built.solver).width(problem, built)
+        width = _width(problem, members[0][2])
         for first in range(0, len(members), width):
             batch = members[first : first + width]
             for (i, _, _), result in zip(batch, _run_together(problem, batch)):
@@ -139,11 +138,19 @@ def batches(problem: Problem, runs: list[RunSpec]) -> list[list[RunSpec]]:
     """The runs of one group of the plan as they execute: as many together as the lanes of
     their native solver's programs (``Driver.width``), else one by one."""
     try:
-        built = Built.from_config(runs[0].optimizer)
-        width = driver(built.solver).width(problem, built)
+        width = _width(problem, Built.from_config(runs[0].optimizer))
     except Exception:  # the runs fail, one by one, with the error
         width = 1
     return [runs[first : first + width] for first in range(0, len(runs), width)]
+
+
+def _width(problem: Problem, built: Built) -> int:
+    """How many runs of ``built`` execute together on ``problem`` (``Driver.width``); 1 where
+    asking raises (a start that cannot be drawn): each run then fails with the error."""
+    try:
+        return driver(built.solver).width(problem, built)
+    except Exception:
+        return 1
 
 
 def _run_together(problem: Problem, members: list[tuple[int, RunSpec, Built]]) -> list[Result]:
