@@ -15,7 +15,7 @@ from optbench.budget import Budget
 from optbench.drive import bridge, loop
 from optbench.drive.population_bridge import run_population
 from optbench.drive.run_spec import RunSpec
-from optbench.flat_problem import flat_start, flatten, search_box
+from optbench.flat_problem import declared_box, start_of
 from optbench.optimizer_config import OptimizerConfig, as_solver
 from optbench.problem import Problem
 from optbench.result import Result, Status
@@ -204,8 +204,8 @@ def _in_bounds(problem: Problem, params: Any) -> bool | None:
     if problem.bounds is None or params is None:
         return None
 
-    x = np.asarray(flatten(params), np.float64)
-    lower, upper = (np.asarray(b, np.float64) for b in search_box(problem, x))
+    x = _flat(params)
+    lower, upper = declared_box(problem)
     return bool(np.all((lower <= x) & (x <= upper)))
 
 
@@ -213,8 +213,12 @@ def _box_edge(problem: Problem, seed: int, params: Any) -> list[str]:
     """A note where the answer of a population method sits on the edge of the box it
     searched (its ``search_box``, or the default start +- (1 + |start|)): the answer may
     lie outside, where it never looked."""
-    lower, upper = (np.asarray(b, np.float64) for b in search_box(problem, flat_start(problem, seed)))
-    x = np.asarray(flatten(params), np.float64)
+    box = declared_box(problem)
+    if box is None:
+        start = start_of(problem, seed)
+        box = start - (1.0 + np.abs(start)), start + (1.0 + np.abs(start))
+    lower, upper = box
+    x = _flat(params)
     near = 1e-3 * (upper - lower)  # clipped to the box, or within a thousandth of its width
     edge = np.flatnonzero((np.abs(x - lower) <= near) | (np.abs(upper - x) <= near))
     if not edge.size:
@@ -226,6 +230,12 @@ def _box_edge(problem: Problem, seed: int, params: Any) -> list[str]:
         f"[{lower[i]:.6g}, {upper[i]:.6g}]: {box}); the answer may lie outside it: give the problem "
         "bounds= or search_box="
     ]
+
+
+def _flat(params: Any) -> np.ndarray:
+    """A result's parameters (numpy leaves) as one float64 vector in ``ravel_pytree``
+    order, without a JAX dispatch: judged after every run."""
+    return np.concatenate([np.ravel(np.asarray(leaf, np.float64)) for leaf in jax.tree_util.tree_leaves(params)])
 
 
 def _flat_names(params: Any) -> list[str]:
