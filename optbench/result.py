@@ -80,12 +80,16 @@ class Result:
     in_bounds: bool | None = None  # whether x is in the problem's bounds; None: no bounds, or no x
     best_fun: float = float("nan")  # the lowest loss the run saw; set from the trace when not given
     lanes: int = 1  # the lane width of its programs: runs per execution (padding included)
+    batch_time_s: float = float("nan")  # the wall time of that execution; set from time_s when not given
+    threads: dict[str, int] | None = None  # the threads XLA and BLAS ran on (optbench.drive.threads); None: not run
 
     def __post_init__(self) -> None:
         if self.success is None:
             self.success = self.status.success
         if math.isnan(self.best_fun):
             self.best_fun = _lowest(self.fun, self.trace)
+        if math.isnan(self.batch_time_s):  # a run alone is its own batch
+            self.batch_time_s = self.time_s
 
     @classmethod
     def failed(cls, status: Status, message: str) -> Result:

@@ -22,7 +22,7 @@ distributed = pytest.importorskip("distributed", reason="Dask distributed is ins
 # A float grid among them: its points share one compiled program, but not their values.
 GRID = "adam[learning_rate=[0.1,0.01]]"
 PROBLEMS, OPTIMIZERS = ["sinusoidal", "nist_misra1a", "xor"], ["lm", GRID, "nelder_mead", "scipy_bfgs", "ga"]
-NOT_NUMBERS = ["time_s", "compile_s", "cache_hit", "created", "time_to_target"]
+NOT_NUMBERS = ["time_s", "batch_time_s", "threads", "compile_s", "cache_hit", "created", "time_to_target"]
 
 
 def _numbers(runs, traces):

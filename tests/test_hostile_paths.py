@@ -15,6 +15,7 @@ from helpers import refused
 import optbench
 from optbench.cli import main
 from optbench.errors import OptbenchError
+from optbench.store import schema
 
 VIEWS = [["table"], ["report", "--output", "r.html"], ["export", "--format", "csv"], ["plot"]]
 
@@ -39,7 +40,7 @@ def test_a_database_that_is_no_database_is_one_message_in_every_view(tmp_path, m
         Path(path).touch()
     elif kind == "no tables":
         with sqlite3.connect(path) as conn:
-            conn.execute("PRAGMA user_version = 7")
+            conn.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION + 1}")
     elif kind == "fifo":
         os.mkfifo(path)  # reading it would wait for a writer forever
     message = {"empty file": "empty file", "no tables": "without tables", "/proc/self/mem": "empty file"}

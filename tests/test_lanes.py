@@ -3,6 +3,8 @@ and each lane keeps the numbers it has alone: whatever its companions hold (othe
 other learning rates), in whichever lane it sits, padded or full, and whichever of them
 stop first, for whatever reason."""
 
+import json
+
 import jax
 import numpy as np
 import pytest
@@ -112,6 +114,36 @@ def test_the_width_is_stored_with_each_run_and_runs_alone_say_one():
     assert width["adam"] == lanes
     assert width["scipy_bfgs"] == 1  # a library's loop: one run at a time
     assert width["ga[pop_size=20]"] == (lanes if jax.default_backend() == "gpu" else 1)
+
+
+def test_a_lane_is_timed_as_its_share_of_the_execution_it_shared():
+    runs, _ = optbench.run("sinusoidal[n=100]", ["adam", "scipy_bfgs"], seeds=3, max_steps=50)
+    lanes = runs[runs["optimizer"] == "adam"]
+    # Three runs in one execution: each is a third of it, and all three name the same wall time.
+    assert lanes["batch_time_s"].nunique() == 1
+    np.testing.assert_allclose(lanes["time_s"] * 3, lanes["batch_time_s"], rtol=1e-12)
+    alone = runs[runs["optimizer"] == "scipy_bfgs"]  # a library's loop: each run is its own batch
+    np.testing.assert_array_equal(alone["time_s"], alone["batch_time_s"])
+
+
+def test_a_library_run_holds_blas_to_one_thread_and_each_run_records_its_threads():
+    from threadpoolctl import threadpool_info
+
+    from optbench.result import Status
+    from optbench.solver import HostSolver
+
+    seen = []
+
+    class Watches(HostSolver):
+        def solve(self, bridge, x0):
+            seen.append({lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"})
+            return x0, Status.CONVERGED, "looked"
+
+    result = optbench.minimize("quadratic", Watches())
+    assert result.status is Status.CONVERGED and seen == [{1}]
+    runs, _ = optbench.run("quadratic", ["adam", "scipy_bfgs"], max_steps=5)
+    threads = [json.loads(t) for t in runs["threads"]]
+    assert all(t["blas"] == 1 and t["xla"] >= 1 for t in threads)
 
 
 def test_a_problem_that_calls_back_to_python_runs_alone():

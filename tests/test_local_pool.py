@@ -1,6 +1,7 @@
 """The local pool of worker processes: the same numbers as in-process, worker faults and
 hangs as failed runs, clear errors for bad settings."""
 
+import json
 import os
 import signal
 import subprocess
@@ -57,7 +58,9 @@ def fragile(plugins, tmp_path, monkeypatch):
 
 
 def _sorted(runs, traces):
-    runs = runs.drop(columns=["time_s", "compile_s", "cache_hit", "created", "time_to_target"]).sort_values("run_id")
+    runs = runs.drop(
+        columns=["time_s", "batch_time_s", "threads", "compile_s", "cache_hit", "created", "time_to_target"]
+    ).sort_values("run_id")
     traces = traces.drop(columns=["time_s"]).sort_values(["run_id", "step"])
     return runs.reset_index(drop=True), traces.reset_index(drop=True)
 
@@ -70,6 +73,9 @@ def test_a_pool_gives_the_same_numbers_as_in_process():
     optimizers = ["lm", "adam[learning_rate=[0.1,0.01]]", "nelder_mead", "scipy_bfgs", "ga[mutation_rate=[0.5,0.05]]"]
     alone = optbench.run(problems, optimizers, seeds=2, max_steps=120)
     pooled = optbench.run(problems, optimizers, seeds=2, max_steps=120, workers=2)
+    ran = pooled.runs["status"] != "skipped"  # a skipped run ran on no threads: NULL
+    assert {json.loads(t)["xla"] for t in pooled.runs["threads"][ran]} == {1}  # a worker's XLA is on one thread
+    assert pooled.runs["threads"][~ran].isna().all()
     (runs_a, traces_a), (runs_b, traces_b) = _sorted(*alone), _sorted(*pooled)
     assert len(runs_a) == 28 and not runs_a["status"].isin(["failed"]).any()
     pd.testing.assert_frame_equal(runs_a, runs_b)  # fun, x, nfev, status: bit for bit

@@ -150,7 +150,11 @@ def summary_text(runs: pd.DataFrame, fmt: str = "markdown", nist_only: bool = Fa
     if fmt != "markdown":
         return format_table(table, fmt)
     text = format_table(table, fmt, summary_columns(table))
-    text += _wrap(f"{SUCCESS_RULE}; gap: loss - f_opt; medians over seeds. Every column: --format csv.")
+    text += _wrap(
+        f"{SUCCESS_RULE}; gap: loss - f_opt; time: compile apart, a run's share of the wall time of the execution "
+        "it shared with the runs beside it as lanes (optbench export: batch_time_s, batch_size); medians over seeds. "
+        "Every column: --format csv."
+    )
     if not nist.empty:
         text += "\nNIST StRD accuracy (cases reaching a minimum parameter LRE of 4, 6, 8):\n"
         text += format_table(nist, fmt)

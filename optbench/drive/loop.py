@@ -325,6 +325,7 @@ def _execute(
             cache_hit=cache_hit if lane == 0 else None,
             counts=(int(nfev[lane]), int(njev[lane])),
             lanes=len(codes),
+            batch_time=wall,
         ))  # fmt: skip
     return results
 

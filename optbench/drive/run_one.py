@@ -15,6 +15,7 @@ from optbench.budget import Budget
 from optbench.drive import bridge, loop
 from optbench.drive.population_bridge import run_population
 from optbench.drive.run_spec import RunSpec
+from optbench.drive.threads import blas_limited, thread_settings
 from optbench.flat_problem import declared_box, start_of
 from optbench.optimizer_config import OptimizerConfig, as_solver
 from optbench.problem import Problem
@@ -63,10 +64,14 @@ def driver(solver: Any) -> Driver:
 
 
 def _one_by_one(run: Callable[[Problem, Built, Budget, int, float | None], Result]):
-    """A driver's ``run`` for solvers that run alone: each run after the other."""
-    return lambda problem, builts, budget, runs: [
-        run(problem, built, budget, seed, target) for built, (seed, target) in zip(builts, runs)
-    ]
+    """A driver's ``run`` for library solvers, which run alone: each run after the other,
+    with BLAS on the threads ``optbench.drive.threads`` gives library runs."""
+
+    def each(problem: Problem, builts: list[Built], budget: Budget, runs: list[tuple[int, float | None]]):
+        with blas_limited():
+            return [run(problem, built, budget, seed, target) for built, (seed, target) in zip(builts, runs)]
+
+    return each
 
 
 def _in_lanes(problem: Problem, builts: list[Built], budget: Budget, runs: list[tuple[int, float | None]]):
@@ -181,8 +186,9 @@ def judged(problem: Problem, solver: Any, seed: int, result: Result) -> Result:
     the problem has bounds, whether the run ended in them (a point outside is never a
     success: a method that ignores them can end below the problem's optimum in its box);
     where a population method searched a box on a problem without bounds, a note if its
-    answer sits on the box's edge; for a black box, the time spent inside the function."""
-    changes: dict[str, Any] = {}
+    answer sits on the box's edge; for a black box, the time spent inside the function; and
+    the threads it ran on."""
+    changes: dict[str, Any] = {"threads": thread_settings()}  # where it ran: in its worker, not where it is stored
     notes = []
     inside = _in_bounds(problem, result.x)
     if inside is not None:
@@ -196,7 +202,7 @@ def judged(problem: Problem, solver: Any, seed: int, result: Result) -> Result:
         changes["metrics"] = {**result.metrics, "black_box_s": problem.black_box.seconds}
     if notes:
         changes["message"] = "; ".join([result.message.rstrip(".")] * bool(result.message) + notes)
-    return replace(result, **changes) if changes else result
+    return replace(result, **changes)
 
 
 def _in_bounds(problem: Problem, params: Any) -> bool | None:

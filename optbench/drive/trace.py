@@ -146,13 +146,14 @@ def native_result(
     final_row: bool | None = None,
     cache_hit: bool | None = None,
     lanes: int = 1,
+    batch_time: float = float("nan"),
 ) -> Result:
     """A native run's Result from its streamed trace and what the final program measured.
     The final point gets a row of its own where the loop did not record it (``final_row``;
     by default, unless the run stopped on the point it started its last step from).
     ``counts`` are the run's evaluations (nfev, njev): a row has the counts at which its
     loss was known, and the last step may evaluate past them. ``lanes``: the lane width of
-    the programs it ran in."""
+    the programs it ran in; ``batch_time``: the wall time of the execution they shared."""
     nfev, njev = counts
     if final_row is None:
         final_row = status not in _STAYS
@@ -173,6 +174,7 @@ def native_result(
         compile_s=compile_s,
         cache_hit=cache_hit,
         lanes=lanes,
+        batch_time_s=batch_time,
         trace=trace.finish(final_metrics),
         nfev_to_target=trace.at_target[0] if trace.at_target else float("nan"),
         time_to_target=trace.at_target[1] if trace.at_target else float("nan"),

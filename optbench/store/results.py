@@ -258,6 +258,8 @@ def _rows(run: RunSpec, result: Result) -> tuple[dict[str, Any], list[tuple], li
         "best_fun": _real(result.best_fun),
         "in_bounds": None if result.in_bounds is None else int(result.in_bounds),
         "target_scale": _real(run.target_scale),
+        "batch_time_s": result.batch_time_s,
+        "threads": None if result.threads is None else json.dumps(result.threads, sort_keys=True),
     }
     metric_names = [c for c in result.trace.columns if c not in TRACE_COLUMNS]
     trace_rows = [

@@ -12,8 +12,9 @@ import sqlite3
 
 APPLICATION_ID = 0x6F707462  # "optb"
 # 1: the unstamped databases of earlier releases; 2: stamped, WAL journal; 3: runs.cache_hit;
-# 4: runs.best_fun and runs.in_bounds; 5: runs.target_scale; 6: the plugins table.
-SCHEMA_VERSION = 6
+# 4: runs.best_fun and runs.in_bounds; 5: runs.target_scale; 6: the plugins table;
+# 7: runs.batch_time_s and runs.threads.
+SCHEMA_VERSION = 7
 
 RUNS = {
     "run_id": "TEXT PRIMARY KEY",
@@ -53,6 +54,8 @@ RUNS = {
     "best_fun": "REAL",  # the lowest loss the run saw (fun is the loss where it ended)
     "in_bounds": "INTEGER",  # 1/0: x in the problem's bounds or not; NULL: no bounds, or no x
     "target_scale": "REAL",  # precision targets are f - f_opt <= delta x this; NULL: 1 (absolute)
+    "batch_time_s": "REAL",  # the wall time of the execution its lanes shared (time_s is its share)
+    "threads": "TEXT",  # JSON: the threads XLA and BLAS ran on (see optbench.drive.threads)
 }
 ADDED = (
     "metrics",
@@ -65,6 +68,8 @@ ADDED = (
     "best_fun",
     "in_bounds",
     "target_scale",
+    "batch_time_s",
+    "threads",
 )
 TRACES = ("run_id", "step", "nfev", "njev", "time_s", "loss", "best_loss", "metrics", "epochs")
 # The columns of a loaded runs table; anything else in it is a problem metric.
