@@ -31,7 +31,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from optbench.budget import Budget
 from optbench.drive.run_one import batches, run_group
@@ -57,6 +57,14 @@ def worker_environment() -> dict[str, str]:
 
 _POLL_S = 0.5  # how often the parent looks at the clock when a run timeout is set
 _READY = "ready"
+
+
+class Batch(NamedTuple):
+    """What a worker says before it computes a batch: how many of its job's runs, from the
+    next one on, execute together (lanes of one execution). If the worker dies, they are
+    lost together: each fails with the reason, and the job's later runs go on elsewhere."""
+
+    size: int
 
 
 @dataclass(frozen=True)
@@ -156,10 +164,15 @@ def _drive(pool: _Pool, queue: deque, run_timeout: float | None) -> Iterator[tup
         pool.assign(queue)
         for worker, message in pool.messages(run_timeout):
             job, done = worker.job, worker.done
-            if message is None:  # the worker is gone: its current run fails, the rest go on elsewhere
-                yield job, done, Result.failed(Status.FAILED, worker.why_gone)
-                if done + 1 < len(job.runs):
-                    queue.appendleft(replace(job, first=job.first + done + 1, runs=job.runs[done + 1 :]))
+            if isinstance(message, Batch):
+                worker.batch_end = done + message.size
+                continue
+            if message is None:  # the worker is gone: its current batch fails run by run, the rest go on elsewhere
+                lost = max(worker.batch_end, done + 1)
+                for index in range(done, lost):
+                    yield job, index, Result.failed(Status.FAILED, worker.why_gone)
+                if lost < len(job.runs):
+                    queue.appendleft(replace(job, first=job.first + lost, runs=job.runs[lost:]))
                 if queue:
                     pool.replace(worker)
                 else:  # no work for a new worker yet: it starts when given a job (see ``assign``)
@@ -226,11 +239,12 @@ class _Worker:
         self.affinity: Any = None  # the programs of the last job it ran
         self.job: Job | None = None
         self.done = 0  # runs of the job already answered
+        self.batch_end = 0  # where the batch it computes ends (``Batch``), in the job's runs
         self.since = time.monotonic()  # when its current run started
         self.why_gone = ""
 
     def give(self, job: Job) -> None:
-        self.job, self.done, self.since = job, 0, time.monotonic()
+        self.job, self.done, self.batch_end, self.since = job, 0, 0, time.monotonic()
         self.conn.send(job)
 
     def stop(self, why: str = "") -> None:
@@ -310,8 +324,9 @@ def _death(exitcode: int | None) -> str:
     return f"the worker process running this run exited (code {exitcode})"
 
 
-def run_job(job: Job, plugins: Iterable[str] = ()) -> Iterator[Any]:
-    """The results of a job's runs, one by one, computed in this process (a worker's)."""
+def run_job(job: Job, plugins: Iterable[str] = (), announce: Any = None) -> Iterator[Any]:
+    """The results of a job's runs, one by one, computed in this process (a worker's);
+    ``announce(Batch(n))``, where given, before each batch of runs that execute together."""
     REGISTRY.load_plugins(plugins)  # once per process: loaded files are remembered
     try:
         problem = REGISTRY.problem(job.problem)
@@ -327,6 +342,8 @@ def run_job(job: Job, plugins: Iterable[str] = ()) -> Iterator[Any]:
         for seed, params in job.runs
     ]  # fmt: skip
     for batch in batches(problem, runs):
+        if announce is not None:
+            announce(Batch(len(batch)))
         yield from run_group(problem, batch)
 
 
@@ -342,7 +359,7 @@ def serve(fd: int, plugins: list[str]) -> None:
         conn.send(_READY)
         while True:
             job: Job = conn.recv()
-            for result in run_job(job):
+            for result in run_job(job, announce=conn.send):
                 try:
                     conn.send(result)
                 except (OSError, EOFError):
