@@ -24,7 +24,7 @@ import jax
 import numpy as np
 
 from optbench.budget import Budget
-from optbench.caches.program_cache import CompileCost, ProgramCache, combined
+from optbench.caches.program_cache import ProgramCache, combined
 from optbench.drive import programs
 from optbench.drive.programs import (
     BLOCK,
@@ -33,9 +33,8 @@ from optbench.drive.programs import (
     Limits,
     Programs,
     block_length,
-    compile_keys,
     compile_programs,
-    compile_start,
+    fixed_start,
 )
 from optbench.drive.trace import StreamedTrace, native_result
 from optbench.problem import Problem
@@ -65,11 +64,11 @@ _CALLS_BACK: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 class Arguments(NamedTuple):
     """A batch's arguments to its programs, each with a lane axis first but the limits: the
-    starting points and the solvers' keys (or only their shapes, for compiling), the float
-    hyperparameters (each of shape (width,)) and the budget's limits."""
+    seeds, a fixed starting point (``programs.fixed_start``), the float hyperparameters
+    (each of shape (width,)) and the budget's limits."""
 
-    params: Any
-    run_key: Any
+    seeds: Any
+    start: Any
     hyper: dict[str, Any]
     limits: Limits
 
@@ -163,9 +162,9 @@ def run_lanes(problem: Problem, build: Build, solver_key: Any, runs: list[Lane],
     results: list[Result] = []
     for first in range(0, len(runs), width):
         batch = runs[first : first + width]
-        arguments, costs = _arguments(problem, budget, batch, width, per_eval)
+        arguments = _arguments(problem, budget, batch, width, per_eval)
         programs, cost = _PROGRAMS.get(*_program_key(problem, build, solver_key, budget, arguments))
-        compile_s, cache_hit = combined([*costs, cost])
+        compile_s, cache_hit = combined([cost])
         measures = [budget.target if lane.target is None else lane.target for lane in batch]
         results += _execute(
             programs, problem, budget, arguments, measures, per_eval, solver.full_loss_each_step,
@@ -179,7 +178,7 @@ def precompile(problem: Problem, build: Build, solver_key: Any, hyper: dict[str,
     background thread while another run executes."""
     solver = build(hyper)
     per_eval = solver.epochs_per_evaluation(problem)
-    arguments, _ = _arguments(problem, budget, [Lane(hyper, 0)], lane_width(problem, solver), per_eval, shapes=True)
+    arguments = _arguments(problem, budget, [Lane(hyper, 0)], lane_width(problem, solver), per_eval)
     _PROGRAMS.prefetch(*_program_key(problem, build, solver_key, budget, arguments))
 
 
@@ -202,12 +201,9 @@ def _budget_short(problem: Problem, solver: Any, budget: Budget, per_eval: float
     )
 
 
-def _arguments(
-    problem: Problem, budget: Budget, batch: list[Lane], width: int, per_eval: float, shapes: bool = False
-) -> tuple[Arguments, list[CompileCost | None]]:
+def _arguments(problem: Problem, budget: Budget, batch: list[Lane], width: int, per_eval: float) -> Arguments:
     """The programs' arguments for a batch of runs, padded to ``width`` lanes with copies of
-    its first run (only the shapes of the starts and keys where ``shapes``), and what
-    compiling the programs that made those two cost (see ``_start``)."""
+    its first run."""
     dtype = np.dtype(problem.dtype)
     padded = batch + [batch[0]] * (width - len(batch))
     hyper = {k: np.asarray([lane.hyper[k] for lane in padded], dtype) for k in batch[0].hyper}
@@ -217,28 +213,8 @@ def _arguments(
         dtype.type(-np.inf if budget.target is None else budget.target),
         np.int32(_epoch_evals(budget, per_eval)),
     )
-    seeds = None if shapes else np.asarray([lane.seed for lane in padded], np.uint32)
-    params, run_key, costs = _start(problem, seeds, width)
-    return Arguments(params, run_key, hyper, limits), costs
-
-
-def _start(problem: Problem, seeds: np.ndarray | None, width: int) -> tuple[Any, Any, list[CompileCost | None]]:
-    """The lanes' starting points and solver keys, from the shared programs of
-    ``optbench.drive.programs``, and what compiling those cost this batch; where ``seeds``
-    is None, only their shapes, executing nothing and leaving the cost to the first batch."""
-
-    def program(key: Any, make: Any) -> tuple[Any, CompileCost | None]:
-        return (_PROGRAMS.prefetch(key, make), None) if seeds is None else _PROGRAMS.get(key, make)
-
-    (keys, keys_cost), start_cost = program(("keys", width), lambda: compile_keys(width)), None
-    init_key, run_key = keys.out_info if seeds is None else keys(seeds)
-    if callable(problem.init):
-        key = (problem.program_identity, "start", init_key.shape)  # how starts are drawn: shared with the key
-        start, start_cost = program(key, lambda: compile_start(problem, init_key))
-        params = start.out_info if seeds is None else start(init_key)
-    else:
-        params = jax.tree_util.tree_map(lambda a: np.repeat(np.asarray(a, problem.dtype)[None], width, 0), problem.init)
-    return params, run_key, [keys_cost, start_cost]
+    seeds = np.asarray([lane.seed for lane in padded], np.uint32)
+    return Arguments(seeds, fixed_start(problem, width), hyper, limits)
 
 
 def _program_key(problem: Problem, build: Build, solver_key: Any, budget: Budget, arguments: Arguments):
@@ -247,9 +223,9 @@ def _program_key(problem: Problem, build: Build, solver_key: Any, budget: Budget
     a = arguments
 
     def make() -> Programs:
-        return compile_programs(problem, build, length, a.params, a.run_key, a.hyper, problem.data, a.limits)
+        return compile_programs(problem, build, length, a.seeds, a.start, a.hyper, problem.data, a.limits)
 
-    width = a.run_key.shape[0]
+    width = a.seeds.shape[0]
     return (problem.program_identity, solver_key, length, tuple(sorted(a.hyper)), width), make
 
 
@@ -277,14 +253,19 @@ def _execute(
     block, n = block_length(length), len(targets)
     traces = [StreamedTrace(problem.f_opt, target, per_eval) for target in targets]
     started = time.perf_counter()
-    carry = programs.init(arguments.params, arguments.run_key, hyper, data)
-    start_loss = np.asarray(carry.start_loss)
-    full_losses = [{} if full else {0: float(start_loss[lane])} for lane in range(n)]  # by trace row
+    carry = programs.init(arguments.seeds, arguments.start, hyper, data)
+    full_losses: list[dict[int, float]] = [{} for _ in range(n)]  # by trace row
+    if not full:  # read only here: reading waits for the init program, before the first chunk is sent
+        full_losses = [{0: float(loss)} for loss in np.asarray(carry.start_loss)[:n]]
     chunk_start, first_step, timed_out = 0.0, 0, False
     while True:
         out = programs.chunk(carry, hyper, data, limits, np.int32(first_step // block))
-        carry, (records, metrics) = out.carry, jax.device_get((out.records, out.metrics))
-        taken = int(out.steps)
+        # One transfer for everything the host reads of a chunk (each array's own cost 20-40 us).
+        carry, (records, metrics, taken, codes) = (
+            out.carry,
+            jax.device_get((out.records, out.metrics, out.steps, out.carry.code)),
+        )
+        taken = int(taken)
         elapsed = (time.perf_counter() - started) / n  # each run's share
         # Times inside a chunk are interpolated between its measured start and end.
         times = chunk_start + (elapsed - chunk_start) * (np.arange(taken) + 1) / max(taken, 1)
@@ -299,14 +280,15 @@ def _execute(
             trace.add({k: v[rows] for k, v in columns.items()}, taken_metrics)
         first_step += length  # every chunk before the next one ran in full
         chunk_start = elapsed
-        if (np.asarray(carry.code)[:n] != 0).all():
+        if (codes[:n] != 0).all():
             break
         if budget.max_time is not None and elapsed >= budget.max_time:
             timed_out = True
             break
-    final = jax.device_get(programs.final(carry.state, hyper, data))
+    final, (codes, nfev, njev) = jax.device_get(
+        (programs.final(carry.state, hyper, data), (carry.code, carry.nfev, carry.njev))
+    )
     wall = time.perf_counter() - started
-    codes, nfev, njev = (np.asarray(counter) for counter in (carry.code, carry.nfev, carry.njev))
     results = []
     for lane, trace in enumerate(traces):
         status = CODES.get(int(codes[lane]), Status.MAX_TIME if timed_out else Status.MAX_STEPS)

@@ -100,7 +100,7 @@ class FinalOutput(NamedTuple):
 class Programs(NamedTuple):
     """A run shape's compiled programs."""
 
-    init: Any  # (params, run_key, hyper, data) -> Carry
+    init: Any  # (seeds, start, hyper, data) -> Carry
     chunk: Any  # (carry, hyper, data, limits, first_block) -> ChunkOutput
     final: Any  # (state, hyper, data) -> FinalOutput
 
@@ -108,32 +108,22 @@ class Programs(NamedTuple):
 Build = Callable[[dict[str, Any]], NativeSolver]
 
 
-def compile_keys(width: int) -> Any:
-    """The program from ``width`` seeds, (width,) uint32, to each seed's two keys, with a
-    lane axis: one to draw the starting point, one for the solver. The same for every
-    problem and solver, so its random-number code is compiled once per process and width."""
-
-    def keys(seed):
-        init_key, run_key = jax.random.split(jax.random.PRNGKey(seed))
-        return init_key, run_key
-
-    return _compiled(jax.jit(lanes(keys, (0,), width)).lower(np.zeros(width, np.uint32)), _once())
-
-
-def compile_start(problem: Problem, key: Any) -> Any:
-    """The program from keys (shaped as ``key``: a lane axis first) to the problem's
-    starting points drawn with them; one per problem and width, whatever the solver."""
-    return _compiled(jax.jit(lanes(problem.init_params, (0,), key.shape[0])).lower(key), _once())
+def fixed_start(problem: Problem, width: int) -> Any:
+    """The init program's ``start`` argument: a fixed starting point (``problem.init`` not
+    callable) repeated over the lanes, so problems that differ only in it (NIST's two
+    starts) share their programs; an empty array where starts are drawn from the seed."""
+    if callable(problem.init):
+        return np.zeros((width, 0), problem.dtype)
+    return jax.tree_util.tree_map(lambda a: np.repeat(np.asarray(a, problem.dtype)[None], width, 0), problem.init)
 
 
 def compile_programs(
-    problem: Problem, build: Build, length: int, params: Any, run_key: Any, hyper: Any, data: Any, limits: Limits
+    problem: Problem, build: Build, length: int, seeds: Any, start: Any, hyper: Any, data: Any, limits: Limits
 ):
     """Lower and compile the init, chunk and final programs for one run's shape. The
     starting point and the data are arguments, so problems that differ only in them
-    (NIST's two starts) have the same programs. The lanes' width is the run key's first
-    dimension."""
-    width = run_key.shape[0]
+    (NIST's two starts) have the same programs. The lanes' width is the seeds' length."""
+    width = seeds.shape[0]
     # A Pareto method's answer is a front, not a point the problem's metrics could score.
     scores_points = problem.metrics is not None and problem.loss is not None
     block_size = block_length(length)
@@ -152,14 +142,19 @@ def compile_programs(
         known = solver.known_loss(state) if problem.black_box is not None else None
         return solver.measured_loss(problem, data, state) if known is None else known
 
-    def init_one(params, run_key, h, data):
+    def init_one(seed, start, h, data):
+        """A run's start: its seed's two keys (one draws the starting point, where the
+        problem draws one, the other is the solver's), its solver's state there, and the
+        loss the harness measures there."""
+        init_key, run_key = jax.random.split(jax.random.PRNGKey(seed))
+        params = problem.init_params(init_key) if callable(problem.init) else start
         solver = build(h)
         state = solver.init(problem, data, params, run_key)
         zero = jnp.zeros((), jnp.int32)
         # Measured by the harness once, not counted: the scale against which a loss "explodes".
-        start = harness_loss(solver, state, data).astype(problem.dtype)
-        ceiling = jnp.where(jnp.isfinite(start), EXPLODE_FACTOR * (1.0 + jnp.abs(start)), jnp.inf)
-        return Carry(state, zero, zero, zero, ceiling.astype(problem.dtype), zero, start)
+        start_loss = harness_loss(solver, state, data).astype(problem.dtype)
+        ceiling = jnp.where(jnp.isfinite(start_loss), EXPLODE_FACTOR * (1.0 + jnp.abs(start_loss)), jnp.inf)
+        return Carry(state, zero, zero, zero, ceiling.astype(problem.dtype), zero, start_loss)
 
     def step_one(carry: Carry, h, data, limits: Limits):
         return _advance(build(h), problem, data, carry, limits, full_each_step, skip=skip_stopped)
@@ -224,10 +219,10 @@ def compile_programs(
         return FinalOutput(solver.params(state), loss, metrics, indicators, solver.front(state))
 
     init_fn = jax.jit(lanes(init_one, (0, 0, 0, None), width))
-    carry = jax.eval_shape(init_fn, params, run_key, hyper, data)
+    carry = jax.eval_shape(init_fn, seeds, start, hyper, data)
     chunk_fn = _compiled(jax.jit(chunk).lower(carry, hyper, data, limits, np.int32(0)))
     final_fn = _compiled(jax.jit(lanes(final_one, (0, 0, None), width)).lower(carry.state, hyper, data), _once())
-    return Programs(_compiled(init_fn.lower(params, run_key, hyper, data), _once()), chunk_fn, final_fn)
+    return Programs(_compiled(init_fn.lower(seeds, start, hyper, data), _once()), chunk_fn, final_fn)
 
 
 def clear() -> None:

@@ -162,6 +162,7 @@ def native_result(
         trace.add({**extra, **{k: [v] for k, v in final_indicators.items()}})
     nit = trace.n - 1
     target = trace.target
+    seen = [v for v in (final_loss, trace.best) if not math.isnan(v)]  # the trace's best_loss ends at trace.best
     return Result(
         x=params,
         fun=final_loss,
@@ -181,6 +182,7 @@ def native_result(
         metrics={**final_metrics, **final_indicators},
         front=None if front is None else front_of(*front),
         success=status.success and (target is None or final_loss <= target),
+        best_fun=min(seen) if seen else float("nan"),
     )
 
 
