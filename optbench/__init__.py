@@ -41,6 +41,8 @@ _EXPORTS = {
     "run": "optbench.api",
     "make_problem": "optbench.api",
     "population_history": "optbench.api",
+    "tune": "optbench.api",
+    "Range": "optbench.tuning.space",
     "load_results": "optbench.store",
     "load_fronts": "optbench.store",
     "OptbenchError": "optbench.errors",

@@ -1,4 +1,5 @@
-"""The Python entry points: ``minimize`` one problem, ``run`` a whole comparison."""
+"""The Python entry points: ``minimize`` one problem, ``run`` a whole comparison, ``tune``
+every optimizer under one tuning budget and compare them on fresh seeds."""
 
 from __future__ import annotations
 
@@ -126,6 +127,59 @@ def run(
         finally:
             bar.close()
         return store.load([r.run_id for r in runs])
+
+
+def tune(
+    problems: str | Iterable[str],
+    optimizers: str | Iterable[str],
+    *,
+    trials: int = 20,
+    studies: int = 1,
+    seeds: int = 5,
+    db: str | Path | None = None,
+    plugins: Iterable[str | Path] = (),
+    max_steps: int | None = None,
+    max_evals: int | None = None,
+    max_time: float | None = None,
+    target: float | None = None,
+    max_epochs: float | None = None,
+    max_evals_per_dim: int | None = None,
+    workers: int = 1,
+    run_timeout: float | None = None,
+    progress: bool = True,
+) -> Any:
+    """A tuned comparison; the Python twin of ``optbench tune``. Each optimizer gets
+    ``trials`` configurations per study drawn from its search space (``optbench describe
+    NAME`` shows it; hyperparameters its spec sets are not tuned), each study selects per
+    problem its trial with the lowest final training loss, and the selections and the
+    defaults run on ``seeds`` fresh seeds. Returns ``Tuned(table, runs)``: per problem and
+    optimizer the tuned score (median over studies), the untuned default's, the selected
+    hyperparameters and the tuning cost; and every run, with its study and role (see
+    ``optbench.tuning.study``). Stored in ``db`` where given (an interrupted tuning resumes)."""
+    from optbench.tuning.study import plan_trials, tune_in
+
+    plugins = list(plugins)
+    REGISTRY.load_plugins(plugins)
+    problems = [problems] if isinstance(problems, str) else list(problems)
+    optimizers = [optimizers] if isinstance(optimizers, str) else list(optimizers)
+    budget = budget_of(
+        max_steps=max_steps, max_evals=max_evals, max_time=max_time, target=target, max_epochs=max_epochs,
+        max_evals_per_dim=max_evals_per_dim,
+    )  # fmt: skip
+    prepare(problems, optimizers, 1, budget, workers=workers, run_timeout=run_timeout, cap_workers=False)
+    planned = plan_trials(problems, optimizers, trials, studies, seeds, budget)
+
+    with ResultStore(":memory:" if db is None else db) as store:
+
+        def run(runs: list[RunSpec]) -> None:
+            work = pending(runs, store, False)
+            bar = Progress(len(work.todo), show=progress)
+            try:
+                execute(runs, store, bar.update, workers=workers, plugins=plugins, run_timeout=run_timeout, work=work)
+            finally:
+                bar.close()
+
+        return tune_in(store, planned, problems, optimizers, seeds=seeds, budget=budget, run=run)
 
 
 def make_problem(spec: str) -> Problem:

@@ -38,6 +38,8 @@ class Entry:
     keeps_bounds: bool = False  # an optimizer whose points stay in a problem's bounds
     # A numeric parameter's allowed (low, high), None for no bound; checked when a spec is read.
     limits: Mapping[str, tuple[float | None, float | None]] = field(default_factory=dict, hash=False, compare=False)
+    # What ``optbench tune`` searches: a float hyperparameter -> its ``optbench.tuning.space.Range``.
+    space: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def description(self) -> str:
@@ -256,6 +258,7 @@ def register_optimizer(
     max_params: int | None = None,
     limits: Mapping[str, tuple[float | None, float | None]] | None = None,
     keeps_bounds: bool = False,
+    space: Mapping[str, Any] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register an optimizer factory: it returns an optax ``GradientTransformation``, a
     ``FirstOrder`` or another solver, built from its keyword arguments (the hyperparameters).
@@ -265,7 +268,9 @@ def register_optimizer(
     does not and ends outside them is never a success (``in_bounds`` is false).
     ``limits`` maps a numeric hyperparameter to its ``(low, high)`` range, checked when a
     spec is read; a factory may also raise ``SpecError`` for values it rejects, which
-    ``plan`` reports before any run.
+    ``plan`` reports before any run. ``space`` maps float hyperparameters to the ranges
+    ``optbench tune`` searches (``optbench.tuning.space.Range``); without one, tuning runs
+    the defaults and says there is nothing to tune.
 
     Float hyperparameters are passed to the factory as traced values, so a grid over them
     compiles once; the factory must use them only as numbers (no Python ``if`` on them).
@@ -283,11 +288,25 @@ def register_optimizer(
             max_params=max_params,
             keeps_bounds=keeps_bounds,
             limits=dict(limits or {}),
+            space=_checked_space(name, factory, space or {}),
         )
         REGISTRY.add(entry)
         return factory
 
     return decorate
+
+
+def _checked_space(name: str, factory: Callable[..., Any], space: Mapping[str, Any]) -> dict[str, Any]:
+    """A declared search space, each range for a float hyperparameter of the factory."""
+    defaults = {p.name: p.default for p in inspect.signature(factory).parameters.values()}
+    for key, value in space.items():
+        if not isinstance(defaults.get(key), float):
+            raise PluginError(
+                f"optimizer {name!r}: its search space names {key!r}, which is not a float hyperparameter"
+            )
+        if not all(hasattr(value, attr) for attr in ("low", "high", "value")):
+            raise PluginError(f"optimizer {name!r}: the search range of {key!r} is not an optbench.tuning.space.Range")
+    return dict(space)
 
 
 def _what_went_wrong(err: BaseException) -> str:

@@ -148,6 +148,15 @@ def _optimizer(name: str) -> str:
         "hyperparameters (spec: name[param=value,...]; a list is a grid):",
         *_parameters(entry.factory),
     ]
+    if entry.space:
+        from optbench.tuning.space import describe
+
+        lines += [
+            "search space (optbench tune; a hyperparameter set in the spec is not tuned):",
+            *describe(entry.space),
+        ]
+    else:
+        lines.append("search space: none declared (optbench tune runs its defaults: nothing to tune)")
     return "\n".join(lines) + "\n"
 
 

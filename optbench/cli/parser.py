@@ -79,17 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     runner.add_argument("suite", nargs="?", help="a suite name (see `optbench list suites`) or a .toml file")
     _specs(runner, "repeatable; lists make grids")
     runner.add_argument("--seeds", type=whole, help="number of seeds (default: the suite's, else 1)")
-    runner.add_argument("--max-steps", type=whole, help="step budget per run")
-    runner.add_argument("--max-evals", type=whole, help="function-evaluation budget per run")
-    runner.add_argument(
-        "--max-evals-per-dim",
-        type=whole,
-        metavar="K",
-        help="evaluation budget of K x the number of parameters (COCO's)",
-    )
-    runner.add_argument("--max-time", type=real, metavar="SECONDS", help="wall-time budget per run")
-    runner.add_argument("--max-epochs", type=real, help="budget in passes over the training data per run")
-    runner.add_argument("--target", type=real, metavar="LOSS", help="stop a run once its loss is at or below LOSS")
+    _budget(runner)
     runner.add_argument("--no-progress", action="store_true", help="no progress bar: a line per finished group instead")
     runner.add_argument(
         "--retry-failed",
@@ -124,6 +114,23 @@ def build_parser() -> argparse.ArgumentParser:
     _db(runner)
     _plugins(runner)
     runner.set_defaults(handler=_handler("running", "run_command"))
+
+    tuner = sub.add_parser(
+        "tune", help="tune every optimizer under the same number of trials, then compare them on fresh seeds"
+    )
+    tuner.add_argument("suite", nargs="?", help="a suite name or .toml file: its problems, optimizers and budget")
+    _specs(tuner, "repeatable; one configuration per optimizer: its search space is tuned")
+    tuner.add_argument("--trials", type=whole, default=20, help="configurations per optimizer and study (default 20)")
+    tuner.add_argument("--studies", type=whole, default=1, help="independent studies; the score is their median")
+    tuner.add_argument("--seeds", type=whole, default=5, help="fresh seeds that score each selection (default 5)")
+    _budget(tuner)
+    tuner.add_argument("--no-progress", action="store_true", help="no progress bar")
+    tuner.add_argument("--workers", type=whole, default=1, metavar="N", help="run in N worker processes")
+    tuner.add_argument("--run-timeout", type=real, metavar="SECONDS", help="with --workers: stop a run that hangs")
+    tuner.add_argument("--format", choices=["markdown", "csv", "latex"], default="markdown")
+    _db(tuner)
+    _plugins(tuner)
+    tuner.set_defaults(handler=_handler("tuning", "tune_command"))
 
     cache = sub.add_parser("cache", help="where compiled programs are cached and how much they take; clear them")
     cache.add_argument("action", choices=["info", "clear"])
@@ -191,6 +198,20 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", "--out", metavar="DIR", default="results/export", help="the folder to write")
     _reads_runs(export, "export_command", analysis=False)
     return parser
+
+
+def _budget(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--max-steps", type=whole, help="step budget per run")
+    parser.add_argument("--max-evals", type=whole, help="function-evaluation budget per run")
+    parser.add_argument(
+        "--max-evals-per-dim",
+        type=whole,
+        metavar="K",
+        help="evaluation budget of K x the number of parameters (COCO's)",
+    )
+    parser.add_argument("--max-time", type=real, metavar="SECONDS", help="wall-time budget per run")
+    parser.add_argument("--max-epochs", type=real, help="budget in passes over the training data per run")
+    parser.add_argument("--target", type=real, metavar="LOSS", help="stop a run once its loss is at or below LOSS")
 
 
 def _specs(parser: argparse.ArgumentParser, how: str) -> None:

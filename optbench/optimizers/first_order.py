@@ -8,6 +8,7 @@ from optbench.errors import SpecError
 from optbench.problem import Problem
 from optbench.registry import register_optimizer
 from optbench.solver import NativeSolver, StepInfo
+from optbench.tuning.space import log_range, one_minus_log_range
 
 
 class _State(NamedTuple):
@@ -74,7 +75,7 @@ def minibatch(data: Any, key: Any, step: Any, batch_size: int) -> Any:
     return jax.tree_util.tree_map(lambda a: a[rows], data)
 
 
-@register_optimizer("gd")
+@register_optimizer("gd", space={"learning_rate": log_range(1e-4, 10.0)})
 def gd(learning_rate: float = 0.1) -> Any:
     """Full-batch gradient descent, x <- x - lr * grad f(x) (Cauchy 1847; Nocedal & Wright, sec. 3.1)."""
     import optax
@@ -82,7 +83,7 @@ def gd(learning_rate: float = 0.1) -> Any:
     return optax.sgd(learning_rate)
 
 
-@register_optimizer("sgd", requires=("grad", "minibatch"))
+@register_optimizer("sgd", requires=("grad", "minibatch"), space={"learning_rate": log_range(1e-4, 1.0)})
 def sgd(learning_rate: float = 0.05, batch_size: int = 32) -> FirstOrder:
     """Stochastic gradient descent on minibatches drawn per epoch (Robbins & Monro 1951)."""
     import optax
@@ -92,7 +93,7 @@ def sgd(learning_rate: float = 0.05, batch_size: int = 32) -> FirstOrder:
     return FirstOrder(optax.sgd(learning_rate), batch_size=batch_size)
 
 
-@register_optimizer("momentum")
+@register_optimizer("momentum", space={"learning_rate": log_range(1e-4, 1.0), "beta": one_minus_log_range(0.5, 0.999)})
 def momentum(learning_rate: float = 0.05, beta: float = 0.9, nesterov: bool = False) -> Any:
     """Full-batch heavy-ball momentum (Polyak 1964), or Nesterov's accelerated form (Nesterov 1983)."""
     import optax
@@ -100,7 +101,7 @@ def momentum(learning_rate: float = 0.05, beta: float = 0.9, nesterov: bool = Fa
     return optax.sgd(learning_rate, momentum=beta, nesterov=nesterov)
 
 
-@register_optimizer("adam")
+@register_optimizer("adam", space={"learning_rate": log_range(1e-5, 1.0), "b1": one_minus_log_range(0.5, 0.99)})
 def adam(learning_rate: float = 0.01, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Any:
     """Full-batch Adam, adaptive moment estimation (Kingma & Ba 2015, arXiv:1412.6980)."""
     import optax
@@ -108,7 +109,7 @@ def adam(learning_rate: float = 0.01, b1: float = 0.9, b2: float = 0.999, eps: f
     return optax.adam(learning_rate, b1=b1, b2=b2, eps=eps)
 
 
-@register_optimizer("rmsprop")
+@register_optimizer("rmsprop", space={"learning_rate": log_range(1e-5, 1.0), "decay": one_minus_log_range(0.5, 0.999)})
 def rmsprop(learning_rate: float = 0.01, decay: float = 0.9, eps: float = 1e-8, centered: bool = False) -> Any:
     """Full-batch RMSProp, steps scaled by a running RMS of gradients (Tieleman & Hinton 2012)."""
     import optax
@@ -116,7 +117,7 @@ def rmsprop(learning_rate: float = 0.01, decay: float = 0.9, eps: float = 1e-8, 
     return optax.rmsprop(learning_rate, decay=decay, eps=eps, centered=centered)
 
 
-@register_optimizer("adadelta")
+@register_optimizer("adadelta", space={"learning_rate": log_range(1e-3, 10.0), "rho": one_minus_log_range(0.5, 0.999)})
 def adadelta(learning_rate: float = 1.0, rho: float = 0.9, eps: float = 1e-6) -> Any:
     """Full-batch Adadelta, unit-corrected adaptive steps (Zeiler 2012, arXiv:1212.5701)."""
     import optax

@@ -1,0 +1,222 @@
+"""Tuning studies: trials drawn from each optimizer's search space, run as ordinary stored
+runs, the best trial of each study chosen, and the chosen configuration scored on fresh
+seeds beside the untuned default.
+
+A study is ``trials`` configurations of each optimizer (``optbench.tuning.space.draw``,
+seeded by the study), each run once on every problem with the study's seed (study k uses
+seed k). Per problem, optimizer and study, the trial with the lowest final training loss
+is selected (a trial that failed, was skipped or diverged is never selected). Each
+selection then runs on ``seeds`` fresh seeds (from ``FINAL_SEEDS_FROM`` on, never a tuning
+seed), and so does the optimizer's default configuration. The tuned score of a problem and
+optimizer is the median over studies of each selection's median final loss, so that one
+lucky trial does not decide it (AlgoPerf's rule for studies).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from optbench.budget import MAX_RUNS, Budget
+from optbench.drive.run_spec import RunSpec
+from optbench.errors import OptbenchError, SpecError
+from optbench.execute.plan import plan
+from optbench.registry import REGISTRY
+from optbench.spec import Grid, format_spec, parse_spec
+from optbench.tuning.space import draw
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FINAL_SEEDS_FROM = 1_000_000
+NOT_SELECTED = ("failed", "skipped", "diverged")
+
+
+@dataclass(frozen=True)
+class Trial:
+    """A run of a study: a tuning trial, the selected configuration or the default on a
+    fresh seed (``role``), for the optimizer as the user named it."""
+
+    run: RunSpec
+    optimizer: str
+    study: int
+    role: str  # "trial", "tuned" or "default"
+
+
+def trial_specs(optimizer: str, trials: int, study: int) -> list[str]:
+    """The specs of one study's trials of ``optimizer``: its search space, but for the
+    hyperparameters the spec sets, drawn ``trials`` times; its spec alone where nothing is
+    left to tune."""
+    parsed = parse_spec(optimizer)
+    if any(isinstance(value, Grid) for value in parsed.params.values()):
+        raise SpecError(f"tuning takes one configuration per optimizer, not a grid: {optimizer!r}")
+    entry = REGISTRY.get("optimizer", parsed.name)
+    space = {name: bounds for name, bounds in entry.space.items() if name not in parsed.params}
+    if not space:
+        return [optimizer]
+    return [format_spec(parsed.name, {**parsed.params, **point}) for point in draw(space, trials, study)]
+
+
+def tuned_names(optimizer: str) -> list[str]:
+    """The hyperparameters tuning searches for ``optimizer`` (sorted)."""
+    parsed = parse_spec(optimizer)
+    return sorted(name for name in REGISTRY.get("optimizer", parsed.name).space if name not in parsed.params)
+
+
+def plan_trials(
+    problems: list[str], optimizers: list[str], trials: int, studies: int, seeds: int, budget: Budget,
+    suite: str = "tune",
+) -> list[Trial]:  # fmt: skip
+    """Every tuning run: per study, its trials of each optimizer on every problem; every
+    input checked (``seeds``: the fresh seeds that will score the selections), so that bad
+    input is refused before a database is opened."""
+    if trials < 1 or studies < 1:
+        raise SpecError(f"tuning needs at least one trial and one study, got {trials} trials and {studies} studies")
+    if seeds < 1:
+        raise SpecError(f"tuning scores its selections on at least one fresh seed, got {seeds}")
+    runs = len(optimizers) * studies * max(trials, seeds)  # per problem, before any trial is drawn
+    if runs > MAX_RUNS:
+        raise OptbenchError(
+            f"this tuning plans {runs:,} runs a problem ({len(optimizers)} optimizers x {studies:,} studies x "
+            f"{max(trials, seeds):,} trials or seeds), more than optbench's limit of {MAX_RUNS:,}"
+        )
+    planned = []
+    for study in range(studies):
+        for optimizer in optimizers:
+            runs = plan(problems, trial_specs(optimizer, trials, study), [study], budget, suite)
+            planned += [Trial(run, optimizer, study, "trial") for run in runs]
+    return planned
+
+
+def selections(trials: list[Trial], runs: pd.DataFrame) -> dict[tuple[str, str, int], RunSpec]:
+    """The selected trial of each (problem, optimizer, study): the lowest final training
+    loss among its trials that ended with a number and neither failed, was skipped nor
+    diverged; ties go to the earlier trial. A study whose every trial failed selects none."""
+    import numpy as np
+
+    by_id = runs.set_index("run_id")
+    best: dict[tuple[str, str, int], tuple[float, RunSpec]] = {}
+    for trial in trials:
+        row = by_id.loc[trial.run.run_id]
+        fun = float(row["fun"]) if row["fun"] is not None else float("nan")
+        if row["status"] in NOT_SELECTED or not np.isfinite(fun):
+            continue
+        key = (trial.run.problem, trial.optimizer, trial.study)
+        if key not in best or fun < best[key][0]:
+            best[key] = (fun, trial.run)
+    return {key: run for key, (_, run) in best.items()}
+
+
+def plan_finals(
+    selected: dict[tuple[str, str, int], RunSpec], optimizers: list[str], problems: Iterable[str],
+    seeds: int, budget: Budget, suite: str,
+) -> list[Trial]:  # fmt: skip
+    """The runs that score the selections, and the defaults, on fresh seeds."""
+    fresh = [FINAL_SEEDS_FROM + i for i in range(seeds)]
+    planned = []
+    for (problem, optimizer, study), run in selected.items():
+        for final in plan([problem], [run.optimizer.label], fresh, budget, suite):
+            planned.append(Trial(final, optimizer, study, "tuned"))
+    for optimizer in optimizers:
+        for final in plan(list(problems), [optimizer], fresh, budget, suite):
+            planned.append(Trial(final, optimizer, -1, "default"))
+    return planned
+
+
+def tuned_table(trials: list[Trial], finals: list[Trial], runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per problem and optimizer: the tuned score (median over studies of each
+    selection's median final loss, and its range over studies), the untuned default's
+    median final loss, the selected hyperparameters (of the median study: the lower one
+    for an even number), how many studies and trials, and what tuning cost (evaluations
+    and seconds of every trial)."""
+    import numpy as np
+    import pandas as pd
+
+    by_id = runs.set_index("run_id")
+    rows = []
+    keys = dict.fromkeys((t.run.problem, t.optimizer) for t in trials)
+    for problem, optimizer in keys:
+        mine = [t for t in trials if (t.run.problem, t.optimizer) == (problem, optimizer)]
+        spent = by_id.loc[[t.run.run_id for t in mine]]
+        scores = {}
+        for study in sorted({t.study for t in mine}):
+            ids = [f.run.run_id for f in finals if (f.run.problem, f.optimizer, f.study, f.role) ==
+                   (problem, optimizer, study, "tuned")]  # fmt: skip
+            if ids:
+                scores[study] = float(np.median(by_id.loc[ids, "fun"].astype(float)))
+        defaults = [
+            f.run.run_id for f in finals if (f.run.problem, f.optimizer, f.role) == (problem, optimizer, "default")
+        ]
+        row: dict[str, Any] = {
+            "problem": problem,
+            "optimizer": optimizer,
+            "studies": len({t.study for t in mine}),
+            "trials": len(mine) // max(1, len({t.study for t in mine})),
+            "tuned_fun": float("nan"),
+            "tuned_fun_min": float("nan"),
+            "tuned_fun_max": float("nan"),
+            "default_fun": float(np.median(by_id.loc[defaults, "fun"].astype(float))) if defaults else float("nan"),
+            "tuning_evals": int(spent["nfev"].sum()),
+            "tuning_time_s": float(spent["time_s"].sum()),
+        }
+        names = tuned_names(optimizer)
+        if scores:
+            order = sorted(scores, key=lambda s: (scores[s], s))
+            median_study = order[(len(order) - 1) // 2]
+            row.update(tuned_fun=float(np.median(list(scores.values()))), tuned_fun_min=min(scores.values()),
+                       tuned_fun_max=max(scores.values()))  # fmt: skip
+            chosen = next(f.run for f in finals if (f.run.problem, f.optimizer, f.study, f.role) ==
+                          (problem, optimizer, median_study, "tuned"))  # fmt: skip
+            row.update({name: chosen.optimizer.params.get(name) for name in names})
+        else:
+            row.update(dict.fromkeys(names))
+        row["note"] = "" if names else "nothing to tune: its defaults"
+        if names and not scores:
+            row["note"] = "every trial failed, was skipped or diverged"
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    first = ["problem", "optimizer", "tuned_fun", "default_fun"]
+    last = ["tuned_fun_min", "tuned_fun_max", "studies", "trials", "tuning_evals", "tuning_time_s", "note"]
+    chosen = [c for c in table.columns if c not in first and c not in last]  # the selected hyperparameters
+    return table[[*first, *chosen, *last]]
+
+
+@dataclass(frozen=True)
+class Tuned:
+    """A tuned comparison: its table (``tuned_table``) and every run it made, each runs
+    row with its ``study`` (-1 for a default) and ``role`` (trial, tuned or default)."""
+
+    table: pd.DataFrame
+    runs: pd.DataFrame
+
+
+def tune_in(
+    store: Any, planned: list[Trial], problems: list[str], optimizers: list[str], *, seeds: int, budget: Budget,
+    suite: str = "tune", run: Any,
+) -> Tuned:  # fmt: skip
+    """Run a tuned comparison into ``store``: the ``planned`` trials (``plan_trials``), then
+    the selections and the defaults on fresh seeds; ``run(runs)`` executes what the store
+    lacks (resume, workers: the caller's executor)."""
+    run(_unique([t.run for t in planned]))
+    selected = selections(planned, store.runs([t.run.run_id for t in planned]))
+    finals = plan_finals(selected, optimizers, problems, seeds, budget, suite)
+    run(_unique([f.run for f in finals]))
+    everything = [*planned, *finals]
+    runs = store.runs(list(dict.fromkeys(t.run.run_id for t in everything)))
+    table = tuned_table(planned, finals, runs)
+    roles = runs.merge(_roles(everything), on="run_id")
+    return Tuned(table, roles)
+
+
+def _unique(runs: list[RunSpec]) -> list[RunSpec]:
+    """Runs once each (a default with nothing to tune is also its own selection)."""
+    return list({run.run_id: run for run in runs}.values())
+
+
+def _roles(trials: list[Trial]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(
+        [{"run_id": t.run.run_id, "tuned_optimizer": t.optimizer, "study": t.study, "role": t.role} for t in trials]
+    )
