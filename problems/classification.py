@@ -1,7 +1,9 @@
 """Classification: logistic regression and small networks, on real and toy data.
 
 ``logistic`` and ``mlp`` use the breast-cancer and digits data that scikit-learn ships
-(no download); ``logistic_2d``, ``xor`` and ``circles`` are seeded synthetic sets. Every
+(no download); ``logistic_2d``, ``xor`` and ``circles`` are seeded synthetic sets; ``mnist``
+and ``fashion_mnist`` read the standard IDX files from a folder the user names (see
+``load_images``: optbench downloads nothing), with their own train/test split. Every
 problem has a fixed, seeded train/test split; features are standardized with statistics
 of the training split only. The loss is the mean cross-entropy on the training split;
 minibatch methods draw from it. Metrics: train loss and accuracy, test loss and accuracy.
@@ -11,12 +13,16 @@ JAX and scikit-learn are imported inside the factories so that listing problems 
 
 from __future__ import annotations
 
+import gzip
 import itertools
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from optbench import Problem, register_problem
+from optbench.errors import OptbenchError
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 
@@ -337,3 +343,91 @@ def cnn(channels: int = 8, dense: int = 64, test_fraction: float = 0.25, seed: i
     init, predict = cnn_network((channels, 2 * channels), dense)
     text = f"digits CNN conv{channels}-pool-conv{2 * channels}-pool-{dense}-10 (ReLU), cross-entropy"
     return _digits("cnn", init, predict, test_fraction, seed, text)
+
+
+# MNIST and Fashion-MNIST: a folder holds train-images-idx3-ubyte, train-labels-idx1-ubyte,
+# t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, each gzipped (.gz) or not, as both sets
+# are distributed: the spec's data_dir, else OPTBENCH_MNIST_DIR (OPTBENCH_FASHION_MNIST_DIR).
+# The training set is the files' 60,000 images (or their first n_train), the test set their
+# 10,000; pixels are scaled to [0, 1]; the network and metrics are mlp's.
+
+FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+_MAGIC = {3: 2051, 1: 2049}  # unsigned bytes, 3 or 1 dimensions
+IMAGE_SIZE = 28 * 28
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """An IDX file of unsigned bytes (gzipped or not) as an array of its shape."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as file:
+        raw = file.read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise OptbenchError(f"{path} is not an IDX file of unsigned bytes (its first bytes are {raw[:4].hex()})")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    if len(raw) != header + int(np.prod(shape)):
+        raise OptbenchError(f"{path} is truncated: its header says {shape}, its size is {len(raw):,} bytes")
+    return np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
+
+
+def load_images(data_dir: str, variable: str, name: str) -> tuple[np.ndarray, ...]:
+    """(train images, train labels, test images, test labels) from the IDX files."""
+    folder = data_dir or os.environ.get(variable, "")
+    listed = ", ".join(FILES.values())
+    if not folder:
+        raise OptbenchError(
+            f"{name} reads the IDX files {listed} (gzipped or not) from a folder: give it as "
+            f"{name}[data_dir='FOLDER'] or in {variable}"
+        )
+    found = {}
+    for key, stem in FILES.items():
+        paths = [Path(folder) / stem, Path(folder) / f"{stem}.gz"]
+        path = next((p for p in paths if p.is_file()), None)
+        if path is None:
+            raise OptbenchError(f"{name}: no {stem} (or {stem}.gz) in {folder}; the folder needs {listed}")
+        found[key] = read_idx(path)
+    for part in ("train", "test"):
+        images, labels = found[f"{part}_images"], found[f"{part}_labels"]
+        if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.ndim != 1 or len(labels) != len(images):
+            raise OptbenchError(
+                f"{name}: the {part} files hold images {images.shape} and labels {labels.shape}, "
+                "not n 28x28 images and their n labels"
+            )
+    return found["train_images"], found["train_labels"], found["test_images"], found["test_labels"]
+
+
+def _image_classifier(
+    name: str, variable: str, data_dir: str, hidden: str, activation: str, n_train: int, what: str
+) -> Problem:
+    x_train, y_train, x_test, y_test = load_images(data_dir, variable, name)
+    if n_train:
+        x_train, y_train = x_train[:n_train], y_train[:n_train]
+    flat = lambda images: images.reshape(len(images), IMAGE_SIZE).astype(np.float32) / 255.0
+    data = (flat(x_train), y_train.astype(np.float32), flat(x_test), y_test.astype(np.float32))
+    sizes = parse_hidden(hidden)
+    init, predict = mlp_network((IMAGE_SIZE, *sizes, 10), activation)
+    text = f"{what}: dense network 784-{'-'.join(map(str, sizes))}-10 ({activation}), cross-entropy"
+    return classifier(name, predict, _multiclass_metrics, init, data, dtype="float32", description=text)
+
+
+_LIMITS: dict[str, Any] = {"n_train": (0, 60_000)}
+
+
+@register_problem("mnist", tags=("classification", "images"), limits=_LIMITS)
+def mnist(data_dir: str = "", hidden: str = "128", activation: str = "relu", n_train: int = 0) -> Problem:
+    """A dense network on MNIST's handwritten digits (60,000 + 10,000 28x28 images) from its IDX files, float32."""
+    return _image_classifier("mnist", "OPTBENCH_MNIST_DIR", data_dir, hidden, activation, n_train, "MNIST digits")
+
+
+@register_problem("fashion_mnist", tags=("classification", "images"), limits=_LIMITS)
+def fashion_mnist(data_dir: str = "", hidden: str = "128", activation: str = "relu", n_train: int = 0) -> Problem:
+    """A dense network on Fashion-MNIST's clothing images (60,000 + 10,000 28x28) from its IDX files, float32."""
+    return _image_classifier(
+        "fashion_mnist", "OPTBENCH_FASHION_MNIST_DIR", data_dir, hidden, activation, n_train, "Fashion-MNIST"
+    )
