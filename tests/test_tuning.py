@@ -1,6 +1,9 @@
 """Tuned comparisons: trials drawn from each optimizer's search space, the best of each
 study selected on the training loss, the selection scored on fresh seeds."""
 
+import json
+import sys
+
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -9,6 +12,7 @@ from helpers import refused
 import optbench
 from optbench.cli import main
 from optbench.errors import PluginError
+from optbench.registry import REGISTRY
 from optbench.spec import parse_spec
 from optbench.tuning.space import Range, draw
 from optbench.tuning.study import FINAL_SEEDS_FROM, trial_specs
@@ -38,6 +42,31 @@ def test_tuning_gradient_descent_finds_the_rate_of_its_contraction_theory():
     assert tuned.table.loc[0, "tuned_fun"] < 1e-3 * tuned.table.loc[0, "default_fun"]
 
 
+@optbench.register_problem("heavy_ball_bowl")
+def heavy_ball_bowl():
+    """0.5 x' diag(1..100) x: heavy-ball momentum's rates (Polyak 1964) are known in closed form."""
+    curvatures = np.linspace(1.0, 100.0, 5)
+    return optbench.Problem("heavy_ball_bowl", lambda x: 0.5 * jnp.sum(curvatures * x**2), init=np.ones(5), f_opt=0.0)
+
+
+def test_tuning_momentum_selects_the_trial_of_the_fastest_heavy_ball_rate():
+    # Heavy ball x+ = x - a g + b (x - x-) contracts eigendirection lambda by the largest root
+    # of z^2 - (1 + b - a lambda) z + b. Its best rate over 1..100 is (10 - 1) / (10 + 1) =
+    # 0.818 (a = 4 / 11^2, b = (9 / 11)^2), against gradient descent's best, 99 / 101 = 0.980.
+    curvatures = np.linspace(1.0, 100.0, 5)
+
+    def rate(a, b):
+        return max(max(abs(np.roots([1.0, -(1.0 + b - a * c), b]))) for c in curvatures)
+
+    tuned = optbench.tune("heavy_ball_bowl", "momentum", trials=64, seeds=1, max_steps=300, progress=False)
+    row = tuned.table.iloc[0]
+    rates = {rate(p["learning_rate"], p["beta"]): p for p in map(lambda s: parse_spec(s).params,
+                                                                  trial_specs("momentum", 64, 0))}  # fmt: skip
+    fastest = rates[min(rates)]
+    assert (row["learning_rate"], row["beta"]) == (fastest["learning_rate"], fastest["beta"])
+    assert 9 / 11 <= min(rates) < 99 / 101  # faster than gradient descent can be, slower than the optimum
+
+
 def test_final_seeds_are_fresh_and_the_table_is_the_median_over_studies_of_its_runs():
     tuned = optbench.tune(["quadratic"], ["adam", "lm"], trials=5, studies=3, seeds=3, max_steps=60, progress=False)
     runs = tuned.runs
@@ -61,6 +90,47 @@ def test_final_seeds_are_fresh_and_the_table_is_the_median_over_studies_of_its_r
     assert parse_spec(chosen).params["learning_rate"] == adam["learning_rate"]
     lm = tuned.table.set_index("optimizer").loc["lm"]
     assert lm["trials"] == 1 and lm["note"] == "nothing to tune: its defaults"
+
+
+def test_tuned_adam_lies_near_the_best_rate_of_a_fine_sweep():
+    sweep = np.geomspace(1e-5, 1.0, 61)  # 12 points a decade
+    grid = "adam[b1=0.9,learning_rate=[" + ",".join(repr(float(r)) for r in sweep) + "]]"
+    runs, _ = optbench.run("logistic_2d", grid, max_steps=150, progress=False)
+    swept = runs.assign(rate=[json.loads(params)["learning_rate"] for params in runs["params"]])
+    assert len(swept) == 61
+    best = swept.loc[swept["fun"].idxmin(), "rate"]
+    tuned = optbench.tune("logistic_2d", "adam[b1=0.9]", trials=16, seeds=1, max_steps=150, progress=False)
+    rates = np.log10(sorted(parse_spec(s).params["learning_rate"] for s in trial_specs("adam[b1=0.9]", 16, 0)))
+    spacing = np.diff(rates).max()  # the trials' coarsest gap, in decades
+    assert abs(np.log10(tuned.table.loc[0, "learning_rate"]) - np.log10(best)) <= spacing
+
+
+def _held_out(name, flip):
+    """A logistic regression on one training set, with a test set whose labels ``flip``."""
+    classification = sys.modules[REGISTRY.get("problem", "logistic").factory.__module__]
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(80, 2))
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(float)
+    test_y = 1.0 - y[:20] if flip else y[:20]
+    init = lambda key: {"w": np.zeros(2), "b": np.zeros(())}
+    return classification.classifier(
+        name, classification._linear_logits, classification._binary_metrics, init, (x, y, x[:20], test_y),
+        dtype="float64", description="a test split that says the opposite",
+    )  # fmt: skip
+
+
+optbench.register_problem("held_out_agrees")(lambda: _held_out("held_out_agrees", False))
+optbench.register_problem("held_out_disagrees")(lambda: _held_out("held_out_disagrees", True))
+
+
+def test_selection_never_looks_at_the_test_split():
+    tuned = optbench.tune(["held_out_agrees", "held_out_disagrees"], "adam", trials=12, seeds=2, max_steps=80,
+                          progress=False)  # fmt: skip
+    table = tuned.table.set_index("problem")
+    assert table.loc["held_out_agrees", "learning_rate"] == table.loc["held_out_disagrees", "learning_rate"]
+    assert table.loc["held_out_agrees", "b1"] == table.loc["held_out_disagrees", "b1"]
+    accuracy = tuned.runs[tuned.runs["role"] == "tuned"].groupby("problem")["test_accuracy"].median()
+    assert accuracy["held_out_agrees"] > 0.9 > 0.1 > accuracy["held_out_disagrees"]  # the test split did differ
 
 
 def test_a_study_draws_the_same_trials_and_an_interrupted_one_resumes_to_the_same_table(tmp_path):
