@@ -187,3 +187,18 @@ def test_bad_tuning_input_is_one_message_and_exit_2_before_any_run(tmp_path, cap
     db = tmp_path / "tune.sqlite"
     refused(["tune", *args, "--db", str(db)], capsys, message)
     assert not db.exists()
+
+
+def test_the_tuned_view_reads_the_same_table_back_from_the_database(tmp_path, capsys):
+    db = str(tmp_path / "tune.sqlite")
+    tune = ["tune", "-p", "quadratic", "-o", "gd", "-o", "lm", "--trials", "4", "--max-steps", "30", "--seeds", "2"]
+    assert main([*tune, "--db", db, "--no-progress", "--format", "csv"]) == 0
+    printed = capsys.readouterr().out
+    assert main(["table", "--view", "tuned", "--db", db, "--format", "csv"]) == 0
+    stored = capsys.readouterr().out
+    assert stored == printed and printed.splitlines()[0].split(",")[:5] == [
+        "problem", "optimizer", "tuned_fun", "default_fun", "learning_rate",
+    ]  # fmt: skip
+    assert main(["run", "-p", "linear", "-o", "gd", "--max-steps", "5", "--db", db, "--no-progress"]) == 0
+    capsys.readouterr()
+    refused(["table", "--view", "tuned", "--db", db, "-p", "linear"], capsys, "belongs to a tuning")

@@ -10,7 +10,7 @@ from typing import Any
 
 DEFAULT_DB = "results/optbench.sqlite"
 COSTS = ["evals", "grads", "steps", "epochs", "time"]
-VIEWS = ["summary", "ert", "stats", "profile", "fixed-budget"]
+VIEWS = ["summary", "ert", "stats", "profile", "fixed-budget", "tuned"]
 PLOT_KINDS = [
     "convergence",
     "metric",
@@ -143,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="summary",
         help="summary (default): per problem and configuration; ert: expected running time to targets; "
         "stats: pairwise tests and average ranks; profile: performance-profile scores; "
-        "fixed-budget: best loss at budgets",
+        "fixed-budget: best loss at budgets; tuned: what optbench tune found (the tuned and default scores, "
+        "the selected hyperparameters, the tuning cost)",
     )
     table.add_argument("--format", choices=["markdown", "csv", "latex"], default="markdown")
     table.add_argument("--output", "--out", metavar="FILE", help="write the table to FILE instead of printing it")

@@ -93,6 +93,8 @@ def table_command(args: argparse.Namespace) -> int:
     selection = Selection(args)
     if args.view == "summary":
         text = summary_text(selection.runs, args.format, args.nist)
+    elif args.view == "tuned":
+        text = _tuned_text(selection, args.format)
     else:
         text = view_text(args.view, Comparison(selection.runs, selection.traces, options), args.format)
     if args.output:
@@ -101,6 +103,20 @@ def table_command(args: argparse.Namespace) -> int:
     else:
         print(text, end="")
     return 0
+
+
+def _tuned_text(selection: Selection, fmt: str) -> str:
+    """The tuned view: ``optbench.tuning.study.tuned_table`` of the selected runs' tunings."""
+    from optbench.analysis.formatting import format_table
+    from optbench.store import ResultStore
+    from optbench.tuning.study import tuned_table, with_roles
+
+    with ResultStore(selection.db, create=False) as store:
+        tuning = store.tuning()
+    runs = with_roles(selection.runs.drop(columns=["config"], errors="ignore"), tuning)
+    if runs.empty:
+        raise OptbenchError(f"no selected run in {selection.db} belongs to a tuning; `optbench tune` makes one")
+    return format_table(tuned_table(runs), fmt)
 
 
 def plot_command(args: argparse.Namespace) -> int:

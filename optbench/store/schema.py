@@ -13,7 +13,7 @@ import sqlite3
 APPLICATION_ID = 0x6F707462  # "optb"
 # 1: the unstamped databases of earlier releases; 2: stamped, WAL journal; 3: runs.cache_hit;
 # 4: runs.best_fun and runs.in_bounds; 5: runs.target_scale; 6: the plugins table;
-# 7: runs.batch_time_s and runs.threads.
+# 7: runs.batch_time_s and runs.threads, the tuning table.
 SCHEMA_VERSION = 7
 
 RUNS = {
@@ -103,6 +103,14 @@ CREATE TABLE IF NOT EXISTS fronts (
     params TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS fronts_run ON fronts(run_id);
+CREATE TABLE IF NOT EXISTS tuning (
+    run_id TEXT NOT NULL,
+    optimizer TEXT NOT NULL,
+    study INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    tuned TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS tuning_role ON tuning(run_id, optimizer, study, role);
 CREATE TABLE IF NOT EXISTS plugins (
     folder TEXT PRIMARY KEY,
     sha256 TEXT NOT NULL,

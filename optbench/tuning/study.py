@@ -124,53 +124,49 @@ def plan_finals(
     return planned
 
 
-def tuned_table(trials: list[Trial], finals: list[Trial], runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per problem and optimizer: the tuned score (median over studies of each
+def tuned_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per problem and optimizer from a tuning's runs (``frame``: the runs rows, each
+    with its ``tuned_optimizer``, ``study``, ``role`` and ``tuned`` hyperparameter names, as
+    the tuning table records them): the tuned score (median over studies of each
     selection's median final loss, and its range over studies), the untuned default's
     median final loss, the selected hyperparameters (of the median study: the lower one
     for an even number), how many studies and trials, and what tuning cost (evaluations
     and seconds of every trial)."""
+    import json
+
     import numpy as np
     import pandas as pd
 
-    by_id = runs.set_index("run_id")
     rows = []
-    keys = dict.fromkeys((t.run.problem, t.optimizer) for t in trials)
-    for problem, optimizer in keys:
-        mine = [t for t in trials if (t.run.problem, t.optimizer) == (problem, optimizer)]
-        spent = by_id.loc[[t.run.run_id for t in mine]]
-        scores = {}
-        for study in sorted({t.study for t in mine}):
-            ids = [f.run.run_id for f in finals if (f.run.problem, f.optimizer, f.study, f.role) ==
-                   (problem, optimizer, study, "tuned")]  # fmt: skip
-            if ids:
-                scores[study] = float(np.median(by_id.loc[ids, "fun"].astype(float)))
-        defaults = [
-            f.run.run_id for f in finals if (f.run.problem, f.optimizer, f.role) == (problem, optimizer, "default")
-        ]
+    for (problem, optimizer), mine in frame.groupby(["problem", "tuned_optimizer"], sort=False):
+        spent = mine[mine["role"] == "trial"].drop_duplicates("run_id")
+        tuned = mine[mine["role"] == "tuned"]
+        scores = {int(study): float(np.median(group["fun"].astype(float))) for study, group in tuned.groupby("study")}
+        defaults = mine[mine["role"] == "default"]["fun"].astype(float)
+        studies = spent["study"].nunique()
+        names = list(mine["tuned"].iloc[0])
         row: dict[str, Any] = {
             "problem": problem,
             "optimizer": optimizer,
-            "studies": len({t.study for t in mine}),
-            "trials": len(mine) // max(1, len({t.study for t in mine})),
+            "studies": studies,
+            "trials": len(spent) // max(1, studies),
             "tuned_fun": float("nan"),
             "tuned_fun_min": float("nan"),
             "tuned_fun_max": float("nan"),
-            "default_fun": float(np.median(by_id.loc[defaults, "fun"].astype(float))) if defaults else float("nan"),
+            "default_fun": float(np.median(defaults)) if len(defaults) else float("nan"),
             "tuning_evals": int(spent["nfev"].sum()),
             "tuning_time_s": float(spent["time_s"].sum()),
+            **dict.fromkeys(names),
         }
-        names = tuned_names(optimizer)
         if scores:
             order = sorted(scores, key=lambda s: (scores[s], s))
-            median_study = order[(len(order) - 1) // 2]
-            row.update(tuned_fun=float(np.median(list(scores.values()))), tuned_fun_min=min(scores.values()),
-                       tuned_fun_max=max(scores.values()))  # fmt: skip
-            chosen = next(f.run for f in finals if (f.run.problem, f.optimizer, f.study, f.role) ==
-                          (problem, optimizer, median_study, "tuned"))  # fmt: skip
-            row.update({name: chosen.optimizer.params.get(name) for name in names})
-        else:
-            row.update(dict.fromkeys(names))
+            params = json.loads(tuned[tuned["study"] == order[(len(order) - 1) // 2]]["params"].iloc[0])
+            row.update(
+                tuned_fun=float(np.median(list(scores.values()))),
+                tuned_fun_min=min(scores.values()),
+                tuned_fun_max=max(scores.values()),
+                **{name: params.get(name) for name in names},
+            )
         row["note"] = "" if names else "nothing to tune: its defaults"
         if names and not scores:
             row["note"] = "every trial failed, was skipped or diverged"
@@ -180,6 +176,12 @@ def tuned_table(trials: list[Trial], finals: list[Trial], runs: pd.DataFrame) ->
     last = ["tuned_fun_min", "tuned_fun_max", "studies", "trials", "tuning_evals", "tuning_time_s", "note"]
     chosen = [c for c in table.columns if c not in first and c not in last]  # the selected hyperparameters
     return table[[*first, *chosen, *last]]
+
+
+def with_roles(runs: pd.DataFrame, tuning: pd.DataFrame) -> pd.DataFrame:
+    """The runs rows of a tuning, one per role a run has in it (``ResultStore.tuning``)."""
+    roles = tuning.rename(columns={"optimizer": "tuned_optimizer"})
+    return runs.merge(roles, on="run_id")
 
 
 @dataclass(frozen=True)
@@ -198,15 +200,15 @@ def tune_in(
     """Run a tuned comparison into ``store``: the ``planned`` trials (``plan_trials``), then
     the selections and the defaults on fresh seeds; ``run(runs)`` executes what the store
     lacks (resume, workers: the caller's executor)."""
+    store.remember_tuning(_roles(planned))
     run(_unique([t.run for t in planned]))
     selected = selections(planned, store.runs([t.run.run_id for t in planned]))
     finals = plan_finals(selected, optimizers, problems, seeds, budget, suite)
+    store.remember_tuning(_roles(finals))
     run(_unique([f.run for f in finals]))
     everything = [*planned, *finals]
-    runs = store.runs(list(dict.fromkeys(t.run.run_id for t in everything)))
-    table = tuned_table(planned, finals, runs)
-    roles = runs.merge(_roles(everything), on="run_id")
-    return Tuned(table, roles)
+    runs = with_roles(store.runs(list(dict.fromkeys(t.run.run_id for t in everything))), _frame(everything))
+    return Tuned(tuned_table(runs), runs)
 
 
 def _unique(runs: list[RunSpec]) -> list[RunSpec]:
@@ -214,9 +216,15 @@ def _unique(runs: list[RunSpec]) -> list[RunSpec]:
     return list({run.run_id: run for run in runs}.values())
 
 
-def _roles(trials: list[Trial]) -> pd.DataFrame:
+def _roles(trials: list[Trial]) -> list[tuple[str, str, int, str, list[str]]]:
+    """The tuning table's rows for these runs (``ResultStore.remember_tuning``)."""
+    names = {optimizer: tuned_names(optimizer) for optimizer in {t.optimizer for t in trials}}
+    return [(t.run.run_id, t.optimizer, t.study, t.role, names[t.optimizer]) for t in trials]
+
+
+def _frame(trials: list[Trial]) -> pd.DataFrame:
     import pandas as pd
 
-    return pd.DataFrame(
-        [{"run_id": t.run.run_id, "tuned_optimizer": t.optimizer, "study": t.study, "role": t.role} for t in trials]
+    return pd.DataFrame(_roles(trials), columns=["run_id", "optimizer", "study", "role", "tuned"]).drop_duplicates(
+        ["run_id", "optimizer", "study", "role"]
     )
