@@ -68,7 +68,9 @@ def test_tuning_momentum_selects_the_trial_of_the_fastest_heavy_ball_rate():
 
 
 def test_final_seeds_are_fresh_and_the_table_is_the_median_over_studies_of_its_runs():
-    tuned = optbench.tune(["quadratic"], ["adam", "lm"], trials=5, studies=3, seeds=3, max_steps=60, progress=False)
+    tuned = optbench.tune(
+        ["quadratic"], ["adam", "nelder_mead"], trials=5, studies=3, seeds=3, max_steps=60, progress=False
+    )
     runs = tuned.runs
     trials = runs[runs["role"] == "trial"]
     finals = runs[runs["role"] != "trial"]
@@ -88,8 +90,8 @@ def test_final_seeds_are_fresh_and_the_table_is_the_median_over_studies_of_its_r
     chosen = mine[(mine["role"] == "tuned") & (mine["study"] == median_study)]["optimizer"].iloc[0]
     assert chosen in set(mine[(mine["role"] == "trial") & (mine["study"] == median_study)]["optimizer"])
     assert parse_spec(chosen).params["learning_rate"] == adam["learning_rate"]
-    lm = tuned.table.set_index("optimizer").loc["lm"]
-    assert lm["trials"] == 1 and lm["note"] == "nothing to tune: its defaults"
+    simplex = tuned.table.set_index("optimizer").loc["nelder_mead"]
+    assert simplex["trials"] == 1 and simplex["note"] == "nothing to tune: its defaults"
 
 
 def test_tuned_adam_lies_near_the_best_rate_of_a_fine_sweep():
@@ -158,7 +160,7 @@ def test_describe_shows_the_search_space_and_a_plugin_declares_its_own(capsys):
     assert main(["describe", "adam"]) == 0
     out = capsys.readouterr().out
     assert "learning_rate: 1e-05 to 1, log-uniform" in out and "b1: 0.5 to 0.99, log-uniform in 1 - x" in out
-    assert main(["describe", "lm"]) == 0
+    assert main(["describe", "nelder_mead"]) == 0
     assert "nothing to tune" in capsys.readouterr().out
 
     @optbench.register_optimizer("tunable_sgd", space={"learning_rate": optbench.Range(0.01, 1.0)})

@@ -100,7 +100,7 @@ class GeneticAlgorithm(NativeSolver):
         return jnp.min(state.fitness)  # ``best`` is the fittest member (NaN counted as +inf)
 
 
-@register_optimizer("ga", requires=("value",), keeps_bounds=True)
+@register_optimizer("ga", requires=("value",), keeps_bounds=True, space=variation.SPACE)
 def ga(
     pop_size: int = 100,
     tournament_size: int = 3,

@@ -8,6 +8,7 @@ from optbench.flat_problem import flatten, unravel_for, vector_function
 from optbench.problem import Problem
 from optbench.registry import register_optimizer
 from optbench.solver import NativeSolver, StepInfo
+from optbench.tuning.space import log_range
 
 FTOL = 1e-14
 
@@ -159,7 +160,7 @@ def _scale(previous: Any, jac: Any) -> Any:
     return jnp.maximum(previous, jnp.where(column > 0, column, 1.0))
 
 
-@register_optimizer("lm", requires=("residuals",))
+@register_optimizer("lm", requires=("residuals",), space={"factor": log_range(0.1, 100.0)})
 def lm(factor: float = 1.0, xtol: float = 1e-15, ftol: float = FTOL, gtol: float = 0.0) -> LevenbergMarquardt:
     """Levenberg-Marquardt, trust-region form, on the residuals with an exact Jacobian (Moré 1978).
 

@@ -106,7 +106,7 @@ class NSGA2(NativeSolver):
         return state.objectives, state.population, state.rank == 0
 
 
-@register_optimizer("nsga2", requires=("objectives",), family="pareto", keeps_bounds=True)
+@register_optimizer("nsga2", requires=("objectives",), family="pareto", keeps_bounds=True, space=variation.SPACE)
 def nsga2(
     pop_size: int = 100,
     crossover: str = "sbx",

@@ -15,8 +15,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from optbench.tuning.space import Range, log_range
+
 CROSSOVERS = ("sbx", "blend")
 MUTATIONS = ("polynomial", "gaussian")
+# What optbench tune searches for ga and nsga2: the crossover rate and the distribution
+# indices of SBX and polynomial mutation (Deb & Agrawal's 2-50 and 5-100: larger keeps
+# children nearer their parents).
+SPACE = {"crossover_rate": Range(0.5, 1.0, "linear"), "eta_c": log_range(2.0, 50.0), "eta_m": log_range(5.0, 100.0)}
 
 
 def draw_words(key: Any, **shapes: tuple[int, ...]) -> dict[str, Any]:
