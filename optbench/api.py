@@ -136,6 +136,7 @@ def tune(
     trials: int = 20,
     studies: int = 1,
     seeds: int = 5,
+    space: dict[str, dict[str, tuple]] | None = None,
     db: str | Path | None = None,
     plugins: Iterable[str | Path] = (),
     max_steps: int | None = None,
@@ -152,10 +153,12 @@ def tune(
     ``trials`` configurations per study drawn from its search space (``optbench describe
     NAME`` shows it; hyperparameters its spec sets are not tuned), each study selects per
     problem its trial with the lowest final training loss, and the selections and the
-    defaults run on ``seeds`` fresh seeds. Returns ``Tuned(table, runs)``: per problem and
-    optimizer the tuned score (median over studies), the untuned default's, the selected
-    hyperparameters and the tuning cost; and every run, with its study and role (see
-    ``optbench.tuning.study``). Stored in ``db`` where given (an interrupted tuning resumes)."""
+    defaults run on ``seeds`` fresh seeds. ``space`` replaces or narrows ranges:
+    ``{"adam": {"learning_rate": (1e-4, 0.1)}}`` (a third item names the scale). Returns
+    ``Tuned(table, runs)``: per problem and optimizer the tuned score (median over
+    studies), the untuned default's, the selected hyperparameters and the tuning cost;
+    and every run, with its study and role (see ``optbench.tuning.study``). Stored in
+    ``db`` where given (an interrupted tuning resumes)."""
     from optbench.tuning.study import plan_trials, tune_in
 
     plugins = list(plugins)
@@ -167,7 +170,11 @@ def tune(
         max_evals_per_dim=max_evals_per_dim,
     )  # fmt: skip
     prepare(problems, optimizers, 1, budget, workers=workers, run_timeout=run_timeout, cap_workers=False)
-    planned = plan_trials(problems, optimizers, trials, studies, seeds, budget)
+    overrides = {
+        optimizer: {name: (*bounds[:2], bounds[2] if len(bounds) > 2 else None) for name, bounds in ranges.items()}
+        for optimizer, ranges in (space or {}).items()
+    }
+    planned = plan_trials(problems, optimizers, trials, studies, seeds, budget, overrides=overrides)
 
     with ResultStore(":memory:" if db is None else db) as store:
 

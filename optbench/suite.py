@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,8 @@ from optbench.budget import MAX_RUNS, MAX_SEED, Budget
 from optbench.errors import OptbenchError, UnknownNameError, shown
 from optbench.registry import builtin_problems_dir, did_you_mean
 
-_KEYS = {"description", "problems", "optimizers", "seeds", "budget"}
+_KEYS = {"description", "problems", "optimizers", "seeds", "budget", "tuning"}
+_TUNING_KEYS = {"trials", "studies", "seeds", "space"}
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,9 @@ class Suite:
     seeds: int | list[int]
     budget: Budget
     path: Path
+    # ``optbench tune``'s settings: trials, studies and seeds (each a count), and ``space``:
+    # optimizer -> hyperparameter -> (low, high, scale or None), replacing declared ranges.
+    tuning: dict[str, Any] = field(default_factory=dict)
 
 
 def suite_dirs(plugin_dirs: list[str] | tuple[str, ...] = ()) -> list[Path]:
@@ -85,7 +89,50 @@ def load_suite(path: str | Path) -> Suite:
         seeds=_seeds(data.get("seeds", 1), where),
         budget=parsed_budget,
         path=path,
+        tuning=_tuning(data.get("tuning", {}), where),
     )
+
+
+def _tuning(table: Any, where: str) -> dict[str, Any]:
+    """The [tuning] table: counts, and [tuning.space.OPTIMIZER] ranges ``name = [low, high]``
+    or ``[low, high, "scale"]``; checked here, the ranges' values when they are drawn."""
+    if not isinstance(table, dict):
+        raise OptbenchError(f"{where}: [tuning] must be a table")
+    unknown = set(table) - _TUNING_KEYS
+    if unknown:
+        raise OptbenchError(
+            f"{where}: unknown key(s) in [tuning]: {', '.join(sorted(unknown))} "
+            f"(allowed: {', '.join(sorted(_TUNING_KEYS))})"
+        )
+    out: dict[str, Any] = {}
+    for key in ("trials", "studies", "seeds"):
+        if key in table:
+            value = table[key]
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_RUNS:
+                raise OptbenchError(
+                    f"{where}: [tuning] {key} must be a whole number from 1 to {MAX_RUNS:,}, got {value!r}"
+                )
+            out[key] = value
+    space = table.get("space", {})
+    if not isinstance(space, dict) or not all(isinstance(v, dict) for v in space.values()):
+        raise OptbenchError(f"{where}: [tuning.space] holds a table per optimizer: [tuning.space.adam]")
+    out["space"] = {}
+    for optimizer, ranges in space.items():
+        for name, value in ranges.items():
+            numbers = value[:2] if isinstance(value, list) else []
+            scale = value[2] if isinstance(value, list) and len(value) == 3 else None
+            if (
+                not isinstance(value, list)
+                or len(value) not in (2, 3)
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers)
+                or (len(value) == 3 and not isinstance(scale, str))
+            ):
+                raise OptbenchError(
+                    f"{where}: [tuning.space.{optimizer}] {name} must be [low, high] or "
+                    f'[low, high, "scale"], got {value!r}'
+                )
+            out["space"].setdefault(optimizer, {})[name] = (float(numbers[0]), float(numbers[1]), scale)
+    return out
 
 
 def _names(data: dict[str, Any], key: str, where: str) -> list[str]:

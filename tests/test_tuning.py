@@ -204,3 +204,25 @@ def test_the_tuned_view_reads_the_same_table_back_from_the_database(tmp_path, ca
     assert main(["run", "-p", "linear", "-o", "gd", "--max-steps", "5", "--db", db, "--no-progress"]) == 0
     capsys.readouterr()
     refused(["table", "--view", "tuned", "--db", db, "-p", "linear"], capsys, "belongs to a tuning")
+
+
+def test_a_suite_or_the_command_line_narrows_a_range(tmp_path, capsys):
+    suite = tmp_path / "tuned.toml"
+    suite.write_text(
+        'problems = ["quadratic"]\noptimizers = ["gd", "adam"]\n[budget]\nmax_steps = 20\n'
+        "[tuning]\ntrials = 3\nseeds = 1\n[tuning.space.gd]\nlearning_rate = [0.01, 0.02]\n"
+    )
+    db = str(tmp_path / "tune.sqlite")
+    cli = ["tune", str(suite), "--db", db, "--no-progress", "--format", "csv"]
+    assert main([*cli, "--space", "adam.b1=0.8:0.85:linear"]) == 0
+    capsys.readouterr()
+    runs = optbench.load_results(db).runs
+    trials = runs[runs["seed"] == 0].assign(params=lambda r: r["params"].map(json.loads))
+    gd = [p["learning_rate"] for o, p in zip(trials["optimizer_name"], trials["params"]) if o == "gd"]
+    b1 = [p["b1"] for o, p in zip(trials["optimizer_name"], trials["params"]) if o == "adam" and p["b1"] != 0.9]
+    assert len(gd) == 3 and all(0.01 <= r <= 0.02 for r in gd)  # the suite's range
+    assert len(b1) == 3 and all(0.8 <= b <= 0.85 for b in b1)  # the command line's, on its scale
+    refused([*cli, "--space", "lion.learning_rate=0.1:1"], capsys, "which this tuning does not tune")
+    refused([*cli, "--space", "adam.eps=1:0.1"], capsys, "low < high")
+    refused([*cli, "--space", "adam.steps=1:2"], capsys, "no float hyperparameter 'steps'")
+    refused([*cli, "--space", "adam=1:2"], capsys, "OPTIMIZER.PARAM=LOW:HIGH")

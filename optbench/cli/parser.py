@@ -120,9 +120,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tuner.add_argument("suite", nargs="?", help="a suite name or .toml file: its problems, optimizers and budget")
     _specs(tuner, "repeatable; one configuration per optimizer: its search space is tuned")
-    tuner.add_argument("--trials", type=whole, default=20, help="configurations per optimizer and study (default 20)")
-    tuner.add_argument("--studies", type=whole, default=1, help="independent studies; the score is their median")
-    tuner.add_argument("--seeds", type=whole, default=5, help="fresh seeds that score each selection (default 5)")
+    tuner.add_argument(
+        "--trials", type=whole, help="configurations per optimizer and study (default: the suite's, else 20)"
+    )
+    tuner.add_argument("--studies", type=whole, help="independent studies, the score their median (default 1)")
+    tuner.add_argument("--seeds", type=whole, help="fresh seeds that score each selection (default 5)")
+    tuner.add_argument(
+        "--space",
+        action="append",
+        default=[],
+        metavar="OPT.PARAM=LOW:HIGH[:SCALE]",
+        help="replace or narrow a search range (repeatable): adam.learning_rate=1e-4:0.1; SCALE log, log1m or "
+        "linear (default: the declared range's)",
+    )
     _budget(tuner)
     tuner.add_argument("--no-progress", action="store_true", help="no progress bar")
     tuner.add_argument("--workers", type=whole, default=1, metavar="N", help="run in N worker processes")

@@ -30,7 +30,16 @@ def tune_command(args: argparse.Namespace) -> int:
         raise OptbenchError("give a suite name, or at least one -p PROBLEM and one -o OPTIMIZER")
     budget = budget_of(suite.budget if suite else None, **{name: getattr(args, name) for name in LIMITS})
     _, workers = prepare(problems, optimizers, 1, budget, workers=args.workers, run_timeout=args.run_timeout)
-    planned = plan_trials(problems, optimizers, args.trials, args.studies, args.seeds, budget)
+    settings = suite.tuning if suite else {}
+    trials, studies, seeds = (
+        given if given is not None else settings.get(key, default)
+        for key, given, default in (("trials", args.trials, 20), ("studies", args.studies, 1), ("seeds", args.seeds, 5))
+    )
+    overrides = {**settings.get("space", {})}
+    for text in args.space:
+        optimizer, name, bounds = _space_option(text)
+        overrides.setdefault(optimizer, {})[name] = bounds
+    planned = plan_trials(problems, optimizers, trials, studies, seeds, budget, overrides=overrides)
     started = time.perf_counter()
     with ResultStore(args.db) as store:
 
@@ -44,15 +53,33 @@ def tune_command(args: argparse.Namespace) -> int:
             finally:
                 progress.close()
 
-        tuned = tune_in(store, planned, problems, optimizers, seeds=args.seeds, budget=budget, run=run)
+        tuned = tune_in(store, planned, problems, optimizers, seeds=seeds, budget=budget, run=run)
     print(format_table(tuned.table, args.format), end="")
     if args.format == "markdown":
         print(textwrap.fill(
-            f"tuned_fun: the median over {args.studies} studies of the selection's median final loss on {args.seeds} "
+            f"tuned_fun: the median over {studies} studies of the selection's median final loss on {seeds} "
             "fresh seeds (min and max over studies beside it); default_fun: the defaults on the same seeds; each "
-            f"study selects, of {args.trials} trials, the lowest final training loss; tuning_evals and tuning_time_s: "
+            f"study selects, of {trials} trials, the lowest final training loss; tuning_evals and tuning_time_s: "
             "every trial's.",
             120,
         ))  # fmt: skip
     print(f"time: {time.perf_counter() - started:.1f} s; stored in {args.db}", file=sys.stderr)
     return 0
+
+
+def _space_option(text: str) -> tuple[str, str, tuple[float, float, str | None]]:
+    """``--space adam.learning_rate=1e-4:0.1[:log]`` as (optimizer, parameter, (low, high, scale))."""
+    from optbench.errors import OptbenchError
+
+    where, _, bounds = text.partition("=")
+    optimizer, _, name = where.partition(".")
+    parts = bounds.split(":")
+    try:
+        if not (optimizer and name and len(parts) in (2, 3)):
+            raise ValueError
+        low, high = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise OptbenchError(
+            f"--space takes OPTIMIZER.PARAM=LOW:HIGH[:SCALE], such as adam.learning_rate=1e-4:0.1; got {text!r}"
+        ) from None
+    return optimizer, name, (low, high, parts[2] if len(parts) == 3 else None)

@@ -24,7 +24,7 @@ from optbench.errors import OptbenchError, SpecError
 from optbench.execute.plan import plan
 from optbench.registry import REGISTRY
 from optbench.spec import Grid, format_spec, parse_spec
-from optbench.tuning.space import draw
+from optbench.tuning.space import Range, draw
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,31 +42,51 @@ class Trial:
     optimizer: str
     study: int
     role: str  # "trial", "tuned" or "default"
+    tuned: list[str]  # the hyperparameters tuned
 
 
-def trial_specs(optimizer: str, trials: int, study: int) -> list[str]:
-    """The specs of one study's trials of ``optimizer``: its search space, but for the
-    hyperparameters the spec sets, drawn ``trials`` times; its spec alone where nothing is
-    left to tune."""
+Overrides = dict[str, dict[str, tuple[float, float, str | None]]]  # optimizer -> parameter -> (low, high, scale)
+
+
+def space_of(optimizer: str, overrides: Overrides | None = None) -> dict[str, Range]:
+    """What tuning searches for ``optimizer``: its declared space with ``overrides`` (for its
+    name: a parameter's (low, high, scale), scale None for the declared one, else log),
+    less the hyperparameters its spec sets."""
+    parsed = parse_spec(optimizer)
+    entry = REGISTRY.get("optimizer", parsed.name)
+    space = dict(entry.space)
+    floats = {name for name, value in entry.defaults.items() if isinstance(value, float)}
+    for name, (low, high, scale) in (overrides or {}).get(parsed.name, {}).items():
+        if name not in floats:
+            raise SpecError(
+                f"{parsed.name} has no float hyperparameter {name!r} to tune (its float hyperparameters: "
+                f"{', '.join(sorted(floats)) or 'none'})"
+            )
+        declared = space.get(name)
+        space[name] = Range(float(low), float(high), scale or (declared.scale if declared else "log"))
+    return {name: bounds for name, bounds in space.items() if name not in parsed.params}
+
+
+def trial_specs(optimizer: str, trials: int, study: int, overrides: Overrides | None = None) -> list[str]:
+    """The specs of one study's trials of ``optimizer``: its search space (``space_of``)
+    drawn ``trials`` times; its spec alone where nothing is left to tune."""
     parsed = parse_spec(optimizer)
     if any(isinstance(value, Grid) for value in parsed.params.values()):
         raise SpecError(f"tuning takes one configuration per optimizer, not a grid: {optimizer!r}")
-    entry = REGISTRY.get("optimizer", parsed.name)
-    space = {name: bounds for name, bounds in entry.space.items() if name not in parsed.params}
+    space = space_of(optimizer, overrides)
     if not space:
         return [optimizer]
     return [format_spec(parsed.name, {**parsed.params, **point}) for point in draw(space, trials, study)]
 
 
-def tuned_names(optimizer: str) -> list[str]:
+def tuned_names(optimizer: str, overrides: Overrides | None = None) -> list[str]:
     """The hyperparameters tuning searches for ``optimizer`` (sorted)."""
-    parsed = parse_spec(optimizer)
-    return sorted(name for name in REGISTRY.get("optimizer", parsed.name).space if name not in parsed.params)
+    return sorted(space_of(optimizer, overrides))
 
 
 def plan_trials(
     problems: list[str], optimizers: list[str], trials: int, studies: int, seeds: int, budget: Budget,
-    suite: str = "tune",
+    suite: str = "tune", overrides: Overrides | None = None,
 ) -> list[Trial]:  # fmt: skip
     """Every tuning run: per study, its trials of each optimizer on every problem; every
     input checked (``seeds``: the fresh seeds that will score the selections), so that bad
@@ -81,11 +101,15 @@ def plan_trials(
             f"this tuning plans {runs:,} runs a problem ({len(optimizers)} optimizers x {studies:,} studies x "
             f"{max(trials, seeds):,} trials or seeds), more than optbench's limit of {MAX_RUNS:,}"
         )
+    named = {parse_spec(optimizer).name for optimizer in optimizers}
+    stray = sorted(set(overrides or {}) - named)
+    if stray:
+        raise SpecError(f"search ranges are given for {', '.join(stray)}, which this tuning does not tune")
     planned = []
     for study in range(studies):
         for optimizer in optimizers:
-            runs = plan(problems, trial_specs(optimizer, trials, study), [study], budget, suite)
-            planned += [Trial(run, optimizer, study, "trial") for run in runs]
+            runs = plan(problems, trial_specs(optimizer, trials, study, overrides), [study], budget, suite)
+            planned += [Trial(run, optimizer, study, "trial", tuned_names(optimizer, overrides)) for run in runs]
     return planned
 
 
@@ -110,17 +134,18 @@ def selections(trials: list[Trial], runs: pd.DataFrame) -> dict[tuple[str, str, 
 
 def plan_finals(
     selected: dict[tuple[str, str, int], RunSpec], optimizers: list[str], problems: Iterable[str],
-    seeds: int, budget: Budget, suite: str,
+    seeds: int, budget: Budget, suite: str, tuned: dict[str, list[str]],
 ) -> list[Trial]:  # fmt: skip
-    """The runs that score the selections, and the defaults, on fresh seeds."""
+    """The runs that score the selections, and the defaults, on fresh seeds; ``tuned``: each
+    optimizer's tuned hyperparameters."""
     fresh = [FINAL_SEEDS_FROM + i for i in range(seeds)]
     planned = []
     for (problem, optimizer, study), run in selected.items():
         for final in plan([problem], [run.optimizer.label], fresh, budget, suite):
-            planned.append(Trial(final, optimizer, study, "tuned"))
+            planned.append(Trial(final, optimizer, study, "tuned", tuned[optimizer]))
     for optimizer in optimizers:
         for final in plan(list(problems), [optimizer], fresh, budget, suite):
-            planned.append(Trial(final, optimizer, -1, "default"))
+            planned.append(Trial(final, optimizer, -1, "default", tuned[optimizer]))
     return planned
 
 
@@ -203,7 +228,8 @@ def tune_in(
     store.remember_tuning(_roles(planned))
     run(_unique([t.run for t in planned]))
     selected = selections(planned, store.runs([t.run.run_id for t in planned]))
-    finals = plan_finals(selected, optimizers, problems, seeds, budget, suite)
+    tuned = {t.optimizer: t.tuned for t in planned}
+    finals = plan_finals(selected, optimizers, problems, seeds, budget, suite, tuned)
     store.remember_tuning(_roles(finals))
     run(_unique([f.run for f in finals]))
     everything = [*planned, *finals]
@@ -218,8 +244,7 @@ def _unique(runs: list[RunSpec]) -> list[RunSpec]:
 
 def _roles(trials: list[Trial]) -> list[tuple[str, str, int, str, list[str]]]:
     """The tuning table's rows for these runs (``ResultStore.remember_tuning``)."""
-    names = {optimizer: tuned_names(optimizer) for optimizer in {t.optimizer for t in trials}}
-    return [(t.run.run_id, t.optimizer, t.study, t.role, names[t.optimizer]) for t in trials]
+    return [(t.run.run_id, t.optimizer, t.study, t.role, t.tuned) for t in trials]
 
 
 def _frame(trials: list[Trial]) -> pd.DataFrame:
