@@ -226,3 +226,28 @@ def test_a_suite_or_the_command_line_narrows_a_range(tmp_path, capsys):
     refused([*cli, "--space", "adam.eps=1:0.1"], capsys, "low < high")
     refused([*cli, "--space", "adam.steps=1:2"], capsys, "no float hyperparameter 'steps'")
     refused([*cli, "--space", "adam=1:2"], capsys, "OPTIMIZER.PARAM=LOW:HIGH")
+
+
+def test_the_sensitivity_figure_stars_each_study_selection_and_crosses_what_diverged(tmp_path, capsys):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from optbench.analysis.tuning_plots import sensitivity_figure
+    from optbench.store import ResultStore
+    from optbench.tuning.study import with_roles
+
+    db = tmp_path / "tune.sqlite"
+    tuned = optbench.tune("tuning_bowl", "gd", trials=12, studies=2, seeds=1, max_steps=60, db=db, progress=False)
+    runs = tuned.runs
+    figure = sensitivity_figure(runs, "tuning_bowl")
+    ax = figure.axes[0]
+    stars = sorted(x for line in ax.get_lines() if line.get_marker() == "*" for x in line.get_xdata())
+    selected = sorted(json.loads(p)["learning_rate"] for p in runs[runs["role"] == "tuned"]["params"])
+    assert stars == selected and len(stars) == 2
+    crosses = sum(len(line.get_xdata()) for line in ax.get_lines() if line.get_marker() == "x")
+    trials = runs[runs["role"] == "trial"]
+    assert crosses == (trials["status"] == "diverged").sum() > 0  # rates past 2 / L = 0.2 diverge
+    with ResultStore(db, create=False) as store:
+        assert len(with_roles(store.runs(), store.tuning())) == len(runs)  # what the plot command reads
+    assert main(["plot", "--kind", "tuning", "--db", str(db), "--output", str(tmp_path / "plots")]) == 0
+    assert (tmp_path / "plots" / "tuning_bowl_tuning.png").stat().st_size > 0

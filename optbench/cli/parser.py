@@ -23,6 +23,7 @@ PLOT_KINDS = [
     "fit",
     "boundary",
     "lr",
+    "tuning",
 ]
 
 
@@ -170,7 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="convergence",
         help="what to draw (default: convergence); metric: a recorded metric against cost (--metric); "
         "fit: fitted curves over the data; boundary: a 2-D classifier's decision boundaries; "
-        "lr: final loss and test accuracy against a hyperparameter (--hue, default learning_rate)",
+        "lr: final loss and test accuracy against a hyperparameter (--hue, default learning_rate); "
+        "tuning: every trial of a tuning against each hyperparameter tuned",
     )
     plot.add_argument(
         "--x",

@@ -142,6 +142,8 @@ def plot_command(args: argparse.Namespace) -> int:
         x = args.x or plots.default_axis(runs)
         draw = lambda problem: plots.convergence(runs, selection.traces, problem, x, args.hue, args.metric)
         return _draw_each(args, runs, problems, draw, f"{args.metric}_{x}")
+    if args.kind == "tuning":
+        return _draw_each(args, runs, problems, _tuning_figure(selection), "tuning")
     if args.kind in ("fit", "boundary", "lr"):
         return _draw_each(args, runs, problems, _learned(args, selection), args.kind)
     if args.kind == "fixed-budget":  # drawn before any file is written; a problem with nothing finite is left out
@@ -207,6 +209,20 @@ def _learned(args: argparse.Namespace, selection: Selection) -> Callable[[str], 
     if args.kind == "boundary":
         return lambda problem: learned.boundary_figure(runs, selection.traces, problem)
     return lambda problem: learned.sensitivity_figure(runs, selection.traces, problem, args.hue or "learning_rate")
+
+
+def _tuning_figure(selection: Selection) -> Callable[[str], Any]:
+    """What draws a problem's tuning: every trial against each hyperparameter tuned."""
+    from optbench.analysis.tuning_plots import sensitivity_figure
+    from optbench.store import ResultStore
+    from optbench.tuning.study import with_roles
+
+    with ResultStore(selection.db, create=False) as store:
+        tuning = store.tuning()
+    frame = with_roles(selection.runs.drop(columns=["config"], errors="ignore"), tuning)
+    if frame.empty:
+        raise OptbenchError(f"no selected run in {selection.db} belongs to a tuning; `optbench tune` makes one")
+    return lambda problem: sensitivity_figure(frame, problem)
 
 
 def _draw_each(
