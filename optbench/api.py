@@ -133,9 +133,10 @@ def tune(
     problems: str | Iterable[str],
     optimizers: str | Iterable[str],
     *,
-    trials: int = 20,
-    studies: int = 1,
+    trials: int | None = None,
+    studies: int | None = None,
     seeds: int = 5,
+    rule: str = "loss",
     space: dict[str, dict[str, tuple]] | None = None,
     db: str | Path | None = None,
     plugins: Iterable[str | Path] = (),
@@ -154,12 +155,14 @@ def tune(
     NAME`` shows it; hyperparameters its spec sets are not tuned), each study selects per
     problem its trial with the lowest final training loss, and the selections and the
     defaults run on ``seeds`` fresh seeds. ``space`` replaces or narrows ranges:
-    ``{"adam": {"learning_rate": (1e-4, 0.1)}}`` (a third item names the scale). Returns
+    ``{"adam": {"learning_rate": (1e-4, 0.1)}}`` (a third item names the scale). ``rule``:
+    ``"loss"`` (20 trials, one study, by final loss) or ``"algoperf"`` (20 trials, 5
+    studies, by time to the target), setting the trials and studies not given. Returns
     ``Tuned(table, runs)``: per problem and optimizer the tuned score (median over
     studies), the untuned default's, the selected hyperparameters and the tuning cost;
     and every run, with its study and role (see ``optbench.tuning.study``). Stored in
     ``db`` where given (an interrupted tuning resumes)."""
-    from optbench.tuning.study import plan_trials, tune_in
+    from optbench.tuning.study import RULES, plan_trials, tune_in
 
     plugins = list(plugins)
     REGISTRY.load_plugins(plugins)
@@ -174,7 +177,10 @@ def tune(
         optimizer: {name: (*bounds[:2], bounds[2] if len(bounds) > 2 else None) for name, bounds in ranges.items()}
         for optimizer, ranges in (space or {}).items()
     }
-    planned = plan_trials(problems, optimizers, trials, studies, seeds, budget, overrides=overrides)
+    chosen = RULES.get(rule, RULES["loss"])  # an unknown rule is refused by plan_trials
+    trials = chosen.trials if trials is None else trials
+    studies = chosen.studies if studies is None else studies
+    planned = plan_trials(problems, optimizers, trials, studies, seeds, budget, overrides=overrides, rule=rule)
 
     with ResultStore(":memory:" if db is None else db) as store:
 

@@ -251,3 +251,21 @@ def test_the_sensitivity_figure_stars_each_study_selection_and_crosses_what_dive
         assert len(with_roles(store.runs(), store.tuning())) == len(runs)  # what the plot command reads
     assert main(["plot", "--kind", "tuning", "--db", str(db), "--output", str(tmp_path / "plots")]) == 0
     assert (tmp_path / "plots" / "tuning_bowl_tuning.png").stat().st_size > 0
+
+
+def test_the_algoperf_rule_selects_per_study_the_fastest_trial_to_the_target(capsys, tmp_path):
+    tuned = optbench.tune("tuning_bowl", "gd", rule="algoperf", trials=6, seeds=2, max_steps=400, progress=False)
+    row = tuned.table.iloc[0]
+    assert (row["rule"], row["studies"], row["trials"]) == ("algoperf", 5, 6)  # AlgoPerf's 5 studies
+    runs = tuned.runs
+    for study, trials in runs[runs["role"] == "trial"].groupby("study"):
+        reached = trials[np.isfinite(trials["time_to_target"].astype(float))]
+        fastest = reached.loc[reached["time_to_target"].astype(float).idxmin(), "params"]
+        selected = runs[(runs["role"] == "tuned") & (runs["study"] == study)]["params"].iloc[0]
+        assert json.loads(fastest) == json.loads(selected)
+    per_study = (
+        runs[runs["role"] == "tuned"].groupby("study")["time_to_target"].median().astype(float)
+    )  # by hand: every final reached the target here
+    assert row["tuned_time_to_target"] == per_study.median() and np.isfinite(row["tuned_time_to_target"])
+    db = str(tmp_path / "tune.sqlite")
+    refused(["tune", "-p", "xor", "-o", "gd", "--rule", "algoperf", "--db", db], capsys, "has none: give --target")

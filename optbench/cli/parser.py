@@ -127,6 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
     tuner.add_argument("--studies", type=whole, help="independent studies, the score their median (default 1)")
     tuner.add_argument("--seeds", type=whole, help="fresh seeds that score each selection (default 5)")
     tuner.add_argument(
+        "--rule",
+        choices=["loss", "algoperf"],
+        default="loss",
+        help="loss (default): select and score by final training loss; algoperf: AlgoPerf's external tuning, "
+        "5 studies of 20 trials, by time to the target (--target, or the known optimum's)",
+    )
+    tuner.add_argument(
         "--space",
         action="append",
         default=[],

@@ -20,7 +20,7 @@ def tune_command(args: argparse.Namespace) -> int:
     from optbench.registry import REGISTRY
     from optbench.store import ResultStore
     from optbench.suite import find_suite, load_suite
-    from optbench.tuning.study import plan_trials, tune_in
+    from optbench.tuning.study import RULES, plan_trials, tune_in
 
     REGISTRY.load_plugins(args.plugins)
     suite = load_suite(find_suite(args.suite, args.plugins)) if args.suite else None
@@ -33,13 +33,17 @@ def tune_command(args: argparse.Namespace) -> int:
     settings = suite.tuning if suite else {}
     trials, studies, seeds = (
         given if given is not None else settings.get(key, default)
-        for key, given, default in (("trials", args.trials, 20), ("studies", args.studies, 1), ("seeds", args.seeds, 5))
+        for key, given, default in (
+            ("trials", args.trials, RULES[args.rule].trials),
+            ("studies", args.studies, RULES[args.rule].studies),
+            ("seeds", args.seeds, 5),
+        )
     )
     overrides = {**settings.get("space", {})}
     for text in args.space:
         optimizer, name, bounds = _space_option(text)
         overrides.setdefault(optimizer, {})[name] = bounds
-    planned = plan_trials(problems, optimizers, trials, studies, seeds, budget, overrides=overrides)
+    planned = plan_trials(problems, optimizers, trials, studies, seeds, budget, overrides=overrides, rule=args.rule)
     started = time.perf_counter()
     with ResultStore(args.db) as store:
 
@@ -56,10 +60,12 @@ def tune_command(args: argparse.Namespace) -> int:
         tuned = tune_in(store, planned, problems, optimizers, seeds=seeds, budget=budget, run=run)
     print(format_table(tuned.table, args.format), end="")
     if args.format == "markdown":
+        measure = RULES[args.rule].measure
+        what = "final loss" if measure == "fun" else "time to the target"
         print(textwrap.fill(
-            f"tuned_fun: the median over {studies} studies of the selection's median final loss on {seeds} "
-            "fresh seeds (min and max over studies beside it); default_fun: the defaults on the same seeds; each "
-            f"study selects, of {trials} trials, the lowest final training loss; tuning_evals and tuning_time_s: "
+            f"tuned_{measure}: the median over {studies} studies of the selection's median {what} on {seeds} "
+            f"fresh seeds (min and max over studies beside it); default_{measure}: the defaults on the same seeds; "
+            f"each study selects, of {trials} trials, {RULES[args.rule].about}; tuning_evals and tuning_time_s: "
             "every trial's.",
             120,
         ))  # fmt: skip

@@ -110,30 +110,33 @@ class ResultStore:
 
         retrying(write, self.path, "record plugin folders in")
 
-    def remember_tuning(self, rows: Iterable[tuple[str, str, int, str, list[str]]]) -> None:
+    def remember_tuning(self, rows: Iterable[tuple[str, str, int, str, list[str], str]]) -> None:
         """Record what runs were to a tuning (``optbench.tuning.study``): each run's id, the
         optimizer as it was tuned, its study (-1 for a default), its role (trial, tuned,
-        default) and the hyperparameters tuned; a row recorded before is kept."""
-        values = [(run_id, optimizer, study, role, json.dumps(tuned)) for run_id, optimizer, study, role, tuned in rows]
+        default), the hyperparameters tuned and the rule; a row recorded before is kept."""
+        values = [
+            (run_id, optimizer, study, role, json.dumps(tuned), rule)
+            for run_id, optimizer, study, role, tuned, rule in rows
+        ]
 
         def write() -> None:
             with self.conn:
-                self.conn.executemany("INSERT OR IGNORE INTO tuning VALUES (?, ?, ?, ?, ?)", values)
+                self.conn.executemany("INSERT OR IGNORE INTO tuning VALUES (?, ?, ?, ?, ?, ?)", values)
 
         retrying(write, self.path, "record the tuning in")
 
     def tuning(self) -> pd.DataFrame:
-        """The recorded tuning roles (``remember_tuning``): run_id, optimizer, study, role and
-        ``tuned``, the list of hyperparameters tuned; none in a database without tunings."""
+        """The recorded tuning roles (``remember_tuning``): run_id, optimizer, study, role,
+        ``tuned`` (the list of hyperparameters tuned) and rule; none in a database without
+        tunings."""
         import pandas as pd
 
         tables = {row[0] for row in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if "tuning" not in tables:  # a database from an earlier optbench, read as it is
-            return pd.DataFrame(columns=["run_id", "optimizer", "study", "role", "tuned"])
+            return pd.DataFrame(columns=["run_id", "optimizer", "study", "role", "tuned", "rule"])
         with self._reading():
-            table = pd.read_sql_query(
-                "SELECT run_id, optimizer, study, role, tuned FROM tuning ORDER BY rowid", self.conn
-            )
+            query = "SELECT run_id, optimizer, study, role, tuned, rule FROM tuning ORDER BY rowid"
+            table = pd.read_sql_query(query, self.conn)
         table["tuned"] = [json.loads(names) for names in table["tuned"]]
         return table
 

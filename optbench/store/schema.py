@@ -108,7 +108,8 @@ CREATE TABLE IF NOT EXISTS tuning (
     optimizer TEXT NOT NULL,
     study INTEGER NOT NULL,
     role TEXT NOT NULL,
-    tuned TEXT NOT NULL
+    tuned TEXT NOT NULL,
+    rule TEXT NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS tuning_role ON tuning(run_id, optimizer, study, role);
 CREATE TABLE IF NOT EXISTS plugins (

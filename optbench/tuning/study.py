@@ -34,6 +34,25 @@ NOT_SELECTED = ("failed", "skipped", "diverged")
 
 
 @dataclass(frozen=True)
+class Rule:
+    """How a tuning selects and scores: the runs column it minimizes (``measure``), and its
+    trials and studies where the user gives none."""
+
+    measure: str
+    trials: int
+    studies: int
+    about: str
+
+
+RULES = {
+    "loss": Rule("fun", 20, 1, "the lowest final training loss"),
+    # AlgoPerf's external tuning (Dahl et al. 2023): 5 independent studies of 20 quasi-random
+    # trials, per study the fastest trial to the target, the median over studies.
+    "algoperf": Rule("time_to_target", 20, 5, "the shortest time to the target (never reached: infinite)"),
+}
+
+
+@dataclass(frozen=True)
 class Trial:
     """A run of a study: a tuning trial, the selected configuration or the default on a
     fresh seed (``role``), for the optimizer as the user named it."""
@@ -43,6 +62,7 @@ class Trial:
     study: int
     role: str  # "trial", "tuned" or "default"
     tuned: list[str]  # the hyperparameters tuned
+    rule: str = "loss"  # how it selects and scores (``RULES``)
 
 
 Overrides = dict[str, dict[str, tuple[float, float, str | None]]]  # optimizer -> parameter -> (low, high, scale)
@@ -86,11 +106,13 @@ def tuned_names(optimizer: str, overrides: Overrides | None = None) -> list[str]
 
 def plan_trials(
     problems: list[str], optimizers: list[str], trials: int, studies: int, seeds: int, budget: Budget,
-    suite: str = "tune", overrides: Overrides | None = None,
+    suite: str = "tune", overrides: Overrides | None = None, rule: str = "loss",
 ) -> list[Trial]:  # fmt: skip
     """Every tuning run: per study, its trials of each optimizer on every problem; every
     input checked (``seeds``: the fresh seeds that will score the selections), so that bad
     input is refused before a database is opened."""
+    if rule not in RULES:
+        raise SpecError(f"unknown tuning rule {rule!r}; the rules are {', '.join(RULES)}")
     if trials < 1 or studies < 1:
         raise SpecError(f"tuning needs at least one trial and one study, got {trials} trials and {studies} studies")
     if seeds < 1:
@@ -109,21 +131,28 @@ def plan_trials(
     for study in range(studies):
         for optimizer in optimizers:
             runs = plan(problems, trial_specs(optimizer, trials, study, overrides), [study], budget, suite)
-            planned += [Trial(run, optimizer, study, "trial", tuned_names(optimizer, overrides)) for run in runs]
+            planned += [Trial(run, optimizer, study, "trial", tuned_names(optimizer, overrides), rule) for run in runs]
+    if rule == "algoperf" and (untargeted := sorted({t.run.problem for t in planned if t.run.target is None})):
+        raise SpecError(
+            f"the algoperf rule selects by time to the target, and {', '.join(untargeted)} has none: give --target "
+            "LOSS, or problems whose optimum is known"
+        )
     return planned
 
 
-def selections(trials: list[Trial], runs: pd.DataFrame) -> dict[tuple[str, str, int], RunSpec]:
-    """The selected trial of each (problem, optimizer, study): the lowest final training
-    loss among its trials that ended with a number and neither failed, was skipped nor
-    diverged; ties go to the earlier trial. A study whose every trial failed selects none."""
+def selections(trials: list[Trial], runs: pd.DataFrame, rule: str = "loss") -> dict[tuple[str, str, int], RunSpec]:
+    """The selected trial of each (problem, optimizer, study): the lowest value of the rule's
+    measure (final training loss, or time to the target) among its trials that measured one
+    and neither failed, was skipped nor diverged; ties go to the earlier trial. A study
+    whose every trial failed (or, by time, never reached the target) selects none."""
     import numpy as np
 
     by_id = runs.set_index("run_id")
+    measure = RULES[rule].measure
     best: dict[tuple[str, str, int], tuple[float, RunSpec]] = {}
     for trial in trials:
         row = by_id.loc[trial.run.run_id]
-        fun = float(row["fun"]) if row["fun"] is not None else float("nan")
+        fun = float(row[measure]) if row[measure] is not None else float("nan")
         if row["status"] in NOT_SELECTED or not np.isfinite(fun):
             continue
         key = (trial.run.problem, trial.optimizer, trial.study)
@@ -134,7 +163,7 @@ def selections(trials: list[Trial], runs: pd.DataFrame) -> dict[tuple[str, str, 
 
 def plan_finals(
     selected: dict[tuple[str, str, int], RunSpec], optimizers: list[str], problems: Iterable[str],
-    seeds: int, budget: Budget, suite: str, tuned: dict[str, list[str]],
+    seeds: int, budget: Budget, suite: str, tuned: dict[str, list[str]], rule: str = "loss",
 ) -> list[Trial]:  # fmt: skip
     """The runs that score the selections, and the defaults, on fresh seeds; ``tuned``: each
     optimizer's tuned hyperparameters."""
@@ -142,10 +171,10 @@ def plan_finals(
     planned = []
     for (problem, optimizer, study), run in selected.items():
         for final in plan([problem], [run.optimizer.label], fresh, budget, suite):
-            planned.append(Trial(final, optimizer, study, "tuned", tuned[optimizer]))
+            planned.append(Trial(final, optimizer, study, "tuned", tuned[optimizer], rule))
     for optimizer in optimizers:
         for final in plan(list(problems), [optimizer], fresh, budget, suite):
-            planned.append(Trial(final, optimizer, -1, "default", tuned[optimizer]))
+            planned.append(Trial(final, optimizer, -1, "default", tuned[optimizer], rule))
     return planned
 
 
@@ -162,12 +191,18 @@ def tuned_table(frame: pd.DataFrame) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
 
-    rows = []
-    for (problem, optimizer), mine in frame.groupby(["problem", "tuned_optimizer"], sort=False):
+    def score(values: pd.Series, measure: str) -> float:
+        values = values.astype(float)
+        return float(np.median(values.fillna(np.inf) if measure == "time_to_target" else values))
+
+    rows, measures = [], []
+    for (problem, optimizer, rule), mine in frame.groupby(["problem", "tuned_optimizer", "rule"], sort=False):
+        m = RULES[rule].measure
+        measures.append(m)
         spent = mine[mine["role"] == "trial"].drop_duplicates("run_id")
         tuned = mine[mine["role"] == "tuned"]
-        scores = {int(study): float(np.median(group["fun"].astype(float))) for study, group in tuned.groupby("study")}
-        defaults = mine[mine["role"] == "default"]["fun"].astype(float)
+        scores = {int(study): score(group[m], m) for study, group in tuned.groupby("study")}
+        defaults = mine[mine["role"] == "default"][m]
         studies = spent["study"].nunique()
         names = list(mine["tuned"].iloc[0])
         row: dict[str, Any] = {
@@ -175,10 +210,11 @@ def tuned_table(frame: pd.DataFrame) -> pd.DataFrame:
             "optimizer": optimizer,
             "studies": studies,
             "trials": len(spent) // max(1, studies),
-            "tuned_fun": float("nan"),
-            "tuned_fun_min": float("nan"),
-            "tuned_fun_max": float("nan"),
-            "default_fun": float(np.median(defaults)) if len(defaults) else float("nan"),
+            "rule": rule,
+            f"tuned_{m}": float("nan"),
+            f"tuned_{m}_min": float("nan"),
+            f"tuned_{m}_max": float("nan"),
+            f"default_{m}": score(defaults, m) if len(defaults) else float("nan"),
             "tuning_evals": int(spent["nfev"].sum()),
             "tuning_time_s": float(spent["time_s"].sum()),
             **dict.fromkeys(names),
@@ -186,19 +222,25 @@ def tuned_table(frame: pd.DataFrame) -> pd.DataFrame:
         if scores:
             order = sorted(scores, key=lambda s: (scores[s], s))
             params = json.loads(tuned[tuned["study"] == order[(len(order) - 1) // 2]]["params"].iloc[0])
-            row.update(
-                tuned_fun=float(np.median(list(scores.values()))),
-                tuned_fun_min=min(scores.values()),
-                tuned_fun_max=max(scores.values()),
+            row.update({
+                f"tuned_{m}": float(np.median(list(scores.values()))),
+                f"tuned_{m}_min": min(scores.values()),
+                f"tuned_{m}_max": max(scores.values()),
                 **{name: params.get(name) for name in names},
-            )
+            })  # fmt: skip
         row["note"] = "" if names else "nothing to tune: its defaults"
         if names and not scores:
-            row["note"] = "every trial failed, was skipped or diverged"
+            row["note"] = "every trial failed, was skipped, diverged" + (
+                " or never reached the target" if m == "time_to_target" else ""
+            )
         rows.append(row)
     table = pd.DataFrame(rows)
-    first = ["problem", "optimizer", "tuned_fun", "default_fun"]
-    last = ["tuned_fun_min", "tuned_fun_max", "studies", "trials", "tuning_evals", "tuning_time_s", "note"]
+    measures = list(dict.fromkeys(measures))
+    first = ["problem", "optimizer", *(f"{kind}_{m}" for m in measures for kind in ("tuned", "default"))]
+    last = [
+        *(f"tuned_{m}_{end}" for m in measures for end in ("min", "max")),
+        "rule", "studies", "trials", "tuning_evals", "tuning_time_s", "note",
+    ]  # fmt: skip
     chosen = [c for c in table.columns if c not in first and c not in last]  # the selected hyperparameters
     return table[[*first, *chosen, *last]]
 
@@ -227,9 +269,10 @@ def tune_in(
     lacks (resume, workers: the caller's executor)."""
     store.remember_tuning(_roles(planned))
     run(_unique([t.run for t in planned]))
-    selected = selections(planned, store.runs([t.run.run_id for t in planned]))
+    rule = planned[0].rule
+    selected = selections(planned, store.runs([t.run.run_id for t in planned]), rule)
     tuned = {t.optimizer: t.tuned for t in planned}
-    finals = plan_finals(selected, optimizers, problems, seeds, budget, suite, tuned)
+    finals = plan_finals(selected, optimizers, problems, seeds, budget, suite, tuned, rule)
     store.remember_tuning(_roles(finals))
     run(_unique([f.run for f in finals]))
     everything = [*planned, *finals]
@@ -242,14 +285,14 @@ def _unique(runs: list[RunSpec]) -> list[RunSpec]:
     return list({run.run_id: run for run in runs}.values())
 
 
-def _roles(trials: list[Trial]) -> list[tuple[str, str, int, str, list[str]]]:
+def _roles(trials: list[Trial]) -> list[tuple[str, str, int, str, list[str], str]]:
     """The tuning table's rows for these runs (``ResultStore.remember_tuning``)."""
-    return [(t.run.run_id, t.optimizer, t.study, t.role, t.tuned) for t in trials]
+    return [(t.run.run_id, t.optimizer, t.study, t.role, t.tuned, t.rule) for t in trials]
 
 
 def _frame(trials: list[Trial]) -> pd.DataFrame:
     import pandas as pd
 
-    return pd.DataFrame(_roles(trials), columns=["run_id", "optimizer", "study", "role", "tuned"]).drop_duplicates(
-        ["run_id", "optimizer", "study", "role"]
-    )
+    return pd.DataFrame(
+        _roles(trials), columns=["run_id", "optimizer", "study", "role", "tuned", "rule"]
+    ).drop_duplicates(["run_id", "optimizer", "study", "role"])
