@@ -269,3 +269,13 @@ def test_the_algoperf_rule_selects_per_study_the_fastest_trial_to_the_target(cap
     assert row["tuned_time_to_target"] == per_study.median() and np.isfinite(row["tuned_time_to_target"])
     db = str(tmp_path / "tune.sqlite")
     refused(["tune", "-p", "xor", "-o", "gd", "--rule", "algoperf", "--db", db], capsys, "has none: give --target")
+
+
+def test_the_report_shows_the_tuning_and_its_sensitivity_figure(tmp_path, capsys):
+    db = tmp_path / "tune.sqlite"
+    optbench.tune("tuning_bowl", "gd", trials=5, seeds=1, max_steps=40, db=db, progress=False)
+    out = tmp_path / "report.html"
+    assert main(["report", "--db", str(db), "--output", str(out)]) == 0
+    page = out.read_text()
+    assert '<section id="tuning">' in page and '<figure id="tuning-tuning_bowl">' in page
+    assert page.count("tuned_fun") >= 1 and "learning_rate" in page

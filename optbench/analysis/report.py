@@ -35,10 +35,13 @@ def report_html(
     fronts: pd.DataFrame | None = None,
     options: views.Options | None = None,
     source: str = "",
+    tuning: pd.DataFrame | None = None,
 ) -> str:
     """The self-contained HTML report of ``runs`` (as ``optbench.load_results`` or
     ``optbench.run`` return them) and their ``traces``; ``fronts`` are the stored Pareto
-    fronts, if any; ``source`` says where the runs came from. ``optbench report`` writes it."""
+    fronts, if any; ``source`` says where the runs came from; ``tuning``, the runs of
+    tunings with their roles (``optbench.tuning.study.with_roles``), if any. ``optbench
+    report`` writes it."""
     runs, options = ensure_configs(runs), options or views.Options()
     origin = html.escape(f" from {source}" if source else "")
     sections = [
@@ -56,6 +59,8 @@ def report_html(
         ]
     if fronts is not None and not fronts.empty:
         sections.append(("fronts", "Pareto fronts", _fronts(runs, fronts)))
+    if tuning is not None and not tuning.empty:
+        sections.append(("tuning", "Tuning", _tuning(tuning)))
     nav = " ".join(f'<a href="#{key}">{html.escape(title)}</a>' for key, title, _ in sections)
     body = "\n".join(
         f'<section id="{key}"><h2>{html.escape(title)}</h2>\n{content}</section>' for key, title, content in sections
@@ -234,6 +239,23 @@ def _fronts(runs: pd.DataFrame, fronts: pd.DataFrame) -> str:
         figure(front_plot(runs, fronts, p, known_front(p)), f"front-{i}", f"{p}: final fronts.")
         for i, p in enumerate(problems)
     )
+
+
+def _tuning(frame: pd.DataFrame) -> str:
+    """What ``optbench tune`` found (``tuned_table``), then each problem's sensitivity figure."""
+    from optbench.analysis.tuning_plots import sensitivity_figure
+    from optbench.errors import OptbenchError
+    from optbench.tuning.study import tuned_table
+
+    out = table(tuned_table(frame))
+    for problem in dict.fromkeys(frame["problem"]):
+        try:
+            fig = sensitivity_figure(frame, problem)
+        except OptbenchError:  # nothing was searched on it
+            continue
+        out += figure(fig, f"tuning-{problem}", f"{problem}: every trial, each study's selection starred")
+        plt.close(fig)
+    return out
 
 
 def table(frame: pd.DataFrame, highlight: str | None = None) -> str:

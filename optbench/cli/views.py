@@ -57,6 +57,23 @@ class Selection:
         with ResultStore(self.db, create=False) as store:
             return store.fronts(self.runs["run_id"])
 
+    def tuning(self) -> pd.DataFrame:
+        """The selected runs that belong to a tuning, a row per role each has in it
+        (``optbench.tuning.study.with_roles``); empty where none does."""
+        from optbench.store import ResultStore
+        from optbench.tuning.study import with_roles
+
+        with ResultStore(self.db, create=False) as store:
+            tuning = store.tuning()
+        return with_roles(self.runs.drop(columns=["config"], errors="ignore"), tuning)
+
+    def tuned(self) -> pd.DataFrame:
+        """``tuning()``, refused where it is empty."""
+        frame = self.tuning()
+        if frame.empty:
+            raise OptbenchError(f"no selected run in {self.db} belongs to a tuning; `optbench tune` makes one")
+        return frame
+
 
 def _load_remembered(folders: dict[str, str], runs: pd.DataFrame) -> None:
     """Load the plugin folders the database remembers, where a selected run's problem or
@@ -108,15 +125,9 @@ def table_command(args: argparse.Namespace) -> int:
 def _tuned_text(selection: Selection, fmt: str) -> str:
     """The tuned view: ``optbench.tuning.study.tuned_table`` of the selected runs' tunings."""
     from optbench.analysis.formatting import format_table
-    from optbench.store import ResultStore
-    from optbench.tuning.study import tuned_table, with_roles
+    from optbench.tuning.study import tuned_table
 
-    with ResultStore(selection.db, create=False) as store:
-        tuning = store.tuning()
-    runs = with_roles(selection.runs.drop(columns=["config"], errors="ignore"), tuning)
-    if runs.empty:
-        raise OptbenchError(f"no selected run in {selection.db} belongs to a tuning; `optbench tune` makes one")
-    return format_table(tuned_table(runs), fmt)
+    return format_table(tuned_table(selection.tuned()), fmt)
 
 
 def plot_command(args: argparse.Namespace) -> int:
@@ -170,7 +181,9 @@ def report_command(args: argparse.Namespace) -> int:
     options = _options(args)
     _files_only()
     selection = Selection(args)
-    html = report_html(selection.runs, selection.traces, selection.fronts(), options, str(selection.db))
+    html = report_html(
+        selection.runs, selection.traces, selection.fronts(), options, str(selection.db), selection.tuning()
+    )
     _write(path, lambda p: p.write_text(html, encoding="utf-8"), args.db)
     print(path)
     return 0
@@ -214,14 +227,8 @@ def _learned(args: argparse.Namespace, selection: Selection) -> Callable[[str], 
 def _tuning_figure(selection: Selection) -> Callable[[str], Any]:
     """What draws a problem's tuning: every trial against each hyperparameter tuned."""
     from optbench.analysis.tuning_plots import sensitivity_figure
-    from optbench.store import ResultStore
-    from optbench.tuning.study import with_roles
 
-    with ResultStore(selection.db, create=False) as store:
-        tuning = store.tuning()
-    frame = with_roles(selection.runs.drop(columns=["config"], errors="ignore"), tuning)
-    if frame.empty:
-        raise OptbenchError(f"no selected run in {selection.db} belongs to a tuning; `optbench tune` makes one")
+    frame = selection.tuned()
     return lambda problem: sensitivity_figure(frame, problem)
 
 
