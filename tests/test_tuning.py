@@ -279,3 +279,23 @@ def test_the_report_shows_the_tuning_and_its_sensitivity_figure(tmp_path, capsys
     page = out.read_text()
     assert '<section id="tuning">' in page and '<figure id="tuning-tuning_bowl">' in page
     assert page.count("tuned_fun") >= 1 and "learning_rate" in page
+
+
+def test_tuned_views_compare_each_optimizer_tuned_beside_its_defaults(tmp_path, capsys):
+    import io
+
+    import pandas as pd
+
+    db = tmp_path / "tune.sqlite"
+    tuned = optbench.tune(["quadratic"], ["gd", "adam"], trials=4, studies=3, seeds=2, max_steps=40, db=db,
+                          progress=False)  # fmt: skip
+    assert main(["table", "--tuned", "--db", str(db), "--format", "csv"]) == 0
+    summary = pd.read_csv(io.StringIO(capsys.readouterr().out)).set_index("optimizer")
+    assert sorted(summary.index) == ["adam default", "adam tuned", "gd default", "gd tuned"]
+    assert (summary["n_runs"] == 2).all()  # the median study's selection on each fresh seed, not every study's
+    table = tuned.table.set_index("optimizer")
+    for name in ("gd", "adam"):
+        assert summary.loc[f"{name} tuned", "fun_median"] == pytest.approx(table.loc[name, "tuned_fun"], rel=1e-12)
+        assert summary.loc[f"{name} default", "fun_median"] == pytest.approx(table.loc[name, "default_fun"], rel=1e-12)
+    assert main(["table", "--tuned", "--view", "profile", "--db", str(db)]) == 0
+    assert "gd tuned" in capsys.readouterr().out

@@ -257,6 +257,12 @@ def _reads_runs(
         )
     _db(parser)
     _filters(parser)
+    parser.add_argument(
+        "--tuned",
+        action="store_true",
+        help="only the fresh-seed runs of tunings: each optimizer tuned as one configuration ('adam tuned'), "
+        "beside its defaults ('adam default')",
+    )
     _plugins(parser, "; those the runs were made with load by themselves")
     parser.set_defaults(handler=_handler("views", handler))
 

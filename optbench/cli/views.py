@@ -41,6 +41,8 @@ class Selection:
                 f"no stored runs in {args.db} match the filters (problem, optimizer and suite together)"
             )
         self.runs = with_configs(runs, args.by)
+        if getattr(args, "tuned", False):
+            self.runs = self._tuned_configurations()
         _load_remembered(remembered, self.runs)
 
     @functools.cached_property
@@ -66,6 +68,26 @@ class Selection:
         with ResultStore(self.db, create=False) as store:
             tuning = store.tuning()
         return with_roles(self.runs.drop(columns=["config"], errors="ignore"), tuning)
+
+    def _tuned_configurations(self) -> pd.DataFrame:
+        """``--tuned``: the selected runs that scored a tuning on fresh seeds, one
+        configuration per optimizer and role: the median study's selection (the one the
+        tuned table shows) as ``adam tuned``, its defaults as ``adam default``, one run per
+        fresh seed each (a run that is both, for an optimizer with nothing to tune, is its
+        tuned one)."""
+        from optbench.tuning.study import RULES, median_study, study_scores
+
+        frame = self.tuned()
+        kept = []
+        for (_, _, rule), mine in frame.groupby(["problem", "tuned_optimizer", "rule"], sort=False):
+            tuned = mine[mine["role"] == "tuned"]
+            if len(tuned):
+                kept.append(tuned[tuned["study"] == median_study(study_scores(tuned, RULES[rule].measure))])
+            kept.append(mine[mine["role"] == "default"])
+        finals = pd.concat(kept).drop_duplicates("run_id")
+        configs = finals["tuned_optimizer"] + " " + finals["role"]
+        runs = self.runs.set_index("run_id").loc[finals["run_id"]].reset_index()
+        return runs.assign(config=configs.to_numpy())
 
     def tuned(self) -> pd.DataFrame:
         """``tuning()``, refused where it is empty."""

@@ -135,8 +135,14 @@ class ResultStore:
         if "tuning" not in tables:  # a database from an earlier optbench, read as it is
             return pd.DataFrame(columns=["run_id", "optimizer", "study", "role", "tuned", "rule"])
         with self._reading():
-            query = "SELECT run_id, optimizer, study, role, tuned, rule FROM tuning ORDER BY rowid"
-            table = pd.read_sql_query(query, self.conn)
+            known = [
+                c
+                for c in ("run_id", "optimizer", "study", "role", "tuned", "rule")
+                if c in columns(self.conn, "tuning")
+            ]
+            table = pd.read_sql_query(f"SELECT {', '.join(known)} FROM tuning ORDER BY rowid", self.conn)
+        if "rule" not in table:  # written while the tuning table was new: every tuning then was by loss
+            table["rule"] = "loss"
         table["tuned"] = [json.loads(names) for names in table["tuned"]]
         return table
 

@@ -178,6 +178,24 @@ def plan_finals(
     return planned
 
 
+def study_scores(tuned: pd.DataFrame, measure: str) -> dict[int, float]:
+    """Each study's score: its selection's median ``measure`` over the fresh seeds (a time to
+    the target that was never reached counts as infinite)."""
+    import numpy as np
+
+    scores = {}
+    for study, group in tuned.groupby("study"):
+        values = group[measure].astype(float)
+        scores[int(study)] = float(np.median(values.fillna(np.inf) if measure == "time_to_target" else values))
+    return scores
+
+
+def median_study(scores: dict[int, float]) -> int:
+    """The study whose score is the median (the lower one for an even number of studies)."""
+    order = sorted(scores, key=lambda s: (scores[s], s))
+    return order[(len(order) - 1) // 2]
+
+
 def tuned_table(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per problem and optimizer from a tuning's runs (``frame``: the runs rows, each
     with its ``tuned_optimizer``, ``study``, ``role`` and ``tuned`` hyperparameter names, as
@@ -191,18 +209,14 @@ def tuned_table(frame: pd.DataFrame) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
 
-    def score(values: pd.Series, measure: str) -> float:
-        values = values.astype(float)
-        return float(np.median(values.fillna(np.inf) if measure == "time_to_target" else values))
-
     rows, measures = [], []
     for (problem, optimizer, rule), mine in frame.groupby(["problem", "tuned_optimizer", "rule"], sort=False):
         m = RULES[rule].measure
         measures.append(m)
         spent = mine[mine["role"] == "trial"].drop_duplicates("run_id")
         tuned = mine[mine["role"] == "tuned"]
-        scores = {int(study): score(group[m], m) for study, group in tuned.groupby("study")}
-        defaults = mine[mine["role"] == "default"][m]
+        scores = study_scores(tuned, m)
+        defaults = mine[mine["role"] == "default"].assign(study=-1)
         studies = spent["study"].nunique()
         names = list(mine["tuned"].iloc[0])
         row: dict[str, Any] = {
@@ -214,14 +228,13 @@ def tuned_table(frame: pd.DataFrame) -> pd.DataFrame:
             f"tuned_{m}": float("nan"),
             f"tuned_{m}_min": float("nan"),
             f"tuned_{m}_max": float("nan"),
-            f"default_{m}": score(defaults, m) if len(defaults) else float("nan"),
+            f"default_{m}": study_scores(defaults, m)[-1] if len(defaults) else float("nan"),
             "tuning_evals": int(spent["nfev"].sum()),
             "tuning_time_s": float(spent["time_s"].sum()),
             **dict.fromkeys(names),
         }
         if scores:
-            order = sorted(scores, key=lambda s: (scores[s], s))
-            params = json.loads(tuned[tuned["study"] == order[(len(order) - 1) // 2]]["params"].iloc[0])
+            params = json.loads(tuned[tuned["study"] == median_study(scores)]["params"].iloc[0])
             row.update({
                 f"tuned_{m}": float(np.median(list(scores.values()))),
                 f"tuned_{m}_min": min(scores.values()),
