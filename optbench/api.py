@@ -105,10 +105,7 @@ def run(
     works there too). ``progress``: a bar (tqdm's) with the time left, in a notebook or
     where stderr is a terminal.
     """
-    plugins = list(plugins)
-    REGISTRY.load_plugins(plugins)
-    problems = [problems] if isinstance(problems, str) else list(problems)
-    optimizers = [optimizers] if isinstance(optimizers, str) else list(optimizers)
+    problems, optimizers, plugins = _named(problems, optimizers, plugins)
     budget = budget_of(
         max_steps=max_steps, max_evals=max_evals, max_time=max_time, target=target, max_epochs=max_epochs,
         max_evals_per_dim=max_evals_per_dim,
@@ -117,16 +114,28 @@ def run(
     runs, workers = prepare(problems, optimizers, seeds, budget, suite, workers=workers, run_timeout=run_timeout,
                             cluster=cluster, cap_workers=False)  # fmt: skip
     with ResultStore(":memory:" if db is None else db) as store:
-        work = pending(runs, store, retry_failed)
-        bar = Progress(len(work.todo), show=progress)
-        try:
-            execute(
-                runs, store, bar.update, retry_failed=retry_failed, workers=workers, plugins=plugins,
-                run_timeout=run_timeout, client=client, work=work,
-            )  # fmt: skip
-        finally:
-            bar.close()
+        _execute_in(store, runs, progress, retry_failed, workers=workers, plugins=plugins, run_timeout=run_timeout,
+                    client=client)  # fmt: skip
         return store.load([r.run_id for r in runs])
+
+
+def _named(problems: str | Iterable[str], optimizers: str | Iterable[str], plugins: Iterable[str | Path]):
+    """The problem and optimizer specs as lists, and the plugins, loaded."""
+    plugins = list(plugins)
+    REGISTRY.load_plugins(plugins)
+    problems = [problems] if isinstance(problems, str) else list(problems)
+    optimizers = [optimizers] if isinstance(optimizers, str) else list(optimizers)
+    return problems, optimizers, plugins
+
+
+def _execute_in(store: ResultStore, runs: list[RunSpec], progress: bool, retry_failed: bool = False, **options: Any):
+    """Run what ``store`` lacks of ``runs`` (``optbench.execute.execute``'s options), with a bar."""
+    work = pending(runs, store, retry_failed)
+    bar = Progress(len(work.todo), show=progress)
+    try:
+        execute(runs, store, bar.update, retry_failed=retry_failed, work=work, **options)
+    finally:
+        bar.close()
 
 
 def tune(
@@ -164,10 +173,7 @@ def tune(
     ``db`` where given (an interrupted tuning resumes)."""
     from optbench.tuning.study import RULES, plan_trials, tune_in
 
-    plugins = list(plugins)
-    REGISTRY.load_plugins(plugins)
-    problems = [problems] if isinstance(problems, str) else list(problems)
-    optimizers = [optimizers] if isinstance(optimizers, str) else list(optimizers)
+    problems, optimizers, plugins = _named(problems, optimizers, plugins)
     budget = budget_of(
         max_steps=max_steps, max_evals=max_evals, max_time=max_time, target=target, max_epochs=max_epochs,
         max_evals_per_dim=max_evals_per_dim,
@@ -185,12 +191,7 @@ def tune(
     with ResultStore(":memory:" if db is None else db) as store:
 
         def run(runs: list[RunSpec]) -> None:
-            work = pending(runs, store, False)
-            bar = Progress(len(work.todo), show=progress)
-            try:
-                execute(runs, store, bar.update, workers=workers, plugins=plugins, run_timeout=run_timeout, work=work)
-            finally:
-                bar.close()
+            _execute_in(store, runs, progress, workers=workers, plugins=plugins, run_timeout=run_timeout)
 
         return tune_in(store, planned, problems, optimizers, seeds=seeds, budget=budget, run=run)
 

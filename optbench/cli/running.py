@@ -11,29 +11,38 @@ from typing import Any
 import pandas as pd
 
 
-def run_command(args: argparse.Namespace) -> int:
+def comparison(args: argparse.Namespace) -> tuple[Any, list[str], list[str], Any]:
+    """What ``run`` and ``tune`` compare: the suite (or None), problems, optimizers and the
+    budget, from the suite and the command line (whose budget options replace the suite's
+    budget as a whole), the plugins loaded first."""
     from optbench.budget import LIMITS, budget_of
     from optbench.errors import OptbenchError
-    from optbench.execute import execute
-    from optbench.execute.plan import pending
-    from optbench.execute.prepare import prepare
-    from optbench.progress import Progress
-    from optbench.registry import REGISTRY, plugin_digest
-    from optbench.store import ResultStore
+    from optbench.registry import REGISTRY
     from optbench.suite import find_suite, load_suite
 
-    if args.no_compile_cache:
-        from optbench.caches.compile_cache import disable
-
-        disable()  # before anything compiles: problems are built below
     REGISTRY.load_plugins(args.plugins)
     suite = load_suite(find_suite(args.suite, args.plugins)) if args.suite else None
     problems = args.problem or (suite.problems if suite else [])
     optimizers = args.optimizer or (suite.optimizers if suite else [])
     if not problems or not optimizers:
         raise OptbenchError("give a suite name, or at least one -p PROBLEM and one -o OPTIMIZER")
-    # Budget options on the command line replace the suite's budget as a whole.
     budget = budget_of(suite.budget if suite else None, **{name: getattr(args, name) for name in LIMITS})
+    return suite, problems, optimizers, budget
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from optbench.execute import execute
+    from optbench.execute.plan import pending
+    from optbench.execute.prepare import prepare
+    from optbench.progress import Progress
+    from optbench.registry import plugin_digest
+    from optbench.store import ResultStore
+
+    if args.no_compile_cache:
+        from optbench.caches.compile_cache import disable
+
+        disable()  # before anything compiles: problems are built below
+    suite, problems, optimizers, budget = comparison(args)
     seeds = args.seeds if args.seeds is not None else (suite.seeds if suite else 1)
     if args.dask is not None:
         from optbench.execute.dask_cluster import check_address

@@ -11,24 +11,15 @@ import time
 
 def tune_command(args: argparse.Namespace) -> int:
     from optbench.analysis.formatting import format_table
-    from optbench.budget import LIMITS, budget_of
-    from optbench.errors import OptbenchError
+    from optbench.cli.running import comparison
     from optbench.execute import execute
     from optbench.execute.plan import pending
     from optbench.execute.prepare import prepare
     from optbench.progress import Progress
-    from optbench.registry import REGISTRY
     from optbench.store import ResultStore
-    from optbench.suite import find_suite, load_suite
     from optbench.tuning.study import RULES, plan_trials, tune_in
 
-    REGISTRY.load_plugins(args.plugins)
-    suite = load_suite(find_suite(args.suite, args.plugins)) if args.suite else None
-    problems = args.problem or (suite.problems if suite else [])
-    optimizers = args.optimizer or (suite.optimizers if suite else [])
-    if not problems or not optimizers:
-        raise OptbenchError("give a suite name, or at least one -p PROBLEM and one -o OPTIMIZER")
-    budget = budget_of(suite.budget if suite else None, **{name: getattr(args, name) for name in LIMITS})
+    suite, problems, optimizers, budget = comparison(args)
     _, workers = prepare(problems, optimizers, 1, budget, workers=args.workers, run_timeout=args.run_timeout)
     settings = suite.tuning if suite else {}
     trials, studies, seeds = (
