@@ -29,6 +29,7 @@ ACTIVATIONS = ("relu", "tanh", "sigmoid")
 # Checked when a spec is read, before any data is made.
 SAMPLES = (4, 1_000_000)
 FRACTION = {"test_fraction": (0.01, 0.99)}
+VALIDATION = {"validation_fraction": (0.0, 0.9)}
 
 
 def split(features: np.ndarray, labels: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, ...]:
@@ -42,6 +43,20 @@ def split(features: np.ndarray, labels: np.ndarray, test_fraction: float, seed: 
     std = np.where(std > 0, std, 1.0)
     scaled = (features - mean) / std
     return scaled[train], labels[train], scaled[test], labels[test]
+
+
+def hold_out(data: tuple[np.ndarray, ...], fraction: float) -> tuple[np.ndarray, ...]:
+    """(train x, y, test x, y) with the last ``fraction`` of the training rows held out as a
+    validation split, appended as (validation x, y); as it was where ``fraction`` is 0.
+    The training rows are in a seeded random order already (``split``); ``optbench tune``
+    selects on the validation split where a problem has one."""
+    if fraction == 0:
+        return data
+    if not 0 < fraction < 1:
+        raise ValueError(f"validation_fraction must be between 0 and 1, got {fraction}")
+    x_train, y_train, *test = data
+    n_val = max(1, round(fraction * len(y_train)))
+    return (x_train[:-n_val], y_train[:-n_val], *test, x_train[-n_val:], y_train[-n_val:])
 
 
 def _linear_logits(params: Any, x: Any) -> Any:
@@ -81,10 +96,11 @@ def classifier(
 ) -> Problem:
     """A classification Problem: ``predict(params, x)`` gives logits, ``score(logits, y)``
     a dict with the mean ``loss`` and ``accuracy``; ``penalty(params)`` is added to the
-    training loss only."""
+    training loss only. ``data``: train x, y, test x, y, and optionally validation x, y
+    (``hold_out``), whose loss and accuracy are metrics too (``val_loss``, ``val_accuracy``)."""
     import jax.numpy as jnp
 
-    x_train, y_train, x_test, y_test = (jnp.asarray(a, dtype) for a in data)
+    x_train, y_train, x_test, y_test, *validation = (jnp.asarray(a, dtype) for a in data)
     train = (x_train, y_train)
 
     def loss(params: Any, batch: Any = None) -> Any:
@@ -94,12 +110,16 @@ def classifier(
 
     def metrics(params: Any) -> dict[str, Any]:
         fit, held_out = score(predict(params, x_train), y_train), score(predict(params, x_test), y_test)
-        return {
+        values = {
             "train_loss": fit["loss"],
             "train_accuracy": fit["accuracy"],
             "test_loss": held_out["loss"],
             "test_accuracy": held_out["accuracy"],
         }
+        if validation:  # a validation split (``hold_out``): what tuning selects on
+            checked = score(predict(params, validation[0]), validation[1])
+            values.update(val_loss=checked["loss"], val_accuracy=checked["accuracy"])
+        return values
 
     return Problem(
         name=name,
@@ -140,21 +160,23 @@ def _linear_start(n_features: int, scale: float = 0.01) -> Any:
     return init
 
 
-@register_problem("logistic", tags=("classification",), limits={"l2": (0.0, None), **FRACTION})
-def logistic(l2: float = 0.01, test_fraction: float = 0.25, seed: int = 0) -> Problem:
+@register_problem("logistic", tags=("classification",), limits={"l2": (0.0, None), **FRACTION, **VALIDATION})
+def logistic(l2: float = 0.01, test_fraction: float = 0.25, seed: int = 0, validation_fraction: float = 0.0) -> Problem:
     """Binary logistic regression on scikit-learn's breast-cancer data (569 x 30), float64.
 
     The objective: the mean cross-entropy over the training rows (427 of 569 at the default
     ``test_fraction``; features standardized with the training rows' statistics) of
     sigmoid(x @ w + b), plus (l2 / 2) |w|^2, the intercept b unpenalized. That is
     scikit-learn's ``LogisticRegression(C=1 / (l2 * n_train))``: C = 0.234 at the default
-    l2 = 0.01. ``f_opt`` is its minimum, solved once to float64 precision (where l2 > 0)."""
+    l2 = 0.01. ``f_opt`` is its minimum, solved once to float64 precision (where l2 > 0).
+    ``validation_fraction`` holds out that share of the training rows as a validation split
+    (``val_loss``, ``val_accuracy``), which ``optbench tune`` selects on."""
     from sklearn.datasets import load_breast_cancer
 
     if l2 < 0:
         raise ValueError(f"l2 must be non-negative, got {l2}")
     features, labels = load_breast_cancer(return_X_y=True)
-    data = split(features, labels.astype(float), test_fraction, seed)
+    data = hold_out(split(features, labels.astype(float), test_fraction, seed), validation_fraction)
     return classifier(
         "logistic",
         _linear_logits,
@@ -227,20 +249,31 @@ def mlp_network(sizes: tuple[int, ...], activation: str) -> tuple[Any, Any]:
     return init, predict
 
 
-@register_problem("mlp", tags=("classification",), limits=FRACTION)
-def mlp(hidden: str = "64x32", activation: str = "relu", test_fraction: float = 0.25, seed: int = 0) -> Problem:
-    """A multilayer perceptron on scikit-learn's 8x8 digits (1,797 images, 10 classes), float32."""
+@register_problem("mlp", tags=("classification",), limits={**FRACTION, **VALIDATION})
+def mlp(
+    hidden: str = "64x32",
+    activation: str = "relu",
+    test_fraction: float = 0.25,
+    seed: int = 0,
+    validation_fraction: float = 0.0,
+) -> Problem:
+    """A multilayer perceptron on scikit-learn's 8x8 digits (1,797 images, 10 classes), float32.
+
+    ``validation_fraction`` holds out that share of the training images as a validation
+    split (``val_loss``, ``val_accuracy``), which ``optbench tune`` selects on."""
     init, predict = mlp_network((64, *parse_hidden(hidden), 10), activation)
     text = f"digits MLP 64-{'-'.join(map(str, parse_hidden(hidden)))}-10 ({activation}), cross-entropy"
-    return _digits("mlp", init, predict, test_fraction, seed, text)
+    return _digits("mlp", init, predict, test_fraction, seed, text, validation_fraction)
 
 
-def _digits(name: str, init: Any, predict: Any, test_fraction: float, seed: int, description: str) -> Problem:
+def _digits(
+    name: str, init: Any, predict: Any, test_fraction: float, seed: int, description: str, validation: float = 0.0
+) -> Problem:
     """A float32 classifier of scikit-learn's 8x8 digits (64 features, 10 classes)."""
     from sklearn.datasets import load_digits
 
     features, labels = load_digits(return_X_y=True)
-    data = split(features, labels.astype(float), test_fraction, seed)
+    data = hold_out(split(features, labels.astype(float), test_fraction, seed), validation)
     return classifier(name, predict, _multiclass_metrics, init, data, dtype="float32", description=description)
 
 
@@ -403,31 +436,52 @@ def load_images(data_dir: str, variable: str, name: str) -> tuple[np.ndarray, ..
 
 
 def _image_classifier(
-    name: str, variable: str, data_dir: str, hidden: str, activation: str, n_train: int, what: str
+    name: str, variable: str, data_dir: str, hidden: str, activation: str, n_train: int, what: str, validation: float
 ) -> Problem:
     x_train, y_train, x_test, y_test = load_images(data_dir, variable, name)
     if n_train:
         x_train, y_train = x_train[:n_train], y_train[:n_train]
     flat = lambda images: images.reshape(len(images), IMAGE_SIZE).astype(np.float32) / 255.0
-    data = (flat(x_train), y_train.astype(np.float32), flat(x_test), y_test.astype(np.float32))
+    data = hold_out((flat(x_train), y_train.astype(np.float32), flat(x_test), y_test.astype(np.float32)), validation)
     sizes = parse_hidden(hidden)
     init, predict = mlp_network((IMAGE_SIZE, *sizes, 10), activation)
     text = f"{what}: dense network 784-{'-'.join(map(str, sizes))}-10 ({activation}), cross-entropy"
     return classifier(name, predict, _multiclass_metrics, init, data, dtype="float32", description=text)
 
 
-_LIMITS: dict[str, Any] = {"n_train": (0, 60_000)}
+_LIMITS: dict[str, Any] = {"n_train": (0, 60_000), **VALIDATION}
 
 
 @register_problem("mnist", tags=("classification", "images"), limits=_LIMITS)
-def mnist(data_dir: str = "", hidden: str = "128", activation: str = "relu", n_train: int = 0) -> Problem:
+def mnist(
+    data_dir: str = "",
+    hidden: str = "128",
+    activation: str = "relu",
+    n_train: int = 0,
+    validation_fraction: float = 0.0,
+) -> Problem:
     """A dense network on MNIST's handwritten digits (60,000 + 10,000 28x28 images) from its IDX files, float32."""
-    return _image_classifier("mnist", "OPTBENCH_MNIST_DIR", data_dir, hidden, activation, n_train, "MNIST digits")
+    return _image_classifier(
+        "mnist", "OPTBENCH_MNIST_DIR", data_dir, hidden, activation, n_train, "MNIST digits", validation_fraction
+    )
 
 
 @register_problem("fashion_mnist", tags=("classification", "images"), limits=_LIMITS)
-def fashion_mnist(data_dir: str = "", hidden: str = "128", activation: str = "relu", n_train: int = 0) -> Problem:
+def fashion_mnist(
+    data_dir: str = "",
+    hidden: str = "128",
+    activation: str = "relu",
+    n_train: int = 0,
+    validation_fraction: float = 0.0,
+) -> Problem:
     """A dense network on Fashion-MNIST's clothing images (60,000 + 10,000 28x28) from its IDX files, float32."""
     return _image_classifier(
-        "fashion_mnist", "OPTBENCH_FASHION_MNIST_DIR", data_dir, hidden, activation, n_train, "Fashion-MNIST"
+        "fashion_mnist",
+        "OPTBENCH_FASHION_MNIST_DIR",
+        data_dir,
+        hidden,
+        activation,
+        n_train,
+        "Fashion-MNIST",
+        validation_fraction,
     )

@@ -299,3 +299,14 @@ def test_tuned_views_compare_each_optimizer_tuned_beside_its_defaults(tmp_path, 
         assert summary.loc[f"{name} default", "fun_median"] == pytest.approx(table.loc[name, "default_fun"], rel=1e-12)
     assert main(["table", "--tuned", "--view", "profile", "--db", str(db)]) == 0
     assert "gd tuned" in capsys.readouterr().out
+
+
+def test_a_validation_split_decides_the_selection_where_a_problem_has_one():
+    plain = REGISTRY.problem("logistic")
+    held = REGISTRY.problem("logistic[validation_fraction=0.2]")
+    assert len(held.data[1]) == len(plain.data[1]) - round(0.2 * len(plain.data[1]))  # held out of training
+    tuned = optbench.tune("logistic[validation_fraction=0.2]", "adam", trials=8, seeds=1, max_steps=100, progress=False)
+    trials = tuned.runs[tuned.runs["role"] == "trial"]
+    assert trials["val_loss"].notna().all()
+    by_validation = json.loads(trials.loc[trials["val_loss"].idxmin(), "params"])
+    assert tuned.table.loc[0, "learning_rate"] == by_validation["learning_rate"]

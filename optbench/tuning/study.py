@@ -5,8 +5,9 @@ seeds beside the untuned default.
 A study is ``trials`` configurations of each optimizer (``optbench.tuning.space.draw``,
 seeded by the study), each run once on every problem with the study's seed (study k uses
 seed k). Per problem, optimizer and study, the trial with the lowest final training loss
-is selected (a trial that failed, was skipped or diverged is never selected). Each
-selection then runs on ``seeds`` fresh seeds (from ``FINAL_SEEDS_FROM`` on, never a tuning
+(its validation loss where the problem has a validation split; ``--rule algoperf``: the
+shortest time to the target) is selected (a trial that failed, was skipped or diverged
+is never selected). Each selection then runs on ``seeds`` fresh seeds (from ``FINAL_SEEDS_FROM`` on, never a tuning
 seed), and so does the optimizer's default configuration. The tuned score of a problem and
 optimizer is the median over studies of each selection's median final loss, so that one
 lucky trial does not decide it (AlgoPerf's rule for studies).
@@ -142,17 +143,21 @@ def plan_trials(
 
 def selections(trials: list[Trial], runs: pd.DataFrame, rule: str = "loss") -> dict[tuple[str, str, int], RunSpec]:
     """The selected trial of each (problem, optimizer, study): the lowest value of the rule's
-    measure (final training loss, or time to the target) among its trials that measured one
+    measure (final training loss, or its validation loss where the problem has a validation
+    split; or the time to the target) among its trials that measured one
     and neither failed, was skipped nor diverged; ties go to the earlier trial. A study
     whose every trial failed (or, by time, never reached the target) selects none."""
     import numpy as np
+    import pandas as pd
 
     by_id = runs.set_index("run_id")
     measure = RULES[rule].measure
     best: dict[tuple[str, str, int], tuple[float, RunSpec]] = {}
     for trial in trials:
         row = by_id.loc[trial.run.run_id]
-        fun = float(row[measure]) if row[measure] is not None else float("nan")
+        # A problem's validation split decides where it has one (a classifier's validation_fraction).
+        chosen = "val_loss" if measure == "fun" and pd.notna(row.get("val_loss", None)) else measure
+        fun = float(row[chosen]) if row[chosen] is not None else float("nan")
         if row["status"] in NOT_SELECTED or not np.isfinite(fun):
             continue
         key = (trial.run.problem, trial.optimizer, trial.study)
