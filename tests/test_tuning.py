@@ -310,3 +310,20 @@ def test_a_validation_split_decides_the_selection_where_a_problem_has_one():
     assert trials["val_loss"].notna().all()
     by_validation = json.loads(trials.loc[trials["val_loss"].idxmin(), "params"])
     assert tuned.table.loc[0, "learning_rate"] == by_validation["learning_rate"]
+
+
+def test_two_tunings_in_one_database_are_never_pooled(tmp_path, capsys):
+    import io
+
+    import pandas as pd
+
+    db = tmp_path / "tune.sqlite"
+    for trials in (3, 5):  # the second reuses the first's three trials (the same Halton prefix) and adds two
+        optbench.tune("quadratic", "gd", trials=trials, seeds=1, max_steps=30, db=db, progress=False)
+    assert main(["table", "--view", "tuned", "--db", str(db), "--format", "csv"]) == 0
+    table = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert sorted(table["trials"]) == [3, 5]
+    assert main(["table", "--tuned", "--db", str(db), "--format", "csv"]) == 0
+    summary = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    # Both selected the same configuration, whose run on the fresh seed is one run: shown once.
+    assert (summary["n_runs"] == 1).all() and summary["optimizer"].is_unique

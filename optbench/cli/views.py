@@ -79,13 +79,15 @@ class Selection:
 
         frame = self.tuned()
         kept = []
-        for (_, _, rule), mine in frame.groupby(["problem", "tuned_optimizer", "rule"], sort=False):
+        for (_, _, rule, _), mine in frame.groupby(["problem", "tuned_optimizer", "rule", "tuning"], sort=False):
             tuned = mine[mine["role"] == "tuned"]
             if len(tuned):
                 kept.append(tuned[tuned["study"] == median_study(study_scores(tuned, RULES[rule].measure))])
             kept.append(mine[mine["role"] == "default"])
         finals = pd.concat(kept).drop_duplicates("run_id")
         configs = finals["tuned_optimizer"] + " " + finals["role"]
+        several = finals.groupby("tuned_optimizer")["tuning"].transform("nunique") > 1  # told apart by their ids
+        configs = configs.where(~several, configs + " [" + finals["tuning"].str[:6] + "]")
         runs = self.runs.set_index("run_id").loc[finals["run_id"]].reset_index()
         return runs.assign(config=configs.to_numpy())
 

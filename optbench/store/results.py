@@ -110,39 +110,39 @@ class ResultStore:
 
         retrying(write, self.path, "record plugin folders in")
 
-    def remember_tuning(self, rows: Iterable[tuple[str, str, int, str, list[str], str]]) -> None:
+    def remember_tuning(self, rows: Iterable[tuple[str, str, int, str, list[str], str, str]]) -> None:
         """Record what runs were to a tuning (``optbench.tuning.study``): each run's id, the
         optimizer as it was tuned, its study (-1 for a default), its role (trial, tuned,
-        default), the hyperparameters tuned and the rule; a row recorded before is kept."""
+        default), the hyperparameters tuned, the rule and the tuning's id; a row recorded
+        before is kept."""
         values = [
-            (run_id, optimizer, study, role, json.dumps(tuned), rule)
-            for run_id, optimizer, study, role, tuned, rule in rows
+            (run_id, optimizer, study, role, json.dumps(tuned), rule, tuning)
+            for run_id, optimizer, study, role, tuned, rule, tuning in rows
         ]
 
         def write() -> None:
             with self.conn:
-                self.conn.executemany("INSERT OR IGNORE INTO tuning VALUES (?, ?, ?, ?, ?, ?)", values)
+                self.conn.executemany("INSERT OR IGNORE INTO tuning VALUES (?, ?, ?, ?, ?, ?, ?)", values)
 
         retrying(write, self.path, "record the tuning in")
 
     def tuning(self) -> pd.DataFrame:
         """The recorded tuning roles (``remember_tuning``): run_id, optimizer, study, role,
-        ``tuned`` (the list of hyperparameters tuned) and rule; none in a database without
-        tunings."""
+        ``tuned`` (the list of hyperparameters tuned), rule and tuning (its id); none in a
+        database without tunings."""
         import pandas as pd
 
         tables = {row[0] for row in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if "tuning" not in tables:  # a database from an earlier optbench, read as it is
-            return pd.DataFrame(columns=["run_id", "optimizer", "study", "role", "tuned", "rule"])
+            return pd.DataFrame(columns=["run_id", "optimizer", "study", "role", "tuned", "rule", "tuning"])
         with self._reading():
-            known = [
-                c
-                for c in ("run_id", "optimizer", "study", "role", "tuned", "rule")
-                if c in columns(self.conn, "tuning")
-            ]
+            names = ("run_id", "optimizer", "study", "role", "tuned", "rule", "tuning")
+            known = [c for c in names if c in columns(self.conn, "tuning")]
             table = pd.read_sql_query(f"SELECT {', '.join(known)} FROM tuning ORDER BY rowid", self.conn)
         if "rule" not in table:  # written while the tuning table was new: every tuning then was by loss
             table["rule"] = "loss"
+        if "tuning" not in table:
+            table["tuning"] = ""
         table["tuned"] = [json.loads(names) for names in table["tuned"]]
         return table
 

@@ -109,9 +109,10 @@ CREATE TABLE IF NOT EXISTS tuning (
     study INTEGER NOT NULL,
     role TEXT NOT NULL,
     tuned TEXT NOT NULL,
-    rule TEXT NOT NULL
+    rule TEXT NOT NULL,
+    tuning TEXT NOT NULL
 );
-CREATE UNIQUE INDEX IF NOT EXISTS tuning_role ON tuning(run_id, optimizer, study, role);
+CREATE UNIQUE INDEX IF NOT EXISTS tuning_role ON tuning(run_id, tuning, study, role);
 CREATE TABLE IF NOT EXISTS plugins (
     folder TEXT PRIMARY KEY,
     sha256 TEXT NOT NULL,

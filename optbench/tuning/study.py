@@ -64,6 +64,7 @@ class Trial:
     role: str  # "trial", "tuned" or "default"
     tuned: list[str]  # the hyperparameters tuned
     rule: str = "loss"  # how it selects and scores (``RULES``)
+    tuning: str = ""  # which tuning: a hash of its settings (``tuning_id``), so that two never pool
 
 
 Overrides = dict[str, dict[str, tuple[float, float, str | None]]]  # optimizer -> parameter -> (low, high, scale)
@@ -118,27 +119,43 @@ def plan_trials(
         raise SpecError(f"tuning needs at least one trial and one study, got {trials} trials and {studies} studies")
     if seeds < 1:
         raise SpecError(f"tuning scores its selections on at least one fresh seed, got {seeds}")
-    runs = len(optimizers) * studies * max(trials, seeds)  # per problem, before any trial is drawn
-    if runs > MAX_RUNS:
+    per_problem = len(optimizers) * studies * max(trials, seeds)  # before any trial is drawn
+    if per_problem > MAX_RUNS:
         raise OptbenchError(
-            f"this tuning plans {runs:,} runs a problem ({len(optimizers)} optimizers x {studies:,} studies x "
+            f"this tuning plans {per_problem:,} runs a problem ({len(optimizers)} optimizers x {studies:,} studies x "
             f"{max(trials, seeds):,} trials or seeds), more than optbench's limit of {MAX_RUNS:,}"
         )
     named = {parse_spec(optimizer).name for optimizer in optimizers}
     stray = sorted(set(overrides or {}) - named)
     if stray:
         raise SpecError(f"search ranges are given for {', '.join(stray)}, which this tuning does not tune")
+    names = {optimizer: tuned_names(optimizer, overrides) for optimizer in optimizers}
+    ids = {optimizer: tuning_id(optimizer, trials, studies, seeds, budget, rule, overrides) for optimizer in optimizers}
     planned = []
     for study in range(studies):
         for optimizer in optimizers:
             runs = plan(problems, trial_specs(optimizer, trials, study, overrides), [study], budget, suite)
-            planned += [Trial(run, optimizer, study, "trial", tuned_names(optimizer, overrides), rule) for run in runs]
+            planned += [Trial(run, optimizer, study, "trial", names[optimizer], rule, ids[optimizer]) for run in runs]
     if rule == "algoperf" and (untargeted := sorted({t.run.problem for t in planned if t.run.target is None})):
         raise SpecError(
             f"the algoperf rule selects by time to the target, and {', '.join(untargeted)} has none: give --target "
             "LOSS, or problems whose optimum is known"
         )
     return planned
+
+
+def tuning_id(
+    optimizer: str, trials: int, studies: int, seeds: int, budget: Budget, rule: str, overrides: Overrides | None
+) -> str:
+    """A short hash of what defines one optimizer's tuning: its spec, the trials, studies and
+    fresh seeds, the budget, the rule and the space searched. Runs of two tunings (more
+    trials, another range) are never pooled in a table."""
+    import hashlib
+    import json
+
+    space = {name: (r.low, r.high, r.scale) for name, r in space_of(optimizer, overrides).items()}
+    settings = [optimizer, trials, studies, seeds, budget.as_dict(), rule, space]
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
 def selections(trials: list[Trial], runs: pd.DataFrame, rule: str = "loss") -> dict[tuple[str, str, int], RunSpec]:
@@ -168,18 +185,18 @@ def selections(trials: list[Trial], runs: pd.DataFrame, rule: str = "loss") -> d
 
 def plan_finals(
     selected: dict[tuple[str, str, int], RunSpec], optimizers: list[str], problems: Iterable[str],
-    seeds: int, budget: Budget, suite: str, tuned: dict[str, list[str]], rule: str = "loss",
+    seeds: int, budget: Budget, suite: str, tuned: dict[str, list[str]], rule: str, ids: dict[str, str],
 ) -> list[Trial]:  # fmt: skip
-    """The runs that score the selections, and the defaults, on fresh seeds; ``tuned``: each
-    optimizer's tuned hyperparameters."""
+    """The runs that score the selections, and the defaults, on fresh seeds; ``tuned`` and
+    ``ids``: each optimizer's tuned hyperparameters and tuning id."""
     fresh = [FINAL_SEEDS_FROM + i for i in range(seeds)]
     planned = []
     for (problem, optimizer, study), run in selected.items():
         for final in plan([problem], [run.optimizer.label], fresh, budget, suite):
-            planned.append(Trial(final, optimizer, study, "tuned", tuned[optimizer], rule))
+            planned.append(Trial(final, optimizer, study, "tuned", tuned[optimizer], rule, ids[optimizer]))
     for optimizer in optimizers:
         for final in plan(list(problems), [optimizer], fresh, budget, suite):
-            planned.append(Trial(final, optimizer, -1, "default", tuned[optimizer], rule))
+            planned.append(Trial(final, optimizer, -1, "default", tuned[optimizer], rule, ids[optimizer]))
     return planned
 
 
@@ -215,7 +232,9 @@ def tuned_table(frame: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
     rows, measures = [], []
-    for (problem, optimizer, rule), mine in frame.groupby(["problem", "tuned_optimizer", "rule"], sort=False):
+    for (problem, optimizer, rule, _), mine in frame.groupby(
+        ["problem", "tuned_optimizer", "rule", "tuning"], sort=False
+    ):
         m = RULES[rule].measure
         measures.append(m)
         spent = mine[mine["role"] == "trial"].drop_duplicates("run_id")
@@ -289,8 +308,8 @@ def tune_in(
     run(_unique([t.run for t in planned]))
     rule = planned[0].rule
     selected = selections(planned, store.runs([t.run.run_id for t in planned]), rule)
-    tuned = {t.optimizer: t.tuned for t in planned}
-    finals = plan_finals(selected, optimizers, problems, seeds, budget, suite, tuned, rule)
+    tuned, ids = {t.optimizer: t.tuned for t in planned}, {t.optimizer: t.tuning for t in planned}
+    finals = plan_finals(selected, optimizers, problems, seeds, budget, suite, tuned, rule, ids)
     store.remember_tuning(_roles(finals))
     run(_unique([f.run for f in finals]))
     everything = [*planned, *finals]
@@ -303,14 +322,14 @@ def _unique(runs: list[RunSpec]) -> list[RunSpec]:
     return list({run.run_id: run for run in runs}.values())
 
 
-def _roles(trials: list[Trial]) -> list[tuple[str, str, int, str, list[str], str]]:
+def _roles(trials: list[Trial]) -> list[tuple[str, str, int, str, list[str], str, str]]:
     """The tuning table's rows for these runs (``ResultStore.remember_tuning``)."""
-    return [(t.run.run_id, t.optimizer, t.study, t.role, t.tuned, t.rule) for t in trials]
+    return [(t.run.run_id, t.optimizer, t.study, t.role, t.tuned, t.rule, t.tuning) for t in trials]
 
 
 def _frame(trials: list[Trial]) -> pd.DataFrame:
     import pandas as pd
 
     return pd.DataFrame(
-        _roles(trials), columns=["run_id", "optimizer", "study", "role", "tuned", "rule"]
-    ).drop_duplicates(["run_id", "optimizer", "study", "role"])
+        _roles(trials), columns=["run_id", "optimizer", "study", "role", "tuned", "rule", "tuning"]
+    ).drop_duplicates(["run_id", "tuning", "study", "role"])
