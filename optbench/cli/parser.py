@@ -130,8 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--rule",
         choices=["loss", "algoperf"],
         default="loss",
-        help="loss (default): select and score by final training loss; algoperf: AlgoPerf's external tuning, "
-        "5 studies of 20 trials, by time to the target (--target, or the known optimum's)",
+        help="loss (default): select by final training loss (validation loss where the problem has a split, "
+        "validation_fraction), score by final loss; algoperf: AlgoPerf's external tuning, 5 studies of 20 trials, "
+        "by time to the target (--target, or the known optimum's)",
     )
     tuner.add_argument(
         "--space",

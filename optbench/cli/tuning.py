@@ -53,11 +53,12 @@ def tune_command(args: argparse.Namespace) -> int:
     if args.format == "markdown":
         measure = RULES[args.rule].measure
         what = "final loss" if measure == "fun" else "time to the target"
+        held_out = " (on the validation split where a problem has one)" if measure == "fun" else ""
         print(textwrap.fill(
             f"tuned_{measure}: the median over {studies} studies of the selection's median {what} on {seeds} "
             f"fresh seeds (min and max over studies beside it); default_{measure}: the defaults on the same seeds; "
-            f"each study selects, of {trials} trials, {RULES[args.rule].about}; tuning_evals and tuning_time_s: "
-            "every trial's.",
+            f"each study selects, of {trials} trials, {RULES[args.rule].about}{held_out}; tuning_evals and "
+            "tuning_time_s: every trial's.",
             120,
         ))  # fmt: skip
     print(f"time: {time.perf_counter() - started:.1f} s; stored in {args.db}", file=sys.stderr)
