@@ -157,6 +157,7 @@ def tune(
     max_evals_per_dim: int | None = None,
     workers: int = 1,
     run_timeout: float | None = None,
+    client: Any = None,
     progress: bool = True,
 ) -> Any:
     """A tuned comparison; the Python twin of ``optbench tune``. Each optimizer gets
@@ -170,7 +171,8 @@ def tune(
     ``Tuned(table, runs)``: per problem and optimizer the tuned score (median over
     studies), the untuned default's, the selected hyperparameters and the tuning cost;
     and every run, with its study and role (see ``optbench.tuning.study``). Stored in
-    ``db`` where given (an interrupted tuning resumes)."""
+    ``db`` where given (an interrupted tuning resumes); ``workers``, ``run_timeout`` and a
+    Dask ``client`` run it as they run ``optbench.run``."""
     from optbench.tuning.study import RULES, plan_trials, tune_in
 
     problems, optimizers, plugins = _named(problems, optimizers, plugins)
@@ -178,7 +180,8 @@ def tune(
         max_steps=max_steps, max_evals=max_evals, max_time=max_time, target=target, max_epochs=max_epochs,
         max_evals_per_dim=max_evals_per_dim,
     )  # fmt: skip
-    prepare(problems, optimizers, 1, budget, workers=workers, run_timeout=run_timeout, cap_workers=False)
+    prepare(problems, optimizers, 1, budget, workers=workers, run_timeout=run_timeout,
+            cluster=None if client is None else "remote", cap_workers=False)  # fmt: skip
     overrides = {
         optimizer: {name: (*bounds[:2], bounds[2] if len(bounds) > 2 else None) for name, bounds in ranges.items()}
         for optimizer, ranges in (space or {}).items()
@@ -191,7 +194,7 @@ def tune(
     with ResultStore(":memory:" if db is None else db) as store:
 
         def run(runs: list[RunSpec]) -> None:
-            _execute_in(store, runs, progress, workers=workers, plugins=plugins, run_timeout=run_timeout)
+            _execute_in(store, runs, progress, workers=workers, plugins=plugins, run_timeout=run_timeout, client=client)
 
         return tune_in(store, planned, problems, optimizers, seeds=seeds, budget=budget, run=run)
 

@@ -163,3 +163,18 @@ def test_a_run_that_hangs_on_dask_is_stopped_by_the_run_timeout(tmp_path, monkey
     assert by.loc["hanging_gd", "status"].tolist() == ["failed", "failed"]
     assert by.loc["hanging_gd", "message"].str.contains("run timeout: stopped after 6 s").all()
     assert time.perf_counter() - started < 120  # not the 600 s the plugin sleeps
+
+
+def test_a_tuning_on_dask_selects_and_scores_as_in_process(tmp_path, capsys):
+    kwargs = {"trials": 4, "seeds": 2, "max_steps": 40, "progress": False}
+    alone = optbench.tune("quadratic", ["gd", "adam"], **kwargs).table
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        on_dask = optbench.tune("quadratic", ["gd", "adam"], client=client, **kwargs).table
+    numbers = ["tuned_fun", "default_fun", "learning_rate", "b1", "tuning_evals"]
+    pd.testing.assert_frame_equal(alone[numbers], on_dask[numbers])  # bit for bit
+    db = str(tmp_path / "tune.sqlite")
+    assert main(["tune", "-p", "linear", "-o", "gd", "--dask", f"tcp://127.0.0.1:{_free_port()}", "--db", db]) == 2
+    assert "cannot reach the Dask scheduler" in capsys.readouterr().err and not Path(db).exists()

@@ -145,7 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
     _budget(tuner)
     tuner.add_argument("--no-progress", action="store_true", help="no progress bar")
     tuner.add_argument("--workers", type=whole, default=1, metavar="N", help="run in N worker processes")
-    tuner.add_argument("--run-timeout", type=real, metavar="SECONDS", help="with --workers: stop a run that hangs")
+    tuner.add_argument(
+        "--dask", metavar="ADDRESS", help="run the trials and finals on this Dask cluster (or local), as run does"
+    )
+    tuner.add_argument(
+        "--run-timeout", type=real, metavar="SECONDS", help="with --workers or --dask: stop a run that hangs"
+    )
     tuner.add_argument("--format", choices=["markdown", "csv", "latex"], default="markdown")
     _db(tuner)
     _plugins(tuner)

@@ -52,7 +52,7 @@ def run_command(args: argparse.Namespace) -> int:
     runs, args.workers = prepare(problems, optimizers, seeds, budget, suite.name if suite else "",
                                  workers=args.workers, run_timeout=args.run_timeout, cluster=cluster)  # fmt: skip
     # Opened after every check passed (a Dask scheduler reached), so bad input leaves it untouched.
-    with _cluster(args) as client, ResultStore(args.db) as store:
+    with dask_client(args) as client, ResultStore(args.db) as store:
         if args.plugins:  # so that readers find them again without --plugins
             store.remember_plugins({str(Path(d).resolve()): plugin_digest(d) for d in args.plugins})
         work = pending(runs, store, args.retry_failed)
@@ -86,7 +86,7 @@ def run_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cluster(args: argparse.Namespace) -> Any:
+def dask_client(args: argparse.Namespace) -> Any:
     """The Dask client ``--dask`` asks for (a LocalCluster of ``--workers`` processes, or
     one per core, for ``local``), else nothing."""
     import contextlib

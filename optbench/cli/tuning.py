@@ -11,7 +11,7 @@ import time
 
 def tune_command(args: argparse.Namespace) -> int:
     from optbench.analysis.formatting import format_table
-    from optbench.cli.running import comparison
+    from optbench.cli.running import comparison, dask_client
     from optbench.execute import execute
     from optbench.execute.plan import pending
     from optbench.execute.prepare import prepare
@@ -20,7 +20,14 @@ def tune_command(args: argparse.Namespace) -> int:
     from optbench.tuning.study import RULES, plan_trials, tune_in
 
     suite, problems, optimizers, budget = comparison(args)
-    _, workers = prepare(problems, optimizers, 1, budget, workers=args.workers, run_timeout=args.run_timeout)
+    if args.dask is not None:
+        from optbench.execute.dask_cluster import check_address
+
+        check_address(args.dask)
+    cluster = None if args.dask is None else "local" if args.dask == "local" else "remote"
+    _, workers = prepare(
+        problems, optimizers, 1, budget, workers=args.workers, run_timeout=args.run_timeout, cluster=cluster
+    )
     settings = suite.tuning if suite else {}
     trials, studies, seeds = (
         given if given is not None else settings.get(key, default)
@@ -36,7 +43,7 @@ def tune_command(args: argparse.Namespace) -> int:
         overrides.setdefault(optimizer, {})[name] = bounds
     planned = plan_trials(problems, optimizers, trials, studies, seeds, budget, overrides=overrides, rule=args.rule)
     started = time.perf_counter()
-    with ResultStore(args.db) as store:
+    with dask_client(args) as client, ResultStore(args.db) as store:
 
         def run(runs: list) -> None:
             work = pending(runs, store, False)
@@ -44,7 +51,7 @@ def tune_command(args: argparse.Namespace) -> int:
             progress = Progress(len(work.todo), show=not args.no_progress)
             try:
                 execute(runs, store, progress.update, workers=workers, plugins=args.plugins,
-                        run_timeout=args.run_timeout, work=work)  # fmt: skip
+                        run_timeout=args.run_timeout, work=work, client=client)  # fmt: skip
             finally:
                 progress.close()
 
