@@ -283,9 +283,11 @@ def tuned_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def with_roles(runs: pd.DataFrame, tuning: pd.DataFrame) -> pd.DataFrame:
-    """The runs rows of a tuning, one per role a run has in it (``ResultStore.tuning``)."""
+    """The runs rows of a tuning, one per role a run has in it (``ResultStore.tuning``), in
+    the order the tuning planned them (not the order they finished in: on workers or Dask
+    that varies, and the tuned table's rows follow it)."""
     roles = tuning.rename(columns={"optimizer": "tuned_optimizer"})
-    return runs.merge(roles, on="run_id")
+    return roles.merge(runs, on="run_id")
 
 
 @dataclass(frozen=True)
