@@ -38,7 +38,7 @@ class Entry:
     keeps_bounds: bool = False  # an optimizer whose points stay in a problem's bounds
     # A numeric parameter's allowed (low, high), None for no bound; checked when a spec is read.
     limits: Mapping[str, tuple[float | None, float | None]] = field(default_factory=dict, hash=False, compare=False)
-    # What ``optbench tune`` searches: a float hyperparameter -> its ``optbench.tuning.space.Range``.
+    # What ``optbench tune`` searches: a numeric hyperparameter -> its ``optbench.tuning.space.Range``.
     space: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     @property
@@ -268,8 +268,9 @@ def register_optimizer(
     does not and ends outside them is never a success (``in_bounds`` is false).
     ``limits`` maps a numeric hyperparameter to its ``(low, high)`` range, checked when a
     spec is read; a factory may also raise ``SpecError`` for values it rejects, which
-    ``plan`` reports before any run. ``space`` maps float hyperparameters to the ranges
-    ``optbench tune`` searches (``optbench.tuning.space.Range``); without one, tuning runs
+    ``plan`` reports before any run. ``space`` maps float hyperparameters (and int ones,
+    with ``integer=True``) to the ranges ``optbench tune`` searches
+    (``optbench.tuning.space.Range``); without one, tuning runs
     the defaults and says there is nothing to tune.
 
     Float hyperparameters are passed to the factory as traced values, so a grid over them
@@ -297,15 +298,19 @@ def register_optimizer(
 
 
 def _checked_space(name: str, factory: Callable[..., Any], space: Mapping[str, Any]) -> dict[str, Any]:
-    """A declared search space, each range for a float hyperparameter of the factory."""
+    """A declared search space: each range for a float hyperparameter of the factory, or an
+    integer range (``Range(..., integer=True)``) for an int one."""
     defaults = {p.name: p.default for p in inspect.signature(factory).parameters.values()}
     for key, value in space.items():
-        if not isinstance(defaults.get(key), float):
-            raise PluginError(
-                f"optimizer {name!r}: its search space names {key!r}, which is not a float hyperparameter"
-            )
-        if not all(hasattr(value, attr) for attr in ("low", "high", "value")):
+        if not all(hasattr(value, attr) for attr in ("low", "high", "value", "integer")):
             raise PluginError(f"optimizer {name!r}: the search range of {key!r} is not an optbench.tuning.space.Range")
+        default = defaults.get(key)
+        whole = isinstance(default, int) and not isinstance(default, bool)
+        if not (isinstance(default, float) and not value.integer) and not (whole and value.integer):
+            raise PluginError(
+                f"optimizer {name!r}: its search space names {key!r}, which is not a float hyperparameter "
+                "(or an int one, with an integer range)"
+            )
     return dict(space)
 
 

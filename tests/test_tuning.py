@@ -7,7 +7,7 @@ import sys
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from helpers import refused
+from helpers import plugin_dir, refused, run_cli
 
 import optbench
 from optbench.cli import main
@@ -224,7 +224,7 @@ def test_a_suite_or_the_command_line_narrows_a_range(tmp_path, capsys):
     assert len(b1) == 3 and all(0.8 <= b <= 0.85 for b in b1)  # the command line's, on its scale
     refused([*cli, "--space", "lion.learning_rate=0.1:1"], capsys, "which this tuning does not tune")
     refused([*cli, "--space", "adam.eps=1:0.1"], capsys, "low < high")
-    refused([*cli, "--space", "adam.steps=1:2"], capsys, "no float hyperparameter 'steps'")
+    refused([*cli, "--space", "adam.steps=1:2"], capsys, "no numeric hyperparameter 'steps'")
     refused([*cli, "--space", "adam=1:2"], capsys, "OPTIMIZER.PARAM=LOW:HIGH")
 
 
@@ -327,3 +327,85 @@ def test_two_tunings_in_one_database_are_never_pooled(tmp_path, capsys):
     summary = pd.read_csv(io.StringIO(capsys.readouterr().out))
     # Both selected the same configuration, whose run on the fresh seed is one run: shown once.
     assert (summary["n_runs"] == 1).all() and summary["optimizer"].is_unique
+
+
+def test_integer_and_conditional_ranges_tune_a_population_and_the_operator_in_use():
+    specs = [parse_spec(s).params for s in trial_specs("ga", 16, 0)]
+    sizes = [p["pop_size"] for p in specs]
+    assert all(isinstance(n, int) and 20 <= n <= 200 for n in sizes) and len(set(sizes)) > 10
+    assert all("eta_m" in p and "sigma" not in p and "blend_alpha" not in p for p in specs)  # polynomial, sbx
+    gaussian = [parse_spec(s).params for s in trial_specs("ga[mutation=gaussian,crossover=blend]", 16, 0)]
+    assert all(0.01 <= p["sigma"] <= 0.5 and 0.1 <= p["blend_alpha"] <= 1 and "eta_m" not in p for p in gaussian)
+    narrowed = trial_specs("nsga2", 8, 1, {"nsga2": {"pop_size": (10, 12, "linear")}})
+    assert {parse_spec(s).params["pop_size"] for s in narrowed} == {10, 11, 12}
+    with pytest.raises(optbench.SpecError, match="whole numbers"):
+        trial_specs("ga", 2, 0, {"ga": {"pop_size": (10.2, 10.8, None)}})
+    with pytest.raises(optbench.SpecError, match="no numeric hyperparameter 'crossover'"):
+        trial_specs("ga", 2, 0, {"ga": {"crossover": (1, 2, None)}})
+
+    @optbench.register_optimizer("tunable_steps", space={"inner": optbench.Range(1, 4, "linear", integer=True)})
+    def tunable_steps(inner: int = 2, learning_rate: float = 0.1):
+        import optax
+
+        return optax.sgd(learning_rate * inner)
+
+    assert {parse_spec(s).params["inner"] for s in trial_specs("tunable_steps", 12, 0)} == {1, 2, 3, 4}
+
+
+def test_a_tuned_population_runs_within_the_evaluation_budget(tmp_path):
+    db = tmp_path / "t.sqlite"
+    tuned = optbench.tune("sinusoidal_wave", "ga", trials=3, seeds=2, max_evals=600, db=db, progress=False)
+    runs = optbench.load_results(tmp_path / "t.sqlite").runs
+    assert len(runs) == 3 + 2 + 2
+    sizes = [parse_spec(label).params.get("pop_size", 100) for label in runs["optimizer"]]
+    assert all(600 <= n < 600 + size for n, size in zip(runs["nfev"], sizes))  # a generation ends where it crosses
+    size = tuned.table["pop_size"].iloc[0]
+    assert float(size).is_integer() and 20 <= size <= 200
+    assert sizes.count(int(size)) == 1 + 2  # its trial and its finals; the defaults are 100
+
+
+def test_a_tuning_killed_midway_resumes_to_the_table_of_one_never_interrupted(tmp_path):
+    marker = tmp_path / "killed"
+    plugins = plugin_dir(
+        tmp_path,
+        f"""
+        import os
+        import jax
+        import jax.numpy as jnp
+        import numpy as np
+        import optbench
+
+        calls = [0]
+
+        def tick(_):
+            calls[0] += 1
+            if calls[0] == 400 and not os.path.exists({str(marker)!r}):
+                open({str(marker)!r}, "w").close()
+                os._exit(9)  # the process dies mid-study, as with a power cut
+
+        def loss(x):
+            jax.debug.callback(tick, x[0])
+            return 0.5 * jnp.sum(jnp.linspace(1.0, 10.0, 4) * x**2)
+
+        @optbench.register_problem("killing_bowl")
+        def killing_bowl():
+            return optbench.Problem("killing_bowl", loss, init=np.ones(4), f_opt=0.0)
+        """,
+    )
+    args = ["tune", "-p", "killing_bowl", "-o", "gd", "-o", "momentum", "--trials", "6", "--seeds", "2"]
+    args += ["--max-steps", "30", "--plugins", str(plugins), "--format", "csv"]
+    killed = run_cli(*args, "--db", str(tmp_path / "resumed.sqlite"))
+    assert killed.returncode == 9 and marker.exists()
+    partial = len(optbench.load_results(tmp_path / "resumed.sqlite").runs)
+    resumed = run_cli(*args, "--db", str(tmp_path / "resumed.sqlite"))
+    whole = run_cli(*args, "--db", str(tmp_path / "whole.sqlite"))
+    assert resumed.returncode == whole.returncode == 0, resumed.stderr + whole.stderr
+    total = len(optbench.load_results(tmp_path / "whole.sqlite").runs)
+    assert 0 < partial < total == len(optbench.load_results(tmp_path / "resumed.sqlite").runs)
+
+    def table(out: str) -> list[list[str]]:  # the tuned table, less the wall times
+        rows = [line.split(",") for line in out.strip().splitlines()]
+        keep = [i for i, name in enumerate(rows[0]) if "time" not in name]
+        return [[row[i] for i in keep] for row in rows]
+
+    assert table(resumed.stdout) == table(whole.stdout)

@@ -15,14 +15,22 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from optbench.tuning.space import Range, log_range
+from optbench.tuning.space import Range
 
 CROSSOVERS = ("sbx", "blend")
 MUTATIONS = ("polynomial", "gaussian")
-# What optbench tune searches for ga and nsga2: the crossover rate and the distribution
-# indices of SBX and polynomial mutation (Deb & Agrawal's 2-50 and 5-100: larger keeps
-# children nearer their parents).
-SPACE = {"crossover_rate": Range(0.5, 1.0, "linear"), "eta_c": log_range(2.0, 50.0), "eta_m": log_range(5.0, 100.0)}
+# What optbench tune searches for ga and nsga2: the population size, the crossover rate, and
+# the spread of the operators in use: the distribution indices of SBX and polynomial
+# mutation (Deb & Agrawal's 2-50 and 5-100: larger keeps children nearer their parents),
+# blend crossover's alpha, Gaussian mutation's sigma (a fraction of the box's width).
+SPACE = {
+    "pop_size": Range(20, 200, "log", integer=True),
+    "crossover_rate": Range(0.5, 1.0, "linear"),
+    "eta_c": Range(2.0, 50.0, "log", when=(("crossover", "sbx"),)),
+    "blend_alpha": Range(0.1, 1.0, "linear", when=(("crossover", "blend"),)),
+    "eta_m": Range(5.0, 100.0, "log", when=(("mutation", "polynomial"),)),
+    "sigma": Range(0.01, 0.5, "log", when=(("mutation", "gaussian"),)),
+}
 
 
 def draw_words(key: Any, **shapes: tuple[int, ...]) -> dict[str, Any]:

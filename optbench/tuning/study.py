@@ -15,6 +15,7 @@ lucky trial does not decide it (AlgoPerf's rule for studies).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -73,20 +74,32 @@ Overrides = dict[str, dict[str, tuple[float, float, str | None]]]  # optimizer -
 def space_of(optimizer: str, overrides: Overrides | None = None) -> dict[str, Range]:
     """What tuning searches for ``optimizer``: its declared space with ``overrides`` (for its
     name: a parameter's (low, high, scale), scale None for the declared one, else log),
-    less the hyperparameters its spec sets."""
+    less the hyperparameters its spec sets and the ranges whose ``when`` its settings do
+    not meet (``sigma`` where the mutation is polynomial)."""
     parsed = parse_spec(optimizer)
     entry = REGISTRY.get("optimizer", parsed.name)
     space = dict(entry.space)
-    floats = {name for name, value in entry.defaults.items() if isinstance(value, float)}
+    numbers = {name: value for name, value in entry.defaults.items() if tunable(value)}
     for name, (low, high, scale) in (overrides or {}).get(parsed.name, {}).items():
-        if name not in floats:
+        if name not in numbers:
             raise SpecError(
-                f"{parsed.name} has no float hyperparameter {name!r} to tune (its float hyperparameters: "
-                f"{', '.join(sorted(floats)) or 'none'})"
+                f"{parsed.name} has no numeric hyperparameter {name!r} to tune (its numeric hyperparameters: "
+                f"{', '.join(sorted(numbers)) or 'none'})"
             )
         declared = space.get(name)
-        space[name] = Range(float(low), float(high), scale or (declared.scale if declared else "log"))
-    return {name: bounds for name, bounds in space.items() if name not in parsed.params}
+        integer = isinstance(numbers[name], int)
+        if integer and math.ceil(low) > math.floor(high):
+            raise SpecError(f"{parsed.name}.{name} takes whole numbers, and none lies from {low:g} to {high:g}")
+        how = scale or (declared.scale if declared else "log")
+        space[name] = Range(float(low), float(high), how, integer, declared.when if declared else ())
+    settings = {**entry.defaults, **parsed.params}
+    return {name: bounds for name, bounds in space.items() if name not in parsed.params and bounds.applies(settings)}
+
+
+def tunable(default: Any) -> bool:
+    """Whether a hyperparameter with this default can be tuned: a number (an int tunes over
+    whole numbers), not a flag."""
+    return isinstance(default, (int, float)) and not isinstance(default, bool)
 
 
 def trial_specs(optimizer: str, trials: int, study: int, overrides: Overrides | None = None) -> list[str]:
@@ -153,7 +166,7 @@ def tuning_id(
     import hashlib
     import json
 
-    space = {name: (r.low, r.high, r.scale) for name, r in space_of(optimizer, overrides).items()}
+    space = {name: (r.low, r.high, r.scale, r.integer) for name, r in space_of(optimizer, overrides).items()}
     settings = [optimizer, trials, studies, seeds, budget.as_dict(), rule, space]
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
