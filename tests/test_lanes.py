@@ -26,6 +26,11 @@ CASES = [
     ("quadratic", "lbfgs[memory=5]", {"max_steps": 200}),
     ("quadratic", "nelder_mead", {"max_evals": 400}),
     ("logistic_2d", "momentum[learning_rate=[0.1,1.0]]", {"max_steps": 200}),
+    # optimistix's solvers in optbench's loop (optbench[jax-solvers]): a tolerance grid
+    ("nist_misra1a", "optx_lm[rtol=[1e-8,1e-6]]", {"max_steps": 200}),
+    ("nist_thurber", "optx_dogleg", {"max_steps": 100}),
+    ("cutest_rosenbr", "optx_bfgs[atol=[1e-8,1e-4]]", {"max_steps": 200}),
+    ("quadratic", "optx_nelder_mead", {"max_evals": 400}),
 ]
 
 
@@ -60,7 +65,7 @@ def test_each_family_runs_in_lanes_of_a_fixed_width(index):
     assert loop.lane_width(problem, built.solver) == (64 if jax.default_backend() == "gpu" else loop.LANES_ON_CPU)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=35, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     index=st.integers(0, len(CASES) - 1),
     seed=st.integers(0, 2**31 - 1),
