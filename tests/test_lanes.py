@@ -26,7 +26,7 @@ CASES = [
     ("quadratic", "lbfgs[memory=5]", {"max_steps": 200}),
     ("quadratic", "nelder_mead", {"max_evals": 400}),
     ("logistic_2d", "momentum[learning_rate=[0.1,1.0]]", {"max_steps": 200}),
-    # optimistix's solvers in optbench's loop (optbench[jax-solvers]): a tolerance grid
+    # optimistix's solvers in optbench's loop, over a tolerance grid
     ("nist_misra1a", "optx_lm[rtol=[1e-8,1e-6]]", {"max_steps": 200}),
     ("nist_thurber", "optx_dogleg", {"max_steps": 100}),
     ("cutest_rosenbr", "optx_bfgs[atol=[1e-8,1e-4]]", {"max_steps": 200}),

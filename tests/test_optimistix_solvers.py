@@ -4,13 +4,12 @@ own ``least_squares`` / ``minimise``, honest counts, certified NIST values, lane
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optimistix as optx
 import pytest
 
 import optbench
 from optbench.flat_problem import flatten, start_of, vector_function
 from optbench.result import Status
-
-optx = pytest.importorskip("optimistix", reason="the optimistix solvers need optimistix (optbench[jax-solvers])")
 
 # (problem, optbench's name, optimistix's class, the function it works on)
 SAME_AS_OPTIMISTIX = [

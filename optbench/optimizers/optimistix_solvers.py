@@ -14,7 +14,7 @@ trust-region or line-search trial makes none): nfev += 1, njev += accepted. A Ne
 step evaluates its reflection and the vertex it then tries (2), and every vertex where it
 shrinks (n + 1); its first step evaluates the starting simplex (n + 1).
 
-optimistix is imported on first use (``pip install 'optbench[jax-solvers]'``).
+optimistix is a dependency of optbench, imported on first use.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from optbench.registry import register_optimizer
 from optbench.solver import NativeSolver, StepInfo
 
 PACKAGE = "optimistix"
-MISSING = f"needs {PACKAGE}, which is not installed: pip install {PACKAGE} (or pip install 'optbench[jax-solvers]')"
+MISSING = f"needs {PACKAGE}, one of optbench's dependencies, which is not installed: pip install {PACKAGE}==0.1.0"
 TOLERANCE = 1e-8  # rtol = atol: the issue's measurement; every NIST case it was run on reached LRE >= 8
 
 

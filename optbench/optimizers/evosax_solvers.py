@@ -1,0 +1,154 @@
+"""evosax's evolution strategies driven by optbench's own compiled loop: one ``ask``, one
+batched evaluation of the population and one ``tell`` are one step (a generation), so
+budgets, counts, traces and stopping are optbench's and the strategy is evosax's (Lange,
+"evosax: JAX-based evolution strategies", 2023).
+
+Every individual evaluated counts as one evaluation. A distribution's first mean is the
+run's starting point, evaluated in ``init`` (one evaluation, counted with the first step),
+and its first step size is ``sigma`` times the mean width of the search box
+(``optbench.flat_problem.search_box``: a problem's bounds, else a box around the start;
+Hansen recommends a quarter of the domain's width). A population method (DE, PSO) draws its first
+population uniformly in that box and evaluates it in ``init``. The answer is the best point
+evaluated so far (pycma's ``xbest``), whose loss the state holds. Black boxes are evaluated
+through their host callback, a population in one call where the function is vectorized.
+
+evosax is imported on first use (``pip install 'optbench[jax-solvers]'``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from typing import Any, NamedTuple
+
+from optbench.errors import OptbenchError, SpecError
+from optbench.flat_problem import flatten, loss_values, search_box, unravel_for
+from optbench.optimizers import variation
+from optbench.problem import Problem
+from optbench.registry import register_optimizer
+from optbench.solver import NativeSolver, StepInfo
+
+PACKAGE = "evosax"
+MISSING = f"needs {PACKAGE}, which is not installed: pip install {PACKAGE} (or pip install 'optbench[jax-solvers]')"
+
+
+class _State(NamedTuple):
+    best: Any  # the best point evaluated, in the problem's own structure
+    best_x: Any  # the same, flat
+    best_f: Any  # its loss
+    inner: Any  # evosax's state
+    key: Any
+    pending: Any  # evaluations made by init, counted with the first step
+
+
+class Evosax(NativeSolver):
+    """An evosax strategy (``name``, a class of ``evosax.algorithms``) with ``pop_size``
+    individuals; ``settings`` replace its default parameters (``sigma`` the first step size,
+    relative to the search box). ``distribution``: it samples around a mean (CMA-ES), else
+    it evolves a population (DE, PSO)."""
+
+    searches_box = True
+
+    def __init__(self, name: str, pop_size: int | None, sigma: Any, settings: dict[str, Any], distribution: bool):
+        if pop_size is not None and pop_size < 4:
+            raise SpecError(f"{name} needs pop_size of at least 4, got {pop_size}")
+        _evosax()
+        self.name, self.pop_size, self.sigma, self.settings = name, pop_size, sigma, settings
+        self.distribution = distribution
+
+    def size(self, n: int) -> int:
+        """The population: as given, else Hansen's 4 + 3 ln n (CMA-ES) or Storn and Price's 10 n (DE, PSO)."""
+        if self.pop_size is not None:
+            return self.pop_size
+        return 4 + int(3 * math.log(n)) if self.distribution else max(20, 10 * n)
+
+    def _strategy(self, x: Any, width: Any) -> tuple[Any, Any]:
+        import evosax.algorithms
+
+        strategy = getattr(evosax.algorithms, self.name)(population_size=self.size(x.shape[0]), solution=x)
+        changes = dict(self.settings)
+        if self.distribution:
+            changes["std_init"] = self.sigma * width
+        return strategy, strategy.default_params.replace(**changes)
+
+    def init(self, problem: Problem, data: Any, params: Any, key: Any) -> _State:
+        import jax
+        import jax.numpy as jnp
+
+        start = flatten(params)
+        lower, upper = search_box(problem, start)
+        strategy, settings = self._strategy(start, jnp.mean(upper - lower))
+        init_key, sample_key, key = jax.random.split(key, 3)
+        if self.distribution:
+            inner = strategy.init(init_key, start, settings)
+            points = start[None]
+        else:
+            points = variation.uniform_population(sample_key, strategy.population_size, lower, upper)
+        fitness = loss_values(problem, data)(points)
+        if not self.distribution:
+            inner = strategy.init(init_key, points, fitness, settings)
+        best = jnp.argmin(fitness)
+        pending = jnp.asarray(points.shape[0], jnp.int32)
+        return _State(unravel_for(problem)(points[best]), points[best], fitness[best], inner, key, pending)
+
+    def step(self, problem: Problem, data: Any, state: _State) -> tuple[_State, StepInfo]:
+        import jax
+        import jax.numpy as jnp
+
+        width = jnp.ones((), state.best_x.dtype)  # std_init is used by init alone
+        strategy, settings = self._strategy(state.best_x, width)
+        ask_key, tell_key, key = jax.random.split(state.key, 3)
+        population, inner = strategy.ask(ask_key, state.inner, settings)
+        fitness = loss_values(problem, data)(population)
+        inner, _ = strategy.tell(tell_key, population, fitness, inner, settings)
+        i = jnp.argmin(fitness)
+        better = fitness[i] < state.best_f
+        best_x = jnp.where(better, population[i], state.best_x)
+        best_f = jnp.where(better, fitness[i], state.best_f)
+        info = StepInfo(state.best_f, population.shape[0] + state.pending, 0, False, state.pending, 0)
+        best = unravel_for(problem)(best_x)
+        return _State(best, best_x, best_f, inner, key, jnp.zeros_like(state.pending)), info
+
+    def params(self, state: _State) -> Any:
+        return state.best
+
+    def known_loss(self, state: _State) -> Any:
+        return state.best_f
+
+
+def _evosax() -> None:
+    if importlib.util.find_spec(PACKAGE) is None:
+        raise OptbenchError(f"the evosax strategies {MISSING}")
+
+
+@register_optimizer("evosax_cma_es", requires=("value",), family="evosax")
+def evosax_cma_es(pop_size: int | None = None, sigma: float = 0.25) -> Evosax:
+    """evosax's CMA-ES (Hansen's covariance matrix adaptation), in optbench's loop."""
+    return Evosax("CMA_ES", pop_size, sigma, {}, distribution=True)
+
+
+@register_optimizer("evosax_sep_cma_es", requires=("value",), family="evosax")
+def evosax_sep_cma_es(pop_size: int | None = None, sigma: float = 0.25) -> Evosax:
+    """evosax's separable CMA-ES (a diagonal covariance: Ros & Hansen 2008), in optbench's loop."""
+    return Evosax("Sep_CMA_ES", pop_size, sigma, {}, distribution=True)
+
+
+@register_optimizer("evosax_de", requires=("value",), family="evosax")
+def evosax_de(pop_size: int | None = None, crossover_rate: float = 0.9, differential_weight: float = 0.8) -> Evosax:
+    """evosax's differential evolution (DE/rand/1/bin, Storn & Price 1997), in optbench's loop."""
+    settings = {
+        "crossover_rate": crossover_rate,
+        "differential_weight": differential_weight,
+        "differential_weight_min": differential_weight,
+        "differential_weight_max": differential_weight,
+    }
+    return Evosax("DifferentialEvolution", pop_size, 0.0, settings, distribution=False)
+
+
+@register_optimizer("evosax_pso", requires=("value",), family="evosax")
+def evosax_pso(
+    pop_size: int | None = None, inertia: float = 0.75, cognitive: float = 1.5, social: float = 2.0
+) -> Evosax:
+    """evosax's particle swarm (Kennedy & Eberhart 1995), in optbench's loop."""
+    settings = {"inertia_coeff": inertia, "cognitive_coeff": cognitive, "social_coeff": social}
+    return Evosax("PSO", pop_size, 0.0, settings, distribution=False)
