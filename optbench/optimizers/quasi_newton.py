@@ -148,10 +148,14 @@ class QuasiNewton(NativeSolver):
         sy = jnp.dot(s, y)
         keep = found & (sy > 1e-12 * jnp.linalg.norm(s) * jnp.linalg.norm(y))
         if self.memory_size is None:
-            n = s.shape[0]
+            # (I - rho s y') H (I - rho y s') + rho s s', expanded with h = H y (H is
+            # symmetric) so that it costs one matrix-vector product and three rank-one
+            # terms, O(n^2), instead of two matrix products, O(n^3) (Nocedal & Wright, eq. 6.17).
             rho = 1.0 / jnp.where(keep, sy, 1.0)
-            v = jnp.eye(n, dtype=s.dtype) - rho * jnp.outer(s, y)
-            updated = v @ memory @ v.T + rho * jnp.outer(s, s)
+            h = memory @ y
+            updated = (
+                memory - rho * (jnp.outer(s, h) + jnp.outer(h, s)) + (rho * rho * jnp.dot(y, h) + rho) * jnp.outer(s, s)
+            )
             return jnp.where(keep, updated, memory)
         S, Y, rho, count = memory
         slot = count % self.memory_size
