@@ -1,0 +1,117 @@
+"""optbench's native solvers beside the JAX field's, in the same loop and the same run:
+``lm`` against optimistix's LevenbergMarquardt (``optx_lm``) on 12 NIST cases, ``bfgs``
+against optimistix's BFGS (``optx_bfgs``) on six CUTEst problems, and ``ga`` and
+``evosax_cma_es`` against bare evosax loops (a jitted scan of ask, evaluate, tell) at equal
+population and budget. Steady times are the fastest of several fits; compile times are
+each run's ``compile_s``, reported apart."""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import pytest
+from timing import best_time, report
+
+import optbench
+
+NIST = [f"nist_{name}[start={start}]" for name in ["misra1a", "thurber", "mgh09", "eckerle4", "rat43", "boxbod"]
+        for start in (1, 2)]  # fmt: skip
+CUTEST = ["cutest_rosenbr", "cutest_beale", "cutest_biggs6", "cutest_osborneb", "cutest_chnrosnb", "cutest_genrose"]
+
+
+def _geomean(values: list[float]) -> float:
+    return math.exp(sum(map(math.log, values)) / len(values))
+
+
+def _pair(benchmark, cases: list[str], ours: str, peer: str, rounds: int, name: str, **budget) -> None:
+    steady, compiled = {}, {}
+    for case in cases:
+        for optimizer in (ours, peer):
+            first = optbench.minimize(case, optimizer, **budget)
+            steady[case, optimizer] = best_time(lambda c=case, o=optimizer: optbench.minimize(c, o, **budget), rounds)
+            compiled[case, optimizer] = first.compile_s
+        done = {o: optbench.minimize(case, o, **budget) for o in (ours, peer)}
+        print(
+            f"\n[{name}] {case}: {ours} {steady[case, ours] * 1e3:.2f} ms ({done[ours].nfev} f, {done[ours].njev} J, "
+            f"{done[ours].status.value}), {peer} {steady[case, peer] * 1e3:.2f} ms ({done[peer].nfev} f, "
+            f"{done[peer].njev} J, {done[peer].status.value})"
+        )
+    ratio = _geomean([steady[c, ours] / steady[c, peer] for c in cases])
+    # A problem's second start reuses its first's programs (compile_s 0): compared where both compiled.
+    compile_ratio = _geomean(
+        [compiled[c, ours] / compiled[c, peer] for c in cases if min(compiled[c, ours], compiled[c, peer]) > 0]
+    )
+    print(f"\n[{name}] geometric mean of {ours}/{peer}: steady {ratio:.2f}, compile {compile_ratio:.2f} (goal <= 1.5)")
+    ours_total = sum(steady[c, ours] for c in cases)
+    peer_total = sum(steady[c, peer] for c in cases)
+    report(benchmark, f"{ours} vs {peer}, {len(cases)} problems, per fit", ours_total, peer_total, "<= 1.5")
+
+
+def test_native_lm_beside_optimistix_levenberg_marquardt_on_nist(benchmark):
+    benchmark.pedantic(lambda: [optbench.minimize(case, "lm") for case in NIST], rounds=1, iterations=1)
+    _pair(benchmark, NIST, "lm", "optx_lm", 20, "lm nist")
+
+
+def test_native_bfgs_beside_optimistix_bfgs_on_cutest(benchmark):
+    pytest.importorskip("sif2jax", reason="the CUTEst problems need sif2jax (optbench[suites])")
+    benchmark.pedantic(lambda: optbench.minimize("cutest_rosenbr", "bfgs"), rounds=1, iterations=1)
+    _pair(benchmark, CUTEST, "bfgs", "optx_bfgs", 3, "bfgs cutest", max_steps=2000)
+
+
+def _rastrigin(x):
+    return 10.0 * x.shape[-1] + jnp.sum(x**2 - 10.0 * jnp.cos(2 * jnp.pi * x), axis=-1)
+
+
+def _bare_evosax(name: str, generations: int, pop: int, n: int, **init):
+    """evosax's own loop: ask, evaluate the population, tell, as a jitted scan."""
+    import evosax.algorithms
+
+    strategy = getattr(evosax.algorithms, name)(population_size=pop, solution=jnp.zeros(n))
+    params = strategy.default_params
+
+    @jax.jit
+    def solve(key):
+        key, start = jax.random.split(key)
+        if "mean" in init:
+            state = strategy.init(start, init["mean"], params)
+        else:
+            population = jax.random.uniform(start, (pop, n), minval=-5.0, maxval=5.0)
+            state = strategy.init(start, population, _rastrigin(population), params)
+
+        def generation(state, key):
+            ask, tell = jax.random.split(key)
+            x, state = strategy.ask(ask, state, params)
+            state, _ = strategy.tell(tell, x, _rastrigin(x), state, params)
+            return state, None
+
+        state, _ = jax.lax.scan(generation, state, jax.random.split(key, generations))
+        return state.best_fitness
+
+    return lambda seed: solve(jax.random.PRNGKey(seed)).block_until_ready()
+
+
+def test_ga_and_evosax_cma_es_beside_bare_evosax_loops(benchmark):
+    pytest.importorskip("evosax", reason="needs evosax (optbench[jax-solvers])")
+    n, pop, generations, seeds = 10, 100, 100, range(5)
+
+    @optbench.register_problem("bench_rastrigin")
+    def bench_rastrigin():
+        return optbench.Problem("bench_rastrigin", _rastrigin, init=jnp.full(n, 3.0), search_box=(-5.0, 5.0), f_opt=0.0)
+
+    budget = {"max_evals": pop * (generations + 1)}
+    for ours, bare_name, bare_init in [
+        ("ga[pop_size=100]", "SimpleGA", {}),
+        ("evosax_cma_es[pop_size=100]", "CMA_ES", {"mean": jnp.full(n, 3.0)}),
+    ]:
+        bare = _bare_evosax(bare_name, generations, pop, n, **bare_init)
+        bare(0)
+        mine = lambda o=ours: [optbench.minimize("bench_rastrigin", o, seed=s, **budget) for s in seeds]
+        mine()
+        if ours.startswith("ga"):
+            benchmark.pedantic(mine, rounds=1, iterations=1)
+        ours_s = best_time(mine, 3) / len(seeds)
+        bare_s = best_time(lambda b=bare: [b(s) for s in seeds], 3) / len(seeds)
+        report(benchmark, f"{ours} vs bare evosax {bare_name}, rastrigin-10, pop 100, 100 generations, per run",
+               ours_s, bare_s, "<= 1.2")  # fmt: skip
