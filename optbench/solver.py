@@ -34,6 +34,16 @@ class StepInfo(NamedTuple):
     known_njev: Any = None
 
 
+def same_types(new: Any, old: Any) -> Any:
+    """``new`` with the dtypes of ``old``, leaf by leaf: a library's step may compute in
+    float64 (JAX's x64 mode is on) what its state holds in a float32 problem's dtype, and
+    the loop's branches and carries need one type per leaf. For adapters of such libraries."""
+    import jax
+    import jax.numpy as jnp
+
+    return jax.tree_util.tree_map(lambda a, b: jnp.asarray(a, jnp.asarray(b).dtype), new, old)
+
+
 class HostSolver(ABC):
     """A solver from a library that owns its loop; optbench drives it through a ``Bridge``.
 

@@ -26,7 +26,7 @@ from optbench.flat_problem import flatten, loss_values, search_box, unravel_for
 from optbench.optimizers import variation
 from optbench.problem import Problem
 from optbench.registry import register_optimizer
-from optbench.solver import NativeSolver, StepInfo
+from optbench.solver import NativeSolver, StepInfo, same_types
 
 PACKAGE = "evosax"
 MISSING = f"needs {PACKAGE}, which is not installed: pip install {PACKAGE} (or pip install 'optbench[jax-solvers]')"
@@ -64,11 +64,15 @@ class Evosax(NativeSolver):
 
     def _strategy(self, x: Any, width: Any) -> tuple[Any, Any]:
         import evosax.algorithms
+        import jax.numpy as jnp
 
         strategy = getattr(evosax.algorithms, self.name)(population_size=self.size(x.shape[0]), solution=x)
         changes = dict(self.settings)
         if self.distribution:
             changes["std_init"] = self.sigma * width
+        # In JAX's default float type, as evosax's own draws are (a float32 problem's
+        # hyperparameters arrive as float32).
+        changes = {name: jnp.asarray(value, jnp.result_type(float)) for name, value in changes.items()}
         return strategy, strategy.default_params.replace(**changes)
 
     def init(self, problem: Problem, data: Any, params: Any, key: Any) -> _State:
@@ -107,7 +111,8 @@ class Evosax(NativeSolver):
         best_f = jnp.where(better, fitness[i], state.best_f)
         info = StepInfo(state.best_f, population.shape[0] + state.pending, 0, False, state.pending, 0)
         best = unravel_for(problem)(best_x)
-        return _State(best, best_x, best_f, inner, key, jnp.zeros_like(state.pending)), info
+        new = _State(best, best_x, best_f, inner, key, jnp.zeros_like(state.pending))
+        return same_types(new, state), info
 
     def params(self, state: _State) -> Any:
         return state.best

@@ -26,7 +26,7 @@ from optbench.errors import OptbenchError
 from optbench.flat_problem import flatten, unravel_for, vector_function
 from optbench.problem import Problem
 from optbench.registry import register_optimizer
-from optbench.solver import NativeSolver, StepInfo
+from optbench.solver import NativeSolver, StepInfo, same_types
 
 PACKAGE = "optimistix"
 MISSING = f"needs {PACKAGE}, one of optbench's dependencies, which is not installed: pip install {PACKAGE}==0.1.0"
@@ -107,7 +107,7 @@ class Optimistix(NativeSolver):
             known_nfev=jnp.where(first, 1, 0),
             known_njev=jnp.zeros((), jnp.int32),
         )
-        return _State(unravel_for(problem)(y), y, arrays, done), info
+        return same_types(_State(unravel_for(problem)(y), y, arrays, done), state), info
 
     def _first(self, inner: Any) -> Any:
         return inner.first_pass if self.simplex else inner.first_step
@@ -186,13 +186,16 @@ def optx_bfgs(rtol: float = TOLERANCE, atol: float = TOLERANCE) -> Optimistix:
     return _solver("BFGS", "value", rtol=rtol, atol=atol)
 
 
-@register_optimizer("optx_lbfgs", family="optimistix")
+# optimistix 0.1.0's LBFGS and NelderMead mix float64 into a float32 problem's state under
+# JAX's x64 mode (which optbench turns on) and fail to trace, in optimistix's own loop too:
+# they require float64 problems, and skip float32 ones with the reason.
+@register_optimizer("optx_lbfgs", requires=("grad", "float64"), family="optimistix")
 def optx_lbfgs(rtol: float = TOLERANCE, atol: float = TOLERANCE, history_length: int = 10) -> Optimistix:
     """optimistix's LBFGS (``history_length`` pairs, backtracking Armijo), in optbench's loop."""
     return _solver("LBFGS", "value", rtol=rtol, atol=atol, history_length=history_length)
 
 
-@register_optimizer("optx_nelder_mead", requires=("value",), family="optimistix", max_params=1000)
+@register_optimizer("optx_nelder_mead", requires=("value", "float64"), family="optimistix", max_params=1000)
 def optx_nelder_mead(rtol: float = TOLERANCE, atol: float = TOLERANCE) -> Optimistix:
     """optimistix's NelderMead (derivative free), in optbench's loop."""
     return _solver("NelderMead", "value", simplex=True, rtol=rtol, atol=atol)

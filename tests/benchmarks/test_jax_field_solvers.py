@@ -101,8 +101,12 @@ def test_ga_and_evosax_cma_es_beside_bare_evosax_loops(benchmark):
         return optbench.Problem("bench_rastrigin", _rastrigin, init=jnp.full(n, 3.0), search_box=(-5.0, 5.0), f_opt=0.0)
 
     budget = {"max_evals": pop * (generations + 1)}
+    # SimpleGA's operators (truncation, uniform crossover, Gaussian mutation) are cheaper than
+    # ga's default SBX and polynomial mutation (Deb's bounded operators: powers per variable);
+    # ga with blend crossover and Gaussian mutation is the like-for-like cost.
     for ours, bare_name, bare_init in [
         ("ga[pop_size=100]", "SimpleGA", {}),
+        ("ga[pop_size=100,crossover=blend,mutation=gaussian]", "SimpleGA", {}),
         ("evosax_cma_es[pop_size=100]", "CMA_ES", {"mean": jnp.full(n, 3.0)}),
     ]:
         bare = _bare_evosax(bare_name, generations, pop, n, **bare_init)
