@@ -27,6 +27,12 @@ from optbench.optimizers import variation
 from optbench.problem import Problem
 from optbench.registry import register_optimizer
 from optbench.solver import NativeSolver, StepInfo, same_types
+from optbench.tuning.space import Range, log_range
+
+# What optbench tune searches: the first step size over decades around Hansen's quarter of
+# the box; DE's rates over Storn and Price's ranges; PSO's coefficients around Clerc and
+# Kennedy's constriction values (0.73, 1.5, 1.5).
+STEP_SPACE = {"sigma": log_range(0.02, 1.0)}
 
 PACKAGE = "evosax"
 MISSING = f"needs {PACKAGE}, which is not installed: pip install {PACKAGE} (or pip install 'optbench[jax-solvers]')"
@@ -126,19 +132,24 @@ def _evosax() -> None:
         raise OptbenchError(f"the evosax strategies {MISSING}")
 
 
-@register_optimizer("evosax_cma_es", requires=("value",), family="evosax")
+@register_optimizer("evosax_cma_es", requires=("value",), family="evosax", space=STEP_SPACE)
 def evosax_cma_es(pop_size: int | None = None, sigma: float = 0.25) -> Evosax:
     """evosax's CMA-ES (Hansen's covariance matrix adaptation), in optbench's loop."""
     return Evosax("CMA_ES", pop_size, sigma, {}, distribution=True)
 
 
-@register_optimizer("evosax_sep_cma_es", requires=("value",), family="evosax")
+@register_optimizer("evosax_sep_cma_es", requires=("value",), family="evosax", space=STEP_SPACE)
 def evosax_sep_cma_es(pop_size: int | None = None, sigma: float = 0.25) -> Evosax:
     """evosax's separable CMA-ES (a diagonal covariance: Ros & Hansen 2008), in optbench's loop."""
     return Evosax("Sep_CMA_ES", pop_size, sigma, {}, distribution=True)
 
 
-@register_optimizer("evosax_de", requires=("value",), family="evosax")
+@register_optimizer(
+    "evosax_de",
+    requires=("value",),
+    family="evosax",
+    space={"crossover_rate": Range(0.1, 1.0, "linear"), "differential_weight": Range(0.2, 1.5, "linear")},
+)
 def evosax_de(pop_size: int | None = None, crossover_rate: float = 0.9, differential_weight: float = 0.8) -> Evosax:
     """evosax's differential evolution (DE/rand/1/bin, Storn & Price 1997), in optbench's loop."""
     settings = {
@@ -150,7 +161,15 @@ def evosax_de(pop_size: int | None = None, crossover_rate: float = 0.9, differen
     return Evosax("DifferentialEvolution", pop_size, 0.0, settings, distribution=False)
 
 
-@register_optimizer("evosax_pso", requires=("value",), family="evosax")
+@register_optimizer(
+    "evosax_pso",
+    requires=("value",),
+    family="evosax",
+    space={
+        name: Range(low, high, "linear")
+        for name, low, high in [("inertia", 0.3, 0.95), ("cognitive", 0.5, 2.5), ("social", 0.5, 2.5)]
+    },
+)
 def evosax_pso(
     pop_size: int | None = None, inertia: float = 0.75, cognitive: float = 1.5, social: float = 2.0
 ) -> Evosax:

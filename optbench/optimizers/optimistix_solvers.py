@@ -27,6 +27,7 @@ from optbench.flat_problem import flatten, unravel_for, vector_function
 from optbench.problem import Problem
 from optbench.registry import register_optimizer
 from optbench.solver import NativeSolver, StepInfo, same_types
+from optbench.tuning.space import log_range
 
 PACKAGE = "optimistix"
 MISSING = f"needs {PACKAGE}, one of optbench's dependencies, which is not installed: pip install {PACKAGE}==0.1.0"
@@ -201,7 +202,7 @@ def optx_nelder_mead(rtol: float = TOLERANCE, atol: float = TOLERANCE) -> Optimi
     return _solver("NelderMead", "value", simplex=True, rtol=rtol, atol=atol)
 
 
-@register_optimizer("optx_gradient_descent", family="optimistix")
+@register_optimizer("optx_gradient_descent", family="optimistix", space={"learning_rate": log_range(1e-4, 10.0)})
 def optx_gradient_descent(learning_rate: float = 1e-2, rtol: float = TOLERANCE, atol: float = TOLERANCE) -> Optimistix:
     """optimistix's GradientDescent (a fixed ``learning_rate``), in optbench's loop."""
     return _solver("GradientDescent", "value", learning_rate=learning_rate, rtol=rtol, atol=atol)

@@ -24,6 +24,7 @@ from optbench.errors import SpecError
 from optbench.registry import register_optimizer
 from optbench.result import Status
 from optbench.solver import PopulationSolver
+from optbench.tuning.space import log_range
 
 if TYPE_CHECKING:  # the driver that calls it: a layer above
     from optbench.drive.population_bridge import PopulationBridge
@@ -87,7 +88,9 @@ class PycmaES(PopulationSolver):
         return Status.CONVERGED, f"pycma stopped ({stopped}) after {starts - 1} restart(s)"
 
 
-@register_optimizer("cma_es", requires=("value",), family="pycma", keeps_bounds=True)
+@register_optimizer(
+    "cma_es", requires=("value",), family="pycma", keeps_bounds=True, space={"sigma": log_range(0.02, 1.0)}
+)
 def cma_es(pop_size: int | None = None, sigma: float = 0.25, restarts: int = 0) -> PycmaES:
     """pycma's CMA-ES (reference for evosax_cma_es); restarts > 0: IPOP-CMA-ES."""
     return PycmaES(pop_size, sigma, restarts)
