@@ -157,8 +157,6 @@ class Problem:
             caps.add("objectives")
         if self.data is not None and self.takes_batch and self.black_box is None:  # a black box's data is an index
             caps.add("minibatch")
-        if np.dtype(self.dtype) == np.float64:
-            caps.add("float64")  # for solvers that fail in float32 (two of optimistix's: optx_lbfgs, optx_nelder_mead)
         return frozenset(caps)
 
     @property

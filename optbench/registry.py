@@ -36,6 +36,7 @@ class Entry:
     source: str = ""
     max_params: int | None = None  # an optimizer that keeps n x n (or n-point) state
     keeps_bounds: bool = False  # an optimizer whose points stay in a problem's bounds
+    float64_only: bool = False  # an optimizer that cannot run on a float32 problem (its docstring says why)
     # A numeric parameter's allowed (low, high), None for no bound; checked when a spec is read.
     limits: Mapping[str, tuple[float | None, float | None]] = field(default_factory=dict, hash=False, compare=False)
     # What ``optbench tune`` searches: a numeric hyperparameter -> its ``optbench.tuning.space.Range``.
@@ -259,6 +260,7 @@ def register_optimizer(
     limits: Mapping[str, tuple[float | None, float | None]] | None = None,
     keeps_bounds: bool = False,
     space: Mapping[str, Any] | None = None,
+    float64_only: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register an optimizer factory: it returns an optax ``GradientTransformation``, a
     ``FirstOrder`` or another solver, built from its keyword arguments (the hyperparameters).
@@ -266,6 +268,7 @@ def register_optimizer(
     problem it is run on (methods with dense n x n state); larger ones are skipped.
     ``keeps_bounds`` says its points stay in a problem's ``bounds``; a run of a method that
     does not and ends outside them is never a success (``in_bounds`` is false).
+    ``float64_only``: it skips float32 problems, with the reason.
     ``limits`` maps a numeric hyperparameter to its ``(low, high)`` range, checked when a
     spec is read; a factory may also raise ``SpecError`` for values it rejects, which
     ``plan`` reports before any run. ``space`` maps float hyperparameters (and int ones,
@@ -288,6 +291,7 @@ def register_optimizer(
             source=REGISTRY._loading_source,
             max_params=max_params,
             keeps_bounds=keeps_bounds,
+            float64_only=float64_only,
             limits=dict(limits or {}),
             space=_checked_space(name, factory, space or {}),
         )

@@ -26,7 +26,7 @@ def first_order_names() -> list[str]:
 def test_every_pair_runs_or_skips_with_a_reason(optimizer, problem):
     result = optbench.minimize(problem, optimizer, max_steps=200)
     if result.status is Status.SKIPPED:
-        assert "requires" in result.message
+        assert "requires" in result.message or "runs on float64 problems only" in result.message
         return
     assert result.status in (Status.MAX_STEPS, Status.CONVERGED), result.message
     assert np.isfinite(result.fun)

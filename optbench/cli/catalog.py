@@ -135,6 +135,7 @@ def _optimizer(name: str) -> str:
 
     entry = REGISTRY.get("optimizer", name)
     limit = f", at most {entry.max_params:,} parameters" if entry.max_params else ""
+    limit += ", float64 problems only" if entry.float64_only else ""
     lines = [
         f"optimizer {name}  (family {entry.family})",
         *_doc(entry.factory),

@@ -289,6 +289,11 @@ def why_skipped(problem: Problem, config: OptimizerConfig) -> str | None:
             f"{config.name} needs JAX's derivatives; {problem.name}'s residuals are fitted by library methods "
             "(scipy_lm, scipy_trf) with finite-difference Jacobians"
         )
+    if config.entry.float64_only and np.dtype(problem.dtype) != np.float64:
+        return (
+            f"{config.name} runs on float64 problems only (`optbench describe {config.name}` says why); "
+            f"{problem.name} is {np.dtype(problem.dtype).name}"
+        )
     limit = config.entry.max_params
     if limit is not None and (size := problem.n_params) > limit:
         return f"{config.name} keeps dense state for at most {limit:,} parameters; {problem.name} has {size:,}"

@@ -187,18 +187,25 @@ def optx_bfgs(rtol: float = TOLERANCE, atol: float = TOLERANCE) -> Optimistix:
     return _solver("BFGS", "value", rtol=rtol, atol=atol)
 
 
-# optimistix 0.1.0's LBFGS and NelderMead mix float64 into a float32 problem's state under
-# JAX's x64 mode (which optbench turns on) and fail to trace, in optimistix's own loop too:
-# they require float64 problems, and skip float32 ones with the reason.
-@register_optimizer("optx_lbfgs", requires=("grad", "float64"), family="optimistix")
+@register_optimizer("optx_lbfgs", family="optimistix", float64_only=True)
 def optx_lbfgs(rtol: float = TOLERANCE, atol: float = TOLERANCE, history_length: int = 10) -> Optimistix:
-    """optimistix's LBFGS (``history_length`` pairs, backtracking Armijo), in optbench's loop."""
+    """optimistix's LBFGS (``history_length`` pairs, backtracking Armijo), in optbench's loop.
+
+    Float64 problems only: optimistix 0.1.0 mixes float64 into a float32 problem's state
+    under JAX's x64 mode (which optbench turns on) and fails to trace it, in its own loop
+    too; float32 problems skip it with this reason.
+    """
     return _solver("LBFGS", "value", rtol=rtol, atol=atol, history_length=history_length)
 
 
-@register_optimizer("optx_nelder_mead", requires=("value", "float64"), family="optimistix", max_params=1000)
+@register_optimizer("optx_nelder_mead", requires=("value",), family="optimistix", max_params=1000, float64_only=True)
 def optx_nelder_mead(rtol: float = TOLERANCE, atol: float = TOLERANCE) -> Optimistix:
-    """optimistix's NelderMead (derivative free), in optbench's loop."""
+    """optimistix's NelderMead (derivative free), in optbench's loop.
+
+    Float64 problems only: optimistix 0.1.0 mixes float64 into a float32 problem's state
+    under JAX's x64 mode (which optbench turns on) and fails to trace it, in its own loop
+    too; float32 problems skip it with this reason.
+    """
     return _solver("NelderMead", "value", simplex=True, rtol=rtol, atol=atol)
 
 
