@@ -161,3 +161,25 @@ def test_a_problem_that_calls_back_to_python_runs_alone():
     adam = Built.from_config(optimizer_configs("adam")[0]).solver
     assert loop.lane_width(bowl, adam) == 1
     assert loop.lane_width(plain, adam) == (64 if jax.default_backend() == "gpu" else loop.LANES_ON_CPU)
+
+
+@pytest.mark.parametrize(
+    ("problem_spec", "optimizer_spec"),
+    [("sinusoidal", "ga[pop_size=20]"), ("sinusoidal", "evosax_cma_es"), ("quadratic", "evosax_de")],
+)
+def test_population_methods_keep_their_numbers_in_lanes_as_on_a_gpu(monkeypatch, problem_spec, optimizer_spec):
+    # On a CPU a population runs alone (width 1); on a GPU it is a lane of 64. Forced to
+    # the CPU's width of 4 here: a lane's numbers are its run's alone at that width.
+    if optimizer_spec.startswith("evosax"):
+        pytest.importorskip("evosax", reason="the evosax strategies need evosax (optbench[jax-solvers])")
+    monkeypatch.setattr(loop, "lane_width", lambda problem, solver: loop.LANES_ON_CPU)
+    problem = REGISTRY.problem(problem_spec)
+    configs = optimizer_configs(optimizer_spec)
+    built, budget = Built.from_config(configs[0]), optbench.Budget(max_evals=1500)
+    mine = loop.Lane(configs[0].floats, 7)
+    alone = _run(problem, built, budget, [mine])[0]
+    for seeds, position in [((1, 2, 3), 2), ((11,), 0), ((5, 9), 1)]:
+        others = [loop.Lane(configs[0].floats, s) for s in seeds]
+        together = _run(problem, built, budget, [*others[:position], mine, *others[position:]])
+        assert together[position].lanes == loop.LANES_ON_CPU
+        _assert_same(_numbers(together[position]), _numbers(alone))
