@@ -131,6 +131,32 @@ def test_a_lane_is_timed_as_its_share_of_the_execution_it_shared():
     np.testing.assert_array_equal(alone["time_s"], alone["batch_time_s"])
 
 
+def test_a_step_is_timed_to_the_lanes_running_at_it():
+    # Three steps of 1 s over two lanes: both run the first (0.5 s each), the first lane
+    # alone the second, none the third, a masked step, which goes to the lane that ran last.
+    running = np.array([[True, True], [True, False], [False, False]])
+    np.testing.assert_allclose(loop.lane_shares(running, 3.0), [[0.5, 0.5], [1.0, 0.0], [1.0, 0.0]])
+    # Every step shared by four lanes, then two of them alone.
+    running = np.array([[True] * 4, [True, True, False, False]])
+    np.testing.assert_allclose(loop.lane_shares(running, 2.0).sum(axis=0), [0.75, 0.75, 0.25, 0.25])
+
+
+def test_a_lane_that_stops_early_is_not_charged_for_the_steps_of_the_lanes_that_go_on():
+    # gd on the quadratic fit: a huge step diverges within a few steps, a tiny one runs
+    # its 2,000; they share one execution, and the long run holds nearly all of its time.
+    problem = REGISTRY.problem("quadratic")
+    configs = optimizer_configs("gd[learning_rate=[1e-4,50.0]]")
+    built = Built.from_config(configs[0])
+    long, short = _run(problem, built, optbench.Budget(max_steps=2000), [loop.Lane(c.floats, 0) for c in configs])
+    assert (long.status.value, short.status.value) == ("max_steps", "diverged") and short.nit < 16
+    assert long.batch_time_s == short.batch_time_s
+    assert long.time_s + short.time_s == pytest.approx(long.batch_time_s, rel=1e-9)
+    assert short.time_s < 0.25 * long.time_s
+    for result in (long, short):  # the trace's clock is the run's own, and ends within its time
+        times = result.trace["time_s"].to_numpy()
+        assert (np.diff(times) > 0).all() and times[-1] <= result.time_s
+
+
 def test_a_library_run_holds_blas_to_one_thread_and_each_run_records_its_threads():
     from threadpoolctl import threadpool_info
 

@@ -152,7 +152,8 @@ def summary_text(runs: pd.DataFrame, fmt: str = "markdown", nist_only: bool = Fa
     text = format_table(table, fmt, summary_columns(table))
     text += _wrap(
         f"{SUCCESS_RULE}; gap: loss - f_opt; time: compile apart, a run's share of the wall time of the execution "
-        "it shared with the runs beside it as lanes (optbench export: batch_time_s, batch_size); medians over seeds. "
+        "it shared with the runs beside it as lanes (each step's time divided among the runs running at it; "
+        "optbench export: batch_time_s, batch_size); medians over seeds. "
         "Every column: --format csv."
     )
     if not nist.empty:

@@ -244,8 +244,9 @@ def _execute(
     """Run a batch chunk by chunk, checking the time budget between chunks, until its last
     lane stops; each lane's trace is thinned as each chunk arrives, so memory does not grow
     with the number of steps. ``targets`` holds one measuring target per run: lanes past
-    them are padding. A lane's time is its share of the batch's: the batch's wall time over
-    its runs; the time budget holds for that share. The
+    them are padding. A lane's time is its share of the batch's (``lane_shares``: each
+    step's time divided among the runs still running at it), and the time budget holds for
+    that share. The
     first run's ``compile_s`` and ``cache_hit`` say what compiling the programs cost, the
     others reused them. For a minibatch method (not ``full``), see ``_minibatch_columns``."""
     hyper, limits = arguments.hyper, arguments.limits
@@ -253,11 +254,12 @@ def _execute(
     block, n = block_length(length), len(targets)
     traces = [StreamedTrace(problem.f_opt, target, per_eval) for target in targets]
     started = time.perf_counter()
+    shares, chunk_began = np.zeros(n), started  # each run's time so far
     carry = programs.init(arguments.seeds, arguments.start, hyper, data)
     full_losses: list[dict[int, float]] = [{} for _ in range(n)]  # by trace row
     if not full:  # read only here: reading waits for the init program, before the first chunk is sent
         full_losses = [{0: float(loss)} for loss in np.asarray(carry.start_loss)[:n]]
-    chunk_start, first_step, timed_out = 0.0, 0, False
+    first_step, timed_out = 0, False
     while True:
         out = programs.chunk(carry, hyper, data, limits, np.int32(first_step // block))
         # One transfer for everything the host reads of a chunk (each array's own cost 20-40 us).
@@ -265,30 +267,32 @@ def _execute(
             out.carry,
             jax.device_get((out.records, out.metrics, out.steps, out.carry.code)),
         )
-        taken = int(taken)
-        elapsed = (time.perf_counter() - started) / n  # each run's share
+        taken, now = int(taken), time.perf_counter()
+        running = records.running[:taken, :n]
         # Times inside a chunk are interpolated between its measured start and end.
-        times = chunk_start + (elapsed - chunk_start) * (np.arange(taken) + 1) / max(taken, 1)
+        times = shares + np.cumsum(lane_shares(running, now - chunk_began), axis=0)
+        shares, chunk_began = times[-1] if taken else shares + (now - chunk_began) / n, now
         for lane, trace in enumerate(traces):
-            rows = records.running[:taken, lane]
+            rows = running[:, lane]
             columns = {name: getattr(records, name)[:taken, lane] for name in ("loss", "nfev", "njev")}
-            columns["time_s"] = times
+            columns["time_s"] = times[:, lane]
             columns.update({k: v[:taken, lane] for k, v in records.indicators.items()})
             taken_metrics = _metrics_taken(first_step, block, metrics, lane)
             if not full:
                 _minibatch_columns(columns, taken_metrics, full_losses[lane], first_step)
             trace.add({k: v[rows] for k, v in columns.items()}, taken_metrics)
         first_step += length  # every chunk before the next one ran in full
-        chunk_start = elapsed
         if (codes[:n] != 0).all():
             break
-        if budget.max_time is not None and elapsed >= budget.max_time:
+        # The runs still running have run at every step so far: their shares are equal.
+        if budget.max_time is not None and shares[codes[:n] == 0].max() >= budget.max_time:
             timed_out = True
             break
     final, (codes, nfev, njev) = jax.device_get(
         (programs.final(carry.state, hyper, data), (carry.code, carry.nfev, carry.njev))
     )
     wall = time.perf_counter() - started
+    shares += (wall - (chunk_began - started)) / n  # the final program's time, which every lane shares
     results = []
     for lane, trace in enumerate(traces):
         status = CODES.get(int(codes[lane]), Status.MAX_TIME if timed_out else Status.MAX_STEPS)
@@ -302,7 +306,7 @@ def _execute(
             final_indicators={k: float(np.asarray(v)[lane]) for k, v in final.indicators.items()},
             front=None if final.front is None else tuple(np.asarray(a)[lane] for a in final.front),
             params=jax.tree_util.tree_map(lambda a, i=lane: np.asarray(a[i]), final.params),
-            total_time=wall / n,
+            total_time=float(shares[lane]),
             compile_s=compile_s if lane == 0 else 0.0,
             cache_hit=cache_hit if lane == 0 else None,
             counts=(int(nfev[lane]), int(njev[lane])),
@@ -310,6 +314,22 @@ def _execute(
             batch_time=wall,
         ))  # fmt: skip
     return results
+
+
+def lane_shares(running: np.ndarray, seconds: float) -> np.ndarray:
+    """Each run's share of a chunk's wall time, step by step, (steps, runs): the time is
+    spread evenly over the chunk's steps, and a step's time is divided among the runs
+    running at it, so a run that stops early is not charged for the steps of a run that
+    goes on. The masked steps after the last run stopped (the rest of its block) go to the
+    runs that were running last. The shares add up to ``seconds``."""
+    steps = max(len(running), 1)
+    counts = running.sum(axis=1, keepdims=True)
+    shares = np.where(running, (seconds / steps) / np.maximum(counts, 1), 0.0)
+    busy = np.flatnonzero(counts[:, 0])
+    last = running[busy[-1]] if len(busy) else np.ones(running.shape[1], bool)
+    if len(running):
+        shares[-1] += (seconds / steps) * (steps - len(busy)) * last / last.sum()
+    return shares
 
 
 def _minibatch_columns(columns: dict, taken_metrics: dict, full_losses: dict, first_step: int) -> None:
