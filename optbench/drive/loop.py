@@ -53,6 +53,12 @@ _INT_MAX = np.iinfo(np.int32).max
 # for twice the padding (1.0-3.2x). Population and minibatch methods gained little
 # (ga with 100 individuals 0.79x per run, sgd on logistic_2d 0.82x) for a lone run at
 # 2.35x and 2.86x: on a CPU they run alone. On a GPU a lane costs almost nothing.
+# Remeasured at 0.6.0, 4 seeds through ``optbench.run``, 4 lanes against 1: 0.46-0.92x
+# (adam on linear, linear[n=1000], quadratic, sinusoidal[n=100], logistic, xor; lm on
+# misra1a and thurber; bfgs on Rosenbrock), a lone run 0.87-2.5x; but adam on
+# linear[n=10000] took 1.81x (a lone run 6.3x) though far below LANE_SIZE_LIMIT: a
+# step of elementwise work over many points gains nothing from a lane axis (logistic's
+# matrix-vector products, at a similar cost per step, gain 0.70x).
 LANES_ON_CPU = 4
 LANES_ON_GPU = 64
 LANE_SIZE_LIMIT = 2**20  # parameters x data numbers, past which a run has its execution alone
