@@ -11,7 +11,7 @@ import os
 import sys
 from typing import Any
 
-__version__ = "0.6.0"
+__version__ = "0.7.0"
 
 # Curve fitting needs float64; JAX reads this flag when it is first imported. Problems that
 # want float32 (networks) say so through their dtype, and their arrays stay float32.

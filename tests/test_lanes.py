@@ -121,6 +121,21 @@ def test_the_width_is_stored_with_each_run_and_runs_alone_say_one():
     assert width["ga[pop_size=20]"] == (lanes if jax.default_backend() == "gpu" else 1)
 
 
+@pytest.mark.skipif(jax.default_backend() == "gpu", reason="on a GPU every native program has 64 lanes")
+def test_on_a_cpu_lanes_are_for_problems_whose_evaluation_is_small():
+    # XLA's count for linear's mean squared error, by hand: per point a multiply and an
+    # add for the model, a subtraction, a square and the sum's add, 5 flops; sinusoidal's
+    # model a sin(x + b): an add and a multiply around a sine (20), beside the same 3.
+    assert loop.evaluation_flops(REGISTRY.problem("linear[n=1000]")) == 5 * 1000
+    assert loop.evaluation_flops(REGISTRY.problem("sinusoidal[n=100]")) == (5 + 20) * 100
+    solver = Built.from_config(optimizer_configs("adam")[0]).solver
+    width = {spec: loop.lane_width(REGISTRY.problem(spec), solver) for spec in (
+        "linear", "linear[n=4000]", "linear[n=4001]", "sinusoidal[n=100]", "sinusoidal[n=1000]", "logistic",
+    )}  # fmt: skip
+    assert width == {"linear": 4, "linear[n=4000]": 4, "linear[n=4001]": 1, "sinusoidal[n=100]": 4,
+                     "sinusoidal[n=1000]": 1, "logistic": 1}  # fmt: skip
+
+
 def test_a_lane_is_timed_as_its_share_of_the_execution_it_shared():
     runs, _ = optbench.run("sinusoidal[n=100]", ["adam", "scipy_bfgs"], seeds=3, max_steps=50)
     lanes = runs[runs["optimizer"] == "adam"]
@@ -151,7 +166,10 @@ def test_a_lane_that_stops_early_is_not_charged_for_the_steps_of_the_lanes_that_
     assert (long.status.value, short.status.value) == ("max_steps", "diverged") and short.nit < 16
     assert long.batch_time_s == short.batch_time_s
     assert long.time_s + short.time_s == pytest.approx(long.batch_time_s, rel=1e-9)
-    assert short.time_s < 0.25 * long.time_s
+    assert short.time_s < long.time_s
+    # Within a chunk its time is spread evenly over its steps: the short run shared a few
+    # of the 2,000, so its clock, before the final program's share, ends near nothing.
+    assert short.trace["time_s"].iloc[-1] < 0.01 * long.trace["time_s"].iloc[-1]
     for result in (long, short):  # the trace's clock is the run's own, and ends within its time
         times = result.trace["time_s"].to_numpy()
         assert (np.diff(times) > 0).all() and times[-1] <= result.time_s

@@ -53,19 +53,27 @@ _INT_MAX = np.iinfo(np.int32).max
 # for twice the padding (1.0-3.2x). Population and minibatch methods gained little
 # (ga with 100 individuals 0.79x per run, sgd on logistic_2d 0.82x) for a lone run at
 # 2.35x and 2.86x: on a CPU they run alone. On a GPU a lane costs almost nothing.
-# Remeasured at 0.6.0, 4 seeds through ``optbench.run``, 4 lanes against 1: 0.46-0.92x
-# (adam on linear, linear[n=1000], quadratic, sinusoidal[n=100], logistic, xor; lm on
-# misra1a and thurber; bfgs on Rosenbrock), a lone run 0.87-2.5x; but adam on
-# linear[n=10000] took 1.81x (a lone run 6.3x) though far below LANE_SIZE_LIMIT: a
-# step of elementwise work over many points gains nothing from a lane axis (logistic's
-# matrix-vector products, at a similar cost per step, gain 0.70x).
+#
+# What decides on a CPU is a step's own work: where one evaluation of the loss is large
+# enough to fill the vector units, a lane axis adds nothing and a lone run pays for its
+# padding. Measured at 0.6.0 with 4 seeds, 4 lanes against 1 (a lone run padded, in
+# brackets), against the loss's cost by XLA's cost analysis (flops, a transcendental
+# counted as 20): adam on linear[n=300, 1000, 3000] (1.5k-15k) 0.52-0.59x (1.2-1.9x),
+# quadratic 0.65x, sinusoidal[n=100] (2.5k) 0.77x, lm on misra1a and thurber 0.46-0.70x;
+# but linear[n=5000] (25k) 0.88x (2.9x), linear[n=10000] (50k) 0.96-1.81x (5.9x),
+# sinusoidal[n=1000] (25k) 0.94x (3.7x), sinusoidal[n=5000] 1.46x (5.8x), and near even
+# for five seeds on logistic (47k: 0.70x, 2.5x) and xor and circles (40k: 0.68-0.73x,
+# 2.1-2.2x): five seeds are a full batch and a padded one. (The rule before, parameters x
+# data numbers past 2^20, gave all of these 4 lanes.)
 LANES_ON_CPU = 4
 LANES_ON_GPU = 64
-LANE_SIZE_LIMIT = 2**20  # parameters x data numbers, past which a run has its execution alone
+LANE_WORK_LIMIT = 20_000  # flops of one loss evaluation past which a run executes alone on a CPU
+TRANSCENDENTAL_FLOPS = 20
 
 
 _PROGRAMS = ProgramCache(64)
-_CALLS_BACK: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_LANE_FACTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # by problem
+_LANE_FACTS_BY_KEY: dict[Any, tuple[bool, float]] = {}  # by a program_key that problems share
 
 
 class Arguments(NamedTuple):
@@ -114,14 +122,13 @@ def lane_width(problem: Problem, solver: Any) -> int:
     so that a run has the same numbers alone as in a suite. One where lanes cannot keep a
     run's own numbers or do not pay: a black box, or any problem that calls back to Python
     (``calls_back``), a solver that says so (``NativeSolver.lanes``), and on a CPU, problems whose
-    step is large enough to use the machine alone and population and minibatch methods
-    (measured: see ``LANES_ON_CPU``)."""
+    loss costs more than ``LANE_WORK_LIMIT`` flops an evaluation (``evaluation_flops``) and
+    population and minibatch methods (measured: see ``LANES_ON_CPU``)."""
     if problem.black_box is not None or not getattr(solver, "lanes", True) or calls_back(problem):
         return 1
     if jax.default_backend() == "gpu":
         return LANES_ON_GPU
-    data = sum(np.size(leaf) for leaf in jax.tree_util.tree_leaves(problem.data))
-    if problem.n_params * max(1, data) > LANE_SIZE_LIMIT:
+    if evaluation_flops(problem) > LANE_WORK_LIMIT:
         return 1
     if getattr(solver, "searches_box", False) or not solver.full_loss_each_step:
         return 1  # a population, or a minibatch, already fills the CPU's vector units
@@ -132,7 +139,24 @@ def calls_back(problem: Problem) -> bool:
     """Whether the problem's functions call back to Python (``jax.debug.callback``,
     ``pure_callback``): under ``vmap`` a callback runs for every lane and for both branches
     of every ``cond``, so such a problem's runs execute alone, every call a real one."""
-    known = _CALLS_BACK.get(problem)
+    return _lane_facts(problem)[0]
+
+
+def evaluation_flops(problem: Problem) -> float:
+    """What one evaluation of the problem's loss (else its residuals or objectives) at one
+    point costs by XLA's cost analysis of its program: flops, each transcendental function
+    counted as ``TRANSCENDENTAL_FLOPS`` (a sine over 1,000 points fills a CPU's vector units
+    as 20,000 multiply-adds do). A static count: the same for every run of the problem."""
+    return _lane_facts(problem)[1]
+
+
+def _lane_facts(problem: Problem) -> tuple[bool, float]:
+    """Whether the problem's functions call back to Python, and ``evaluation_flops``: both
+    read from one lowering of each function, once per problem, or once for the problems
+    that share a ``program_key`` (their functions and shapes are one: NIST's two starts)."""
+    identity = problem.program_identity
+    facts = _LANE_FACTS if identity is problem else _LANE_FACTS_BY_KEY
+    known = facts.get(identity)
     if known is None:
         shapes = jax.eval_shape(problem.init_params, jax.random.PRNGKey(0))
         functions = [
@@ -140,8 +164,16 @@ def calls_back(problem: Problem) -> bool:
             *([lambda p: problem.residuals(p, problem.data)] if problem.residuals is not None else []),
             *([problem.objectives] if problem.objectives is not None else []),
         ]
-        known = any("callback" in str(jax.make_jaxpr(function)(shapes)) for function in functions)
-        _CALLS_BACK[problem] = known
+        lowered = [jax.jit(function).lower(shapes) for function in functions]
+        calls = any("callback" in low.as_text(debug_info=False) for low in lowered)
+        cost = (lowered[0].cost_analysis() or {}) if lowered else {}
+        if isinstance(cost, list):  # older jax: one dict per computation
+            cost = cost[0] if cost else {}
+        # A call back to Python is not counted (XLA says -1): such a problem runs alone anyway.
+        flops = max(0.0, float(cost.get("flops", 0.0))) + TRANSCENDENTAL_FLOPS * max(
+            0.0, float(cost.get("transcendentals", 0.0))
+        )
+        known = facts[identity] = (calls, flops)
     return known
 
 
