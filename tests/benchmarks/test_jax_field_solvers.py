@@ -119,3 +119,35 @@ def test_ga_and_evosax_cma_es_beside_bare_evosax_loops(benchmark):
         bare_s = best_time(lambda b=bare: [b(s) for s in seeds], 3) / len(seeds)
         report(benchmark, f"{ours} vs bare evosax {bare_name}, rastrigin-10, pop 100, 100 generations, per run",
                ours_s, bare_s, "<= 1.2")  # fmt: skip
+    # Where ga's time goes: its own step in a bare jitted scan (no loop, no bookkeeping),
+    # so the operators' cost is seen apart from the harness's.
+    bare_simple = _bare_evosax("SimpleGA", generations, pop, n)
+    bare_simple(0)
+    simple_s = best_time(lambda: [bare_simple(s) for s in seeds], 3) / len(seeds)
+    for ours in ("ga[pop_size=100]", "ga[pop_size=100,crossover=blend,mutation=gaussian]"):
+        steps = _bare_native(ours, "bench_rastrigin", generations)
+        steps(0)
+        report(benchmark, f"{ours}'s own step in a bare scan vs bare evosax SimpleGA, per run",
+               best_time(lambda s=steps: [s(seed) for seed in seeds], 3) / len(seeds), simple_s, "none")  # fmt: skip
+
+
+def _bare_native(spec: str, problem_name: str, steps: int):
+    """A native solver's own init and steps as one jitted scan: what its step costs without
+    optbench's loop (budgets, records, stopping) around it."""
+    from optbench.drive.run_one import Built
+    from optbench.optimizer_config import optimizer_configs
+    from optbench.registry import REGISTRY
+
+    problem = REGISTRY.problem(problem_name)
+    solver = Built.from_config(optimizer_configs(spec)[0]).solver
+
+    def step(state, _):
+        state, info = solver.step(problem, problem.data, state)
+        return state, info.loss
+
+    @jax.jit
+    def solve(key):
+        state = solver.init(problem, problem.data, problem.init, key)
+        return jax.lax.scan(step, state, None, length=steps)[1]
+
+    return lambda seed: solve(jax.random.PRNGKey(seed)).block_until_ready()
