@@ -306,10 +306,10 @@ def _execute(
             jax.device_get((out.records, out.metrics, out.steps, out.carry.code)),
         )
         taken, now = int(taken), time.perf_counter()
-        running = records.running[:taken, :n]
+        running = records.running[:taken, :n]  # a chunk is sent only while a run runs: one block at least
         # Times inside a chunk are interpolated between its measured start and end.
         times = shares + np.cumsum(lane_shares(running, now - chunk_began), axis=0)
-        shares, chunk_began = times[-1] if taken else shares + (now - chunk_began) / n, now
+        shares, chunk_began = times[-1], now
         for lane, trace in enumerate(traces):
             rows = running[:, lane]
             columns = {name: getattr(records, name)[:taken, lane] for name in ("loss", "nfev", "njev")}
@@ -359,14 +359,14 @@ def lane_shares(running: np.ndarray, seconds: float) -> np.ndarray:
     spread evenly over the chunk's steps, and a step's time is divided among the runs
     running at it, so a run that stops early is not charged for the steps of a run that
     goes on. The masked steps after the last run stopped (the rest of its block) go to the
-    runs that were running last. The shares add up to ``seconds``."""
-    steps = max(len(running), 1)
+    runs that were running last. The shares add up to ``seconds``. A chunk's first step
+    has a run running (the host sends a chunk only then)."""
+    per_step = seconds / len(running)
     counts = running.sum(axis=1, keepdims=True)
-    shares = np.where(running, (seconds / steps) / np.maximum(counts, 1), 0.0)
+    shares = np.where(running, per_step / np.maximum(counts, 1), 0.0)
     busy = np.flatnonzero(counts[:, 0])
-    last = running[busy[-1]] if len(busy) else np.ones(running.shape[1], bool)
-    if len(running):
-        shares[-1] += (seconds / steps) * (steps - len(busy)) * last / last.sum()
+    last = running[busy[-1]]
+    shares[-1] += per_step * (len(running) - len(busy)) * last / last.sum()
     return shares
 
 

@@ -301,15 +301,13 @@ def _rows(run: RunSpec, result: Result) -> tuple[dict[str, Any], list[tuple], li
     metric_names = [c for c in trace.columns if c not in TRACE_COLUMNS]
     # Column by column: pandas' to_dict("records") was most of a short run's storing time.
     columns = {name: trace[name].to_numpy().tolist() for name in trace.columns}
-    metrics = [dict(zip(metric_names, values)) for values in zip(*(columns[n] for n in metric_names))]
-    trace_rows = [
-        (run.run_id, int(step), int(nfev), int(njev), float(t), _real(loss), _real(best),
-         _metrics_json(values, metric_names), float(epochs))
-        for step, nfev, njev, t, loss, best, epochs, values in zip(
-            *(columns[n] for n in ("step", "nfev", "njev", "time_s", "loss", "best_loss", "epochs")),
-            metrics if metric_names else [{}] * len(trace),
-        )
-    ]  # fmt: skip
+    trace_rows = []
+    for i, (step, nfev, njev, t, loss, best, epochs) in enumerate(
+        zip(*(columns[n] for n in ("step", "nfev", "njev", "time_s", "loss", "best_loss", "epochs")))
+    ):
+        metrics = _metrics_json({n: columns[n][i] for n in metric_names}, metric_names)
+        trace_rows.append((run.run_id, int(step), int(nfev), int(njev), float(t), _real(loss), _real(best), metrics,
+                           float(epochs)))  # fmt: skip
     front_rows = []
     if result.front is not None:
         front = zip(result.front.objectives.tolist(), result.front.params.tolist())
